@@ -1,0 +1,1 @@
+# sources of data are listed here

@@ -1,0 +1,1 @@
+# sources of src/app are listed here

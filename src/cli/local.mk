@@ -1,0 +1,2 @@
+chatvault_SOURCES += \
+	src/cli/main.c

@@ -1,0 +1,1 @@
+# sources of src/engine are listed here

@@ -1,0 +1,1 @@
+# sources of src/export are listed here

@@ -1,0 +1,1 @@
+# sources of src/graph are listed here

@@ -1,0 +1,1 @@
+# sources of src/store are listed here

@@ -1,0 +1,170 @@
+/* Private, durable file operations. */
+#include "config.h"
+
+#include "util/fsutil.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/i18n.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int fs_errno_code(int err)
+{
+	return err == ENOSPC || err == EDQUOT ? CV_ENOSPC : CV_EIO;
+}
+
+char *fs_join(const char *dir, const char *name)
+{
+	size_t dl = strlen(dir);
+
+	if (dl > 0 && dir[dl - 1] == '/')
+		return xasprintf("%s%s", dir, name);
+	return xasprintf("%s/%s", dir, name);
+}
+
+int fs_exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+int fs_mkdir_p(const char *path, mode_t mode, struct cv_err *e)
+{
+	char *tmp = xstrdup(path);
+	char *p;
+	int rc = 0;
+
+	for (p = tmp + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char saved = *p;
+
+			*p = '\0';
+			if (mkdir(tmp, mode) != 0 && errno != EEXIST) {
+				rc = err_set(e, fs_errno_code(errno), _("cannot create directory %s: %s"), tmp,
+					     strerror(errno));
+				break;
+			}
+			*p = saved;
+			if (saved == '\0')
+				break;
+		}
+	}
+	free(tmp);
+	return rc;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char *copy = xstrdup(path);
+	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd >= 0) {
+		rc = fsync(fd);
+		close(fd);
+	}
+	free(copy);
+	return rc;
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t n, mode_t mode, struct cv_err *e)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	const char *p = data;
+	int fd, saved;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		goto fail;
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail_close;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	if (fchmod(fd, mode) != 0 || fsync(fd) != 0)
+		goto fail_close;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0)
+		goto fail;
+	fsync_dir_of(path);
+	free(tmp);
+	return 0;
+
+fail_close:
+	saved = errno;
+	close(fd);
+	errno = saved;
+fail:
+	saved = errno;
+	unlink(tmp);
+	free(tmp);
+	return err_set(e, fs_errno_code(saved), _("cannot write %s: %s"), path, strerror(saved));
+}
+
+int fs_read_file(const char *path, size_t max, struct buf *out, struct cv_err *e)
+{
+	char chunk[8192];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return err_set(e, errno == ENOENT ? CV_ENOTFOUND : CV_EIO, _("cannot open %s: %s"), path,
+			       strerror(errno));
+	for (;;) {
+		ssize_t r = read(fd, chunk, sizeof chunk);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int saved = errno;
+
+			close(fd);
+			return err_set(e, CV_EIO, _("cannot read %s: %s"), path, strerror(saved));
+		}
+		if (r == 0)
+			break;
+		if (out->len + (size_t)r > max) {
+			close(fd);
+			return err_set(e, CV_ETOOBIG, _("%s is larger than %zu bytes"), path, max);
+		}
+		buf_append(out, chunk, (size_t)r);
+	}
+	close(fd);
+	return 0;
+}
+
+int fs_check_private(const char *path, struct cv_err *e)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return err_set(e, errno == ENOENT ? CV_ENOTFOUND : CV_EIO, _("cannot access %s: %s"), path,
+			       strerror(errno));
+	if (S_ISLNK(st.st_mode))
+		return err_set(e, CV_EPERMS, _("%s is a symbolic link; refusing to use it"), path);
+	if (st.st_uid != geteuid())
+		return err_set(e, CV_EPERMS, _("%s is owned by another user; refusing to use it"), path);
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
+		return err_set(e, CV_EPERMS,
+			       _("%s is accessible by group or others (mode %04o); run chmod %s on it"), path,
+			       (unsigned)(st.st_mode & 07777), S_ISDIR(st.st_mode) ? "700" : "600");
+	return 0;
+}

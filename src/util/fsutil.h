@@ -1,0 +1,31 @@
+/*
+ * File helpers with the store's safety rules built in: private modes (0700
+ * directories, 0600 files), durable atomic replacement (temp + fsync + rename
+ * + fsync of the directory), bounded reads, and refusing paths that others
+ * can read or that are symlinks.
+ */
+#ifndef CV_UTIL_FSUTIL_H
+#define CV_UTIL_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct buf;
+struct cv_err;
+
+/* Create dir and missing parents with mode (existing ones are left alone). */
+int fs_mkdir_p(const char *path, mode_t mode, struct cv_err *e);
+/* Write data to path atomically and durably with the given mode. */
+int fs_write_atomic(const char *path, const void *data, size_t n, mode_t mode, struct cv_err *e);
+/* Read a whole file of at most max bytes into out. */
+int fs_read_file(const char *path, size_t max, struct buf *out, struct cv_err *e);
+/* Refuse a path that is a symlink, not owned by us, or readable/writable by
+ * group or others. */
+int fs_check_private(const char *path, struct cv_err *e);
+int fs_exists(const char *path);
+/* Join dir and name with one '/'; the caller owns the result. */
+char *fs_join(const char *dir, const char *name);
+/* Map errno from a failed write to CV_ENOSPC or CV_EIO. */
+int fs_errno_code(int err);
+
+#endif

@@ -1,0 +1,20 @@
+# Test layers: unit tests (TAP, one program per module), the Graph simulator's
+# self-test, integration tests against the simulator, console tests in tmux.
+
+TEST_EXTENSIONS = .py .sh
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+PY_LOG_COMPILER = $(PYTHON3)
+SH_LOG_COMPILER = $(SHELL)
+AM_TESTS_ENVIRONMENT = \
+	CHATVAULT='$(abs_top_builddir)/chatvault'; export CHATVAULT; \
+	GRAPHSIM='$(abs_top_srcdir)/tests/graphsim/graphsim.py'; export GRAPHSIM; \
+	CV_SRCDIR='$(abs_top_srcdir)'; export CV_SRCDIR; \
+	CV_BUILDDIR='$(abs_top_builddir)'; export CV_BUILDDIR; \
+	PYTHONPATH='$(abs_top_srcdir)/tests/lib'; export PYTHONPATH; \
+	PYTHONDONTWRITEBYTECODE=1; export PYTHONDONTWRITEBYTECODE;
+
+UNIT_LDADD = libchatvault.a $(CV_LIBS)
+EXTRA_DIST += tests/unit/tap.h build-aux/tap-driver.sh
+
+include tests/unit/local.mk
+include tests/integration/local.mk

@@ -1,0 +1,149 @@
+/* Unit tests for src/util: the sanitiser, strict ISO 8601, encodings, buffers. */
+#include "config.h"
+
+#include "tap.h"
+#include "util/buf.h"
+#include "util/encode.h"
+#include "util/sanitize.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#include <stdlib.h>
+
+static char *san(const char *s, size_t n, unsigned flags)
+{
+	struct buf b = BUF_INIT;
+
+	sanitize_append(&b, s, n, flags);
+	return buf_steal(&b);
+}
+
+static int has_byte_below_space(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return 1;
+	return 0;
+}
+
+static void test_sanitize(void)
+{
+	static const char osc[] = "\x1b]0;pwned\x07title";
+	static const char csi_c1[] = "a\xc2\x9b" "31mb";
+	static const char bidi[] = "abc\xe2\x80\xae" "fdp.exe";
+	static const char bad[] = "ok\xff\xfe\xc3";
+	static const char cjk[] = "\xe4\xbd\xa0\xe5\xa5\xbd \xf0\x9f\x98\x80";
+	char *s;
+
+	s = san(osc, sizeof osc - 1, 0);
+	is_str(s, "^[]0;pwned^Gtitle", "OSC title sequence becomes caret text");
+	ok(!has_byte_below_space(s), "no control bytes survive");
+	free(s);
+
+	s = san(csi_c1, sizeof csi_c1 - 1, 0);
+	is_str(s, "a<U+009B>31mb", "C1 CSI shown by code point");
+	free(s);
+
+	s = san(bidi, sizeof bidi - 1, 0);
+	is_str(s, "abc<U+202E>fdp.exe", "RLO override made visible");
+	free(s);
+
+	s = san(bad, sizeof bad - 1, 0);
+	is_str(s, "ok\\xFF\\xFE\\xC3", "invalid and truncated UTF-8 shown as hex");
+	free(s);
+
+	s = san(cjk, sizeof cjk - 1, 0);
+	is_str(s, cjk, "CJK and emoji pass through in UTF-8 mode");
+	free(s);
+
+	s = san(cjk, sizeof cjk - 1, SAN_ASCII);
+	is_str(s, "?? ?", "non-ASCII becomes ? in ASCII mode");
+	free(s);
+
+	s = san("l1\r\nl2\nl3", 9, SAN_KEEP_NEWLINES);
+	is_str(s, "l1\nl2\nl3", "newlines kept on request, CR of CRLF dropped");
+	free(s);
+
+	s = san("l1\nl2", 5, 0);
+	is_str(s, "l1^Jl2", "newline made visible on one-line output (no forged log lines)");
+	free(s);
+
+	s = san("a\0b", 3, 0);
+	is_str(s, "a^@b", "NUL made visible");
+	free(s);
+
+	s = san("\xed\xa0\x80", 3, 0);
+	is_str(s, "\\xED\\xA0\\x80", "UTF-8 encoded surrogate rejected");
+	free(s);
+
+	s = san("\xc0\xaf", 2, 0);
+	is_str(s, "\\xC0\\xAF", "overlong encoding rejected");
+	free(s);
+}
+
+static void test_time(void)
+{
+	int64_t ms = 0;
+	char out[ISO8601_LEN];
+
+	ok(time_parse_iso8601("2021-03-28T20:48:29.832Z", &ms) == 0, "Graph timestamp parses");
+	is_int(ms, 1616964509832LL, "to the right millisecond");
+	time_format_iso8601(ms, out, sizeof out);
+	is_str(out, "2021-03-28T20:48:29.832Z", "formats back identically");
+	ok(time_parse_iso8601("2021-03-1706:47:05.123Z", &ms) != 0,
+	   "the malformed timestamp from Graph's own example is rejected");
+	ok(time_parse_iso8601("2024-02-30T00:00:00Z", &ms) != 0, "impossible date rejected");
+	ok(time_parse_iso8601("2024-01-01T01:00:00+01:00", &ms) == 0 && ms == 1704067200000LL,
+	   "offset applied");
+	ok(time_parse_iso8601("2024-01-01T00:00:00.1234567Z", &ms) == 0 && ms == 1704067200123LL,
+	   "seven fraction digits truncated to milliseconds");
+	ok(time_parse_iso8601("2024-01-01T00:00:00", &ms) != 0, "missing zone rejected");
+	ok(time_parse_date("2024-02-29", &ms) == 0 && ms == 1709164800000LL, "leap day date");
+	ok(time_parse_date("2023-02-29", &ms) != 0, "non-leap 29 Feb rejected");
+}
+
+static void test_encode(void)
+{
+	struct buf b = BUF_INIT;
+	static const unsigned char thumb[] = {0x84, 0xE0, 0x5C, 0x1D, 0x98, 0xBC, 0xE3, 0xA5, 0x42, 0x1D,
+					      0x22, 0x5B, 0x14, 0x0B, 0x36, 0xE8, 0x6A, 0x3D, 0x55, 0x34};
+
+	/* The example from Microsoft's certificate-credentials page. */
+	b64url_encode(&b, thumb, sizeof thumb);
+	is_str(buf_str(&b), "hOBcHZi846VCHSJbFAs26Go9VTQ", "x5t example from the identity docs");
+	buf_reset(&b);
+	b64_encode(&b, "foob", 4);
+	is_str(buf_str(&b), "Zm9vYg==", "RFC 4648 base64 vector");
+	buf_reset(&b);
+	ok(b64_decode(&b, "Zm9vYmFy", 8) == 0, "decode ok");
+	is_str(buf_str(&b), "foobar", "RFC 4648 decode vector");
+	buf_reset(&b);
+	ok(b64_decode(&b, "Zm9v!", 5) != 0, "invalid base64 rejected");
+	buf_reset(&b);
+	url_escape(&b, "19:a@thread.v2 x");
+	is_str(buf_str(&b), "19%3Aa%40thread.v2%20x", "percent-encoding of a chat id");
+	buf_free(&b);
+}
+
+static void test_buf(void)
+{
+	struct buf b = BUF_INIT;
+	int i;
+
+	for (i = 0; i < 1000; i++)
+		buf_printf(&b, "%d,", i);
+	ok(b.len == 3890, "buf grows across many appends (%zu)", b.len);
+	buf_truncate(&b, 4);
+	is_str(buf_str(&b), "0,1,", "truncate");
+	buf_free(&b);
+	is_str(buf_str(&b), "", "freed buffer reads as empty");
+}
+
+int main(void)
+{
+	test_sanitize();
+	test_time();
+	test_encode();
+	test_buf();
+	return tap_done();
+}

@@ -1,0 +1,1 @@
+# sources of ui are listed here
