@@ -22,16 +22,24 @@ int err_set(struct cv_err *e, int code, const char *fmt, ...)
 
 int err_prefix(struct cv_err *e, const char *fmt, ...)
 {
-	char head[200], old[sizeof e->msg - sizeof head - 2];
+	char out[sizeof e->msg];
+	size_t h, room, ml;
 	va_list ap;
+	int n;
 
 	if (e == NULL)
 		return CV_EFAIL;
 	va_start(ap, fmt);
-	vsnprintf(head, sizeof head, fmt, ap);
+	n = vsnprintf(out, sizeof out - 2, fmt, ap);
 	va_end(ap);
-	snprintf(old, sizeof old, "%s", e->msg);
-	snprintf(e->msg, sizeof e->msg, "%s: %s", head, old);
+	h = n < 0 ? 0 : strnlen(out, sizeof out - 3);
+	out[h++] = ':';
+	out[h++] = ' ';
+	room = sizeof out - h - 1;
+	ml = strnlen(e->msg, room);
+	memcpy(out + h, e->msg, ml);
+	out[h + ml] = '\0';
+	memcpy(e->msg, out, sizeof out);
 	return e->code;
 }
 

@@ -1,0 +1,1 @@
+# unit tests for this part are listed here (unit_tests += ...)
