@@ -1,1 +1,2 @@
-# sources of src/app are listed here
+libchatvault_a_SOURCES += \
+	src/app/app.c src/app/app.h

@@ -1,1 +1,2 @@
-# sources of src/backup are listed here
+libchatvault_a_SOURCES += \
+	src/backup/backup.c src/backup/backup.h

@@ -1,1 +1,3 @@
-# sources of src/engine are listed here
+libchatvault_a_SOURCES += \
+	src/engine/engine.c src/engine/engine.h \
+	src/engine/queue.c src/engine/queue.h

@@ -1,1 +1,6 @@
-# sources of src/export are listed here
+libchatvault_a_SOURCES += \
+	src/export/export.c src/export/export.h \
+	src/export/json.c \
+	src/export/names.c src/export/names.h \
+	src/export/output.c src/export/output.h \
+	src/export/stream.c src/export/stream.h

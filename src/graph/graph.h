@@ -67,6 +67,9 @@ void graph_tenant_free(struct graph_tenant **t);
 /* Scale the token-bucket rates (1.0 = documented limits; tests and benchmarks
  * may lower or raise it). 0 disables client-side throttling. */
 void graph_tenant_set_rate_scale(struct graph_tenant *t, double scale);
+/* Multiply every retry wait (backoff and Retry-After) by scale (1.0 by
+ * default). Only tests and benchmarks against the simulator lower it. */
+void graph_tenant_set_retry_scale(struct graph_tenant *t, double scale);
 
 struct graph_stats {
 	uint64_t requests;   /* every HTTP request sent to Graph (not token requests) */

@@ -4,6 +4,7 @@ libchatvault_a_SOURCES += \
 	src/util/err.c src/util/err.h \
 	src/util/fsutil.c src/util/fsutil.h \
 	src/util/i18n.c src/util/i18n.h \
+	src/util/json.c src/util/json.h \
 	src/util/log.c src/util/log.h \
 	src/util/sanitize.c src/util/sanitize.h \
 	src/util/timeutil.c src/util/timeutil.h \

@@ -1,0 +1,89 @@
+/*
+ * Use cases. Every action of the console and the CLI passes here: the audit
+ * record, then the store change or the job enqueue. Written once, it serves
+ * both front ends and the tests.
+ */
+#ifndef CV_APP_APP_H
+#define CV_APP_APP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cv_err;
+struct engine;
+struct store;
+
+struct app {
+	struct store *store;
+	struct engine *engine; /* NULL until app_engine_start */
+	char actor[64];        /* who acts: the login name */
+};
+
+/* Open (or with create, initialise) the store in home. For init, recovery
+ * receives the printable recovery key. The caller owns *out. */
+int app_open(const char *home, const char *secret, size_t len, int use_recovery, struct app **out,
+	     struct cv_err *e);
+int app_init(const char *home, const char *pass, size_t len, char *recovery, struct app **out,
+	     struct cv_err *e);
+void app_close(struct app **a);
+/* Start the worker pool in this process (workers <= 0: the default 8, or
+ * $CHATVAULT_WORKERS). */
+int app_engine_start(struct app *a, int workers, struct cv_err *e);
+/* Change the passphrase (rewraps the master key; data is not re-encrypted). */
+int app_passwd(struct app *a, const char *newpass, size_t len, struct cv_err *e);
+
+/* Record an action in the audit log. */
+void app_audit(struct app *a, const char *action, const char *target, const char *detail);
+
+/* ---- tenants: Test & Save Connection ---- */
+
+enum app_step { APP_STEP_TOKEN, APP_STEP_USERS, APP_STEP_CHATS, APP_STEP_MESSAGES, APP_STEP_SAVE };
+
+/* Told when a step starts (rc = 1) and when it ends (rc = 0 passed, or a
+ * CV_E* code with detail the reason). */
+typedef void (*app_step_fn)(void *ctx, enum app_step step, int rc, const char *detail);
+const char *app_step_name(enum app_step step);
+
+struct app_tenant_input {
+	const char *name;        /* NULL: the tenant's domain or id */
+	const char *tenant_id;
+	const char *client_id;
+	const char *secret;      /* client secret, or NULL */
+	const char *cert_pem;    /* certificate, or NULL */
+	const char *key_pem;     /* private key PEM (may be the same file as the cert) */
+	int rs256;               /* RS256 + x5t instead of PS256 + x5t#S256 */
+	const char *cloud;       /* global (default), usgov, usgovdod, china */
+	const char *login_url;   /* overrides the cloud's */
+	const char *graph_url;
+	const char *test_user;   /* UPN whose chats are read; NULL: first enabled user */
+	int64_t monthly_limit;   /* -1: none */
+	double price_per_message;
+};
+
+/* Run the real calls and save the tenant only if every step passed. */
+int app_tenant_add(struct app *a, const struct app_tenant_input *in, app_step_fn fn, void *ctx,
+		   struct cv_err *e);
+/* Run the same steps against a saved tenant and record its status. */
+int app_tenant_test(struct app *a, const char *name, app_step_fn fn, void *ctx, struct cv_err *e);
+int app_tenant_remove(struct app *a, const char *name, struct cv_err *e);
+/* Resolve --tenant (NULL: the only tenant) to its row id. */
+int app_tenant_resolve(struct app *a, const char *name, int64_t *id, struct cv_err *e);
+
+/* ---- accounts ---- */
+
+struct app_sync_result {
+	int total, added, gone;
+};
+int app_accounts_sync(struct app *a, int64_t tenant, struct app_sync_result *r, struct cv_err *e);
+/* Activate or deactivate private chat backup for UPNs (upns NULL: all). */
+int app_privchat_set(struct app *a, int64_t tenant, const char *const *upns, int n, int active,
+		     int *changed, struct cv_err *e);
+
+/* ---- backup ---- */
+
+/* Queue a backup of the tenant's ACTIVE accounts (account_ids NULL: all). */
+int app_backup_start(struct app *a, int64_t tenant, const int64_t *account_ids, int n, int64_t *job,
+		     struct cv_err *e);
+int app_job_cancel(struct app *a, int64_t job, struct cv_err *e);
+
+#endif

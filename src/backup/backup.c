@@ -1,0 +1,551 @@
+/*
+ * Backup planning, the account and chat tasks, and the final statuses.
+ *
+ * Graph facts this relies on (graph-facts.md §3):
+ * - GET /users/{id}/chats?$expand=members returns at most 25 members per
+ *   chat, so a chat listed with 25 or more is re-read from /chats/{id}/members.
+ * - /chats/{id}/messages pages newest first, at most 50 per page, and the
+ *   nextLink must be followed exactly as given.
+ * - Message ids are unique within a chat only: a message is keyed by
+ *   (chat, id), a version by its etag (else lastModifiedDateTime).
+ */
+#include "config.h"
+
+#include "backup/backup.h"
+#include "graph/graph.h"
+#include "store/accounts.h"
+#include "store/catalog.h"
+#include "store/messages.h"
+#include "store/snapshots.h"
+#include "store/store.h"
+#include "store/tenants.h"
+#include "util/buf.h"
+#include "util/encode.h"
+#include "util/err.h"
+#include "util/i18n.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MEMBERS_EXPAND_LIMIT 25
+
+/* The tenant's directory id, used in record identities. */
+static int tenant_guid(struct engine_worker *w, int64_t tenant, char *out, size_t n, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_prepare(w->db, "SELECT tenant_id FROM tenants WHERE id = ?", &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, tenant);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(out, n, "%s", catalog_text(st, 0));
+		rc = 0;
+	} else {
+		rc = err_set(e, CV_ENOTFOUND, _("the tenant of this job was removed"));
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---- planning ---------------------------------------------------------- */
+
+static int backup_plan(struct engine_worker *w, struct job_row *job, struct cv_err *e)
+{
+	cJSON *params = json_parse(job->params, strlen(job->params));
+	cJSON *ids = cJSON_GetObjectItemCaseSensitive(params, "accounts");
+	sqlite3_stmt *st = NULL;
+	int64_t snap;
+	int rc, n = 0;
+
+	if ((rc = catalog_begin(w->db, e)))
+		goto out;
+	if ((rc = job_set_status(w->db, job->id, ST_PREPARING, NULL, e)))
+		goto fail;
+	if (job->snapshot <= 0) {
+		if ((rc = snapshot_begin(w->db, job->tenant, job->id, &snap, e)))
+			goto fail;
+		if ((rc = catalog_prepare(w->db, "UPDATE jobs SET snapshot = ? WHERE id = ?", &st, e)))
+			goto fail;
+		sqlite3_bind_int64(st, 1, snap);
+		sqlite3_bind_int64(st, 2, job->id);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(w->db, _("recording a snapshot"), e);
+		sqlite3_finalize(st);
+		st = NULL;
+		if (rc)
+			goto fail;
+		job->snapshot = snap;
+	}
+	/* Only accounts still ACTIVE when the run starts are backed up. */
+	if ((rc = catalog_prepare(w->db,
+				  "SELECT id FROM accounts WHERE tenant = ? AND privchat = 1 AND gone = 0 ORDER BY id",
+				  &st, e)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, job->tenant);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		char key[40];
+
+		if (cJSON_IsArray(ids)) {
+			const cJSON *it;
+			int wanted = 0;
+
+			cJSON_ArrayForEach(it, ids) if (cJSON_IsNumber(it) && (int64_t)it->valuedouble == id) wanted = 1;
+			if (!wanted)
+				continue;
+		}
+		snprintf(key, sizeof key, "account:%lld", (long long)id);
+		if ((rc = task_add(w->db, job->id, key, "account", id, 0, NULL, e)))
+			goto fail;
+		account_set_status(w->db, id, ST_PREPARING, NULL, NULL);
+		n++;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((rc = job_set_status(w->db, job->id, ST_IN_PROGRESS, NULL, e)))
+		goto fail;
+	rc = catalog_commit(w->db, e);
+	log_info("backup job %lld: %d accounts", (long long)job->id, n);
+	goto out;
+fail:
+	sqlite3_finalize(st);
+	catalog_rollback(w->db);
+out:
+	cJSON_Delete(params);
+	return rc;
+}
+
+/* ---- account task: discover chats -------------------------------------- */
+
+/* Replace a chat's truncated member list with every member. */
+static int fetch_all_members(struct engine_worker *w, struct graph_tenant *gt, cJSON *chat, struct cv_err *e)
+{
+	const char *chat_id = json_str(chat, "id");
+	struct buf url = BUF_INIT;
+	cJSON *all = cJSON_CreateArray();
+	int rc = 0;
+
+	buf_append_str(&url, "/v1.0/chats/");
+	url_escape(&url, chat_id ? chat_id : "");
+	buf_append_str(&url, "/members");
+	while (url.len) {
+		struct graph_request req = {.url = url.data, .cls = GRAPH_CLASS_OTHER, .resource = chat_id};
+		cJSON *page = NULL, *it;
+		const char *next;
+
+		if ((rc = graph_get_json(w->conn, gt, &req, &page, e)))
+			break;
+		cJSON_ArrayForEach(it, graph_page_value(page)) cJSON_AddItemToArray(all, cJSON_Duplicate(it, 1));
+		next = graph_page_next(page);
+		buf_reset(&url);
+		if (next)
+			buf_append_str(&url, next);
+		cJSON_Delete(page);
+	}
+	if (rc == 0)
+		cJSON_ReplaceItemInObjectCaseSensitive(chat, "members", all);
+	else
+		cJSON_Delete(all);
+	buf_free(&url);
+	return rc;
+}
+
+static int store_chat_page(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
+			   const char *guid, cJSON *chats, const char *next, struct cv_err *e)
+{
+	struct buf meta = BUF_INIT;
+	cJSON *chat;
+	int rc;
+
+	if ((rc = catalog_begin(w->db, e)))
+		return rc;
+	cJSON_ArrayForEach(chat, chats)
+	{
+		const char *chat_id = json_str(chat, "id");
+		struct chat_put cp;
+		int64_t rowid;
+		char key[600];
+
+		if (chat_id == NULL || strlen(chat_id) > 512)
+			continue;
+		buf_reset(&meta);
+		json_append(&meta, chat);
+		memset(&cp, 0, sizeof cp);
+		cp.tenant = job->tenant;
+		cp.tenant_guid = guid;
+		cp.chat_id = chat_id;
+		cp.chat_type = json_str(chat, "chatType");
+		cp.created = json_time(chat, "createdDateTime", 0);
+		cp.last_updated = json_time(chat, "lastUpdatedDateTime", 0);
+		cp.member_count = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(chat, "members"));
+		cp.meta_json = meta.data;
+		if ((rc = chat_put(w->db, w->store->vault, &cp, &rowid, e)) ||
+		    (rc = chat_link_account(w->db, t->account, rowid, e)))
+			break;
+		snprintf(key, sizeof key, "chat:%s", chat_id);
+		if ((rc = task_add(w->db, t->job, key, "chat", 0, rowid, NULL, e)))
+			break;
+	}
+	buf_free(&meta);
+	if (rc == 0)
+		rc = task_checkpoint(w->db, t->id, next, cJSON_GetArraySize(chats), e);
+	if (rc) {
+		catalog_rollback(w->db);
+		return rc;
+	}
+	return catalog_commit(w->db, e);
+}
+
+static int run_account(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
+		       struct graph_tenant *gt, const char *guid, struct cv_err *e)
+{
+	struct buf url = BUF_INIT;
+	char user_id[256] = "";
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_prepare(w->db, "SELECT user_id FROM accounts WHERE id = ?", &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, t->account);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(user_id, sizeof user_id, "%s", catalog_text(st, 0));
+	sqlite3_finalize(st);
+	if (!*user_id)
+		return err_set(e, CV_ENOTFOUND, _("the account was removed from the store"));
+	account_set_status(w->db, t->account, ST_IN_PROGRESS, NULL, NULL);
+	engine_notify(w->engine);
+
+	if (t->resume && *t->resume) {
+		buf_append_str(&url, t->resume);
+	} else {
+		buf_append_str(&url, "/v1.0/users/");
+		url_escape(&url, user_id);
+		buf_append_str(&url, "/chats?$expand=members&$top=50");
+	}
+	while (url.len && !w->stop) {
+		struct graph_request req = {.url = url.data, .cls = GRAPH_CLASS_LIST_CHATS, .user = user_id};
+		cJSON *page = NULL, *chats, *chat;
+		const char *next;
+
+		if ((rc = graph_get_json(w->conn, gt, &req, &page, e))) {
+			if (rc == CV_EGONE)
+				err_set(e, rc, _("the user no longer exists in the tenant; earlier backups are kept"));
+			break;
+		}
+		chats = graph_page_value(page);
+		cJSON_ArrayForEach(chat, chats)
+		{
+			if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(chat, "members")) >= MEMBERS_EXPAND_LIMIT &&
+			    (rc = fetch_all_members(w, gt, chat, e)) != 0)
+				break;
+		}
+		next = graph_page_next(page);
+		if (rc == 0)
+			rc = store_chat_page(w, job, t, guid, chats, next, e);
+		buf_reset(&url);
+		if (rc == 0 && next)
+			buf_append_str(&url, next);
+		cJSON_Delete(page);
+		if (rc)
+			break;
+		job_swap_status(w->db, job->id, ST_RETRYING, ST_IN_PROGRESS, NULL, NULL);
+		engine_notify(w->engine);
+	}
+	buf_free(&url);
+	if (rc == 0 && w->stop)
+		rc = CV_ECANCELLED;
+	return rc;
+}
+
+/* ---- chat task: every message, every page ------------------------------- */
+
+static int store_message_page(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
+			      const char *guid, const char *chat_id, cJSON *msgs, const char *next,
+			      int64_t *stored, struct cv_err *e)
+{
+	struct buf raw = BUF_INIT;
+	cJSON *m;
+	int rc, n = 0;
+
+	if ((rc = catalog_begin(w->db, e)))
+		return rc;
+	cJSON_ArrayForEach(m, msgs)
+	{
+		struct message_put mp;
+		const char *id = json_str(m, "id");
+		int64_t modified;
+		int added = 0;
+
+		if (id == NULL || strlen(id) > 256)
+			continue;
+		buf_reset(&raw);
+		json_append(&raw, m);
+		memset(&mp, 0, sizeof mp);
+		mp.chat = t->chat;
+		mp.tenant_guid = guid;
+		mp.chat_id = chat_id;
+		mp.message_id = id;
+		/* A timestamp Graph got wrong (its own docs show one) must not
+		 * lose the message: keep it, ordered by what we can parse. */
+		modified = json_time(m, "lastModifiedDateTime", 0);
+		mp.created = json_time(m, "createdDateTime", modified);
+		mp.modified = modified ? modified : mp.created;
+		mp.version = json_str(m, "etag");
+		if (mp.version == NULL)
+			mp.version = json_str_or(m, "lastModifiedDateTime", "0");
+		mp.deleted = json_str(m, "deletedDateTime") != NULL;
+		mp.snapshot = job->snapshot;
+		mp.raw = raw.data;
+		mp.raw_len = raw.len;
+		if ((rc = message_put(w->db, w->store->vault, &mp, &added, NULL, e)))
+			break;
+		n += added;
+	}
+	buf_free(&raw);
+	if (rc == 0)
+		rc = task_checkpoint(w->db, t->id, next, n, e);
+	if (rc == 0)
+		rc = usage_add(w->db, job->tenant, 1, 0, cJSON_GetArraySize(msgs), e);
+	if (rc) {
+		catalog_rollback(w->db);
+		return rc;
+	}
+	rc = catalog_commit(w->db, e);
+	if (rc == 0)
+		*stored += n;
+	return rc;
+}
+
+static int run_chat(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
+		    struct graph_tenant *gt, const char *guid, struct cv_err *e)
+{
+	struct buf url = BUF_INIT;
+	char chat_id[600] = "";
+	sqlite3_stmt *st;
+	int64_t stored = 0;
+	int rc;
+
+	if ((rc = catalog_prepare(w->db, "SELECT chat_id FROM chats WHERE id = ?", &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, t->chat);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(chat_id, sizeof chat_id, "%s", catalog_text(st, 0));
+	sqlite3_finalize(st);
+	if (!*chat_id)
+		return err_set(e, CV_ENOTFOUND, _("the chat was removed from the store"));
+
+	if (t->resume && *t->resume) {
+		buf_append_str(&url, t->resume);
+	} else {
+		buf_append_str(&url, "/v1.0/chats/");
+		url_escape(&url, chat_id);
+		buf_append_str(&url, "/messages?$top=50");
+	}
+	while (url.len && !w->stop) {
+		struct graph_request req = {
+			.url = url.data, .cls = GRAPH_CLASS_CHAT_MESSAGES, .resource = chat_id,
+			.prefer_unknown_enums = 1,
+		};
+		cJSON *page = NULL;
+		const char *next;
+
+		if ((rc = graph_get_json(w->conn, gt, &req, &page, e)))
+			break;
+		next = graph_page_next(page);
+		rc = store_message_page(w, job, t, guid, chat_id, graph_page_value(page), next, &stored, e);
+		buf_reset(&url);
+		if (rc == 0 && next)
+			buf_append_str(&url, next);
+		cJSON_Delete(page);
+		if (rc)
+			break;
+		job_swap_status(w->db, job->id, ST_RETRYING, ST_IN_PROGRESS, NULL, NULL);
+		engine_notify(w->engine);
+	}
+	buf_free(&url);
+	if (rc) {
+		if (rc == CV_EGONE)
+			err_set(e, rc, _("the chat no longer exists (404)"));
+		return err_prefix(e, _("chat %s"), chat_id);
+	}
+	return w->stop ? CV_ECANCELLED : 0;
+}
+
+static int backup_run_task(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
+			   struct cv_err *e)
+{
+	struct graph_tenant *gt;
+	char guid[256];
+	int rc;
+
+	if ((rc = tenant_guid(w, job->tenant, guid, sizeof guid, e)) ||
+	    (rc = engine_graph_tenant(w, job->tenant, &gt, e)))
+		return rc;
+	if (strcmp(t->kind, "account") == 0)
+		return run_account(w, job, t, gt, guid, e);
+	if (strcmp(t->kind, "chat") == 0)
+		return run_chat(w, job, t, gt, guid, e);
+	return err_set(e, CV_EINVAL, _("unknown backup task '%s'"), t->kind);
+}
+
+/* ---- final statuses ----------------------------------------------------- */
+
+struct tally {
+	int accounts, completed, partial, auth, conn;
+	char first_reason[600];
+};
+
+static void note_reason(struct tally *ty, const char *reason)
+{
+	if (!ty->first_reason[0] && reason)
+		snprintf(ty->first_reason, sizeof ty->first_reason, "%s", reason);
+}
+
+/* One account's outcome: its own task, then the chats it is a member of. */
+static int finish_account(struct engine_worker *w, const struct job_row *job, int64_t account, int code,
+			  const char *reason, struct tally *ty, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int chats = 0, failed = 0, rc, worst = 0;
+	char why[300] = "", summary[600];
+	const char *status;
+
+	if ((rc = catalog_prepare(w->db,
+				  "SELECT t.state, t.error_code, t.reason FROM tasks t JOIN account_chats ac"
+				  " ON ac.chat = t.chat WHERE t.job = ? AND ac.account = ? AND t.kind = 'chat'",
+				  &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, job->id);
+	sqlite3_bind_int64(st, 2, account);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		chats++;
+		if (strcmp(catalog_text(st, 0), "done") != 0) {
+			failed++;
+			if (!worst)
+				worst = sqlite3_column_int(st, 1);
+			if (!why[0])
+				snprintf(why, sizeof why, "%s", catalog_text(st, 2));
+		}
+	}
+	sqlite3_finalize(st);
+
+	ty->accounts++;
+	if (job->cancel) {
+		status = ST_PARTIAL;
+		reason = _("cancelled before it finished");
+		ty->partial++;
+	} else if (code != 0) {
+		status = engine_status_for_error(code, ST_PARTIAL);
+		ty->auth += !strcmp(status, ST_AUTH_ERROR);
+		ty->conn += !strcmp(status, ST_CONN_ERROR);
+		ty->partial += !strcmp(status, ST_PARTIAL);
+	} else if (failed == 0) {
+		status = ST_COMPLETED;
+		reason = NULL;
+		ty->completed++;
+	} else {
+		status = failed == chats ? engine_status_for_error(worst, ST_PARTIAL) : ST_PARTIAL;
+		snprintf(summary, sizeof summary, P_("%d of %d chat could not be backed up: %s",
+					     "%d of %d chats could not be backed up: %s", chats),
+			 failed, chats, why);
+		reason = summary;
+		ty->partial += !strcmp(status, ST_PARTIAL);
+		ty->auth += !strcmp(status, ST_AUTH_ERROR);
+		ty->conn += !strcmp(status, ST_CONN_ERROR);
+	}
+	note_reason(ty, reason);
+	if ((rc = catalog_prepare(w->db,
+				  "UPDATE accounts SET status = ?2, reason = ?3, last_backup = CASE WHEN ?2 = ?4"
+				  " THEN ?5 ELSE last_backup END WHERE id = ?1",
+				  &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, account);
+	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, ST_COMPLETED, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, time_now_ms());
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(w->db, _("updating an account"), e);
+	sqlite3_finalize(st);
+	if (rc == 0)
+		rc = account_refresh_counts(w->db, account, e);
+	return rc;
+}
+
+static int backup_finish(struct engine_worker *w, const struct job_row *job, struct cv_err *e)
+{
+	struct tally ty;
+	sqlite3_stmt *st;
+	const char *status;
+	char reason[600] = "";
+	int rc;
+
+	memset(&ty, 0, sizeof ty);
+	if ((rc = catalog_begin(w->db, e)))
+		return rc;
+	if ((rc = catalog_prepare(w->db,
+				  "SELECT account, coalesce(error_code, 0), reason, state FROM tasks"
+				  " WHERE job = ? AND kind = 'account' ORDER BY id",
+				  &st, e)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, job->id);
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		int code = sqlite3_column_int(st, 1);
+		const char *state = catalog_text(st, 3);
+		char *why = xstrdup(catalog_text(st, 2));
+
+		if (code == 0 && strcmp(state, "done") != 0)
+			code = CV_ECANCELLED;
+		rc = finish_account(w, job, sqlite3_column_int64(st, 0), code, why, &ty, e);
+		free(why);
+	}
+	sqlite3_finalize(st);
+	if (rc)
+		goto fail;
+
+	if (job->cancel) {
+		status = ST_CANCELLED;
+		snprintf(reason, sizeof reason, "%s", _("cancelled by the user"));
+	} else if (ty.accounts == 0) {
+		status = ST_COMPLETED;
+		snprintf(reason, sizeof reason, "%s", _("no account has private chat backup ACTIVE"));
+	} else if (ty.completed == ty.accounts) {
+		status = ST_COMPLETED;
+	} else if (ty.auth == ty.accounts) {
+		status = ST_AUTH_ERROR;
+		snprintf(reason, sizeof reason, "%s", ty.first_reason);
+	} else if (ty.conn == ty.accounts) {
+		status = ST_CONN_ERROR;
+		snprintf(reason, sizeof reason, "%s", ty.first_reason);
+	} else {
+		status = ST_PARTIAL;
+		snprintf(reason, sizeof reason,
+			 P_("%d of %d account did not complete; first reason: %s",
+			    "%d of %d accounts did not complete; first reason: %s", ty.accounts),
+			 ty.accounts - ty.completed, ty.accounts, ty.first_reason);
+	}
+	if (job->snapshot > 0 && (rc = snapshot_end(w->db, job->snapshot, status, e)))
+		goto fail;
+	if ((rc = job_finish(w->db, job->id, status, reason[0] ? reason : NULL, e)))
+		goto fail;
+	return catalog_commit(w->db, e);
+fail:
+	catalog_rollback(w->db);
+	return rc;
+}
+
+const struct engine_kind backup_kind = {
+	.name = "backup",
+	.plan = backup_plan,
+	.run_task = backup_run_task,
+	.finish = backup_finish,
+};
+
+void backup_register(void)
+{
+	engine_register(&backup_kind);
+}

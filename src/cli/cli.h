@@ -1,0 +1,72 @@
+/*
+ * The headless front end (CLI.md). main.c parses the global options and
+ * dispatches through one command table; each cmd_*.c implements a group of
+ * subcommands on top of src/app.
+ */
+#ifndef CV_CLI_CLI_H
+#define CV_CLI_CLI_H
+
+#include <stdint.h>
+
+struct app;
+struct cv_err;
+
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,
+	EXIT_USAGE = 2,
+	EXIT_PARTIAL = 3,
+};
+
+struct cli {
+	char *home;
+	const char *passphrase_file;
+	int json;
+	int verbose; /* -1 quiet, 0 normal, 1+ verbose */
+	int argc;    /* the command's arguments, argv[0] being the command */
+	char **argv;
+};
+
+struct cli_command {
+	const char *name;
+	int (*run)(struct cli *c);
+	const char *summary;
+};
+
+/* Read the store passphrase (file, $CHATVAULT_PASSPHRASE_FILE, or the
+ * terminal). confirm asks twice on a terminal. Returns 0 and a secure
+ * buffer the caller wipes with cli_secret_free(). */
+int cli_read_passphrase(struct cli *c, const char *prompt, int confirm, char **out, struct cv_err *e);
+void cli_secret_free(char **s);
+/* Read a secret file's first line (client secret) into a wiped buffer. */
+int cli_read_secret_file(const char *path, int first_line, char **out, struct cv_err *e);
+/* Open the store with the passphrase; prints the error and returns non-zero on failure. */
+int cli_open(struct cli *c, struct app **out);
+/* Print an error for people on stderr (sanitised), return EXIT_FAIL. */
+int cli_fail(const struct cv_err *e);
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print tenant text safely on stdout (sanitised for the terminal). */
+void cli_print_safe(const char *s, int width);
+/* Exit code for a job status word. */
+int cli_exit_for_status(const char *status);
+/* Is stderr a terminal (live progress line) ? */
+int cli_stderr_tty(void);
+
+int cmd_init(struct cli *c);
+int cmd_passwd(struct cli *c);
+int cmd_tenant(struct cli *c);
+int cmd_accounts(struct cli *c);
+int cmd_privchat(struct cli *c);
+int cmd_backup(struct cli *c);
+int cmd_run(struct cli *c);
+int cmd_snapshots(struct cli *c);
+int cmd_usage(struct cli *c);
+int cmd_jobs(struct cli *c);
+int cmd_download(struct cli *c);
+
+/* Wait for a job to end, printing progress on stderr; returns its exit code. */
+int cli_wait_job(struct cli *c, struct app *a, int64_t job);
+/* Install SIGINT/SIGTERM handlers that set the returned flag. */
+volatile int *cli_install_stop_signals(void);
+
+#endif

@@ -1,0 +1,172 @@
+/* chatvault accounts sync|list and privchat activate|deactivate. */
+#include "config.h"
+
+#include "cli/cli.h"
+#include "app/app.h"
+#include "store/accounts.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/i18n.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Split "--tenant NAME" out of the arguments; the rest stay in order. */
+static int take_tenant(struct cli *c, int from, const char **tenant, const char **rest, int *nrest)
+{
+	int i;
+
+	*tenant = NULL;
+	*nrest = 0;
+	for (i = from; i < c->argc; i++) {
+		if (strcmp(c->argv[i], "--tenant") == 0) {
+			if (i + 1 >= c->argc)
+				return cli_usage_error(_("--tenant needs a NAME"));
+			*tenant = c->argv[++i];
+		} else {
+			rest[(*nrest)++] = c->argv[i];
+		}
+	}
+	return 0;
+}
+
+struct list_ctx {
+	cJSON *arr;
+};
+
+static int print_account(void *ctx, const struct account_row *r)
+{
+	struct list_ctx *l = ctx;
+	char when[32] = "";
+
+	if (r->last_backup)
+		time_format_iso8601(r->last_backup, when, sizeof when);
+	if (l->arr) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "upn", r->upn);
+		cJSON_AddStringToObject(o, "displayName", r->display_name);
+		if (r->department)
+			cJSON_AddStringToObject(o, "department", r->department);
+		else
+			cJSON_AddNullToObject(o, "department");
+		cJSON_AddStringToObject(o, "privateChat", r->privchat ? "ACTIVE" : "INACTIVE");
+		cJSON_AddStringToObject(o, "status", r->status);
+		if (r->reason)
+			cJSON_AddStringToObject(o, "reason", r->reason);
+		if (r->last_backup)
+			cJSON_AddStringToObject(o, "lastBackup", when);
+		else
+			cJSON_AddNullToObject(o, "lastBackup");
+		cJSON_AddNumberToObject(o, "chats", (double)r->chats);
+		cJSON_AddNumberToObject(o, "messages", (double)r->messages);
+		cJSON_AddBoolToObject(o, "accountEnabled", r->enabled);
+		cJSON_AddBoolToObject(o, "inTenant", !r->gone);
+		cJSON_AddItemToArray(l->arr, o);
+		return 0;
+	}
+	cli_print_safe(r->upn, 34);
+	putchar(' ');
+	cli_print_safe(r->display_name, 22);
+	putchar(' ');
+	cli_print_safe(r->department ? r->department : "-", 12);
+	printf(" %-8s %-20s %-24s %8lld", r->privchat ? "ACTIVE" : "INACTIVE", r->status[0] ? r->status : "-",
+	       when[0] ? when : "-", (long long)r->messages);
+	if (r->gone)
+		printf("  %s", _("(no longer in the tenant)"));
+	putchar('\n');
+	return 0;
+}
+
+int cmd_accounts(struct cli *c)
+{
+	const char *sub = c->argc > 1 ? c->argv[1] : "", *tenant, *rest[64];
+	struct cv_err e = {0};
+	struct app *a;
+	int64_t tid = 0;
+	int rc, nrest;
+
+	if (strcmp(sub, "sync") && strcmp(sub, "list"))
+		return cli_usage_error(_("accounts: use sync or list"));
+	if (c->argc > 66)
+		return cli_usage_error(_("too many arguments"));
+	if ((rc = take_tenant(c, 2, &tenant, rest, &nrest)))
+		return rc;
+	if (nrest)
+		return cli_usage_error(_("accounts %s: unexpected argument '%s'"), sub, rest[0]);
+	if ((rc = cli_open(c, &a)))
+		return rc;
+	if (strcmp(sub, "list") == 0 && tenant == NULL)
+		tid = 0; /* every tenant */
+	else if ((rc = app_tenant_resolve(a, tenant, &tid, &e))) {
+		app_close(&a);
+		return cli_fail(&e);
+	}
+	if (strcmp(sub, "sync") == 0) {
+		struct app_sync_result r;
+
+		if ((rc = app_accounts_sync(a, tid, &r, &e)) == 0 && c->verbose >= 0)
+			fprintf(stderr, _("%d accounts (%d new, %d no longer in the tenant)\n"), r.total, r.added, r.gone);
+	} else {
+		struct list_ctx l = {c->json ? cJSON_CreateArray() : NULL};
+
+		if (!c->json)
+			printf("%-34s %-22s %-12s %-8s %-20s %-24s %8s\n", _("UPN"), _("NAME"), _("DEPARTMENT"),
+			       _("PRIVCHAT"), _("STATUS"), _("LAST BACKUP"), _("MESSAGES"));
+		rc = accounts_foreach(a->store->db, tid, print_account, &l, &e);
+		if (l.arr) {
+			char *s = cJSON_Print(l.arr);
+
+			puts(s);
+			cJSON_free(s);
+			cJSON_Delete(l.arr);
+		}
+	}
+	app_close(&a);
+	return rc ? cli_fail(&e) : EXIT_OK;
+}
+
+int cmd_privchat(struct cli *c)
+{
+	const char *sub = c->argc > 1 ? c->argv[1] : "", *tenant;
+	const char **rest;
+	struct cv_err e = {0};
+	struct app *a;
+	int64_t tid;
+	int rc, nrest, all = 0, changed = 0, i, n = 0;
+
+	if (strcmp(sub, "activate") && strcmp(sub, "deactivate"))
+		return cli_usage_error(_("privchat: use activate or deactivate"));
+	rest = xcalloc((size_t)c->argc + 1, sizeof *rest);
+	if (rest == NULL)
+		return EXIT_FAIL;
+	if ((rc = take_tenant(c, 2, &tenant, rest, &nrest))) {
+		free(rest);
+		return rc;
+	}
+	for (i = 0; i < nrest; i++) {
+		if (strcmp(rest[i], "--all") == 0)
+			all = 1;
+		else
+			rest[n++] = rest[i];
+	}
+	if (all == (n > 0)) {
+		free(rest);
+		return cli_usage_error(_("privchat %s needs --all or one or more UPNs"), sub);
+	}
+	if ((rc = cli_open(c, &a)) == 0) {
+		if ((rc = app_tenant_resolve(a, tenant, &tid, &e)) == 0)
+			rc = app_privchat_set(a, tid, all ? NULL : rest, n, strcmp(sub, "activate") == 0, &changed, &e);
+		app_close(&a);
+		if (rc)
+			rc = cli_fail(&e);
+		else if (c->verbose >= 0)
+			fprintf(stderr, P_("%d account changed\n", "%d accounts changed\n", changed), changed);
+	}
+	free(rest);
+	return rc;
+}

@@ -1,0 +1,324 @@
+/* chatvault backup, run, snapshots, usage and jobs. */
+#include "config.h"
+
+#include "cli/cli.h"
+#include "app/app.h"
+#include "engine/engine.h"
+#include "engine/queue.h"
+#include "store/accounts.h"
+#include "store/catalog.h"
+#include "store/store.h"
+#include "store/tenants.h"
+#include "util/err.h"
+#include "util/i18n.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int cmd_backup(struct cli *c)
+{
+	const char *tenant = NULL;
+	struct cv_err e = {0};
+	struct app *a;
+	int64_t tid, job, *ids = NULL;
+	int i, n = 0, all = 0, rc;
+
+	ids = xcalloc((size_t)c->argc, sizeof *ids);
+	for (i = 1; i < c->argc; i++) {
+		if (strcmp(c->argv[i], "--tenant") == 0 && i + 1 < c->argc)
+			tenant = c->argv[++i];
+		else if (strcmp(c->argv[i], "--all") == 0)
+			all = 1;
+		else if (c->argv[i][0] == '-') {
+			free(ids);
+			return cli_usage_error(_("backup: unknown option '%s'"), c->argv[i]);
+		}
+	}
+	if ((rc = cli_open(c, &a))) {
+		free(ids);
+		return rc;
+	}
+	if ((rc = app_tenant_resolve(a, tenant, &tid, &e)))
+		goto fail;
+	for (i = 1; i < c->argc; i++) {
+		if (strcmp(c->argv[i], "--tenant") == 0) {
+			i++;
+			continue;
+		}
+		if (c->argv[i][0] == '-')
+			continue;
+		if ((rc = account_find(a->store->db, tid, c->argv[i], &ids[n], &e)))
+			goto fail;
+		n++;
+	}
+	if (all && n) {
+		rc = cli_usage_error(_("backup: give --all or UPNs, not both"));
+		app_close(&a);
+		free(ids);
+		return rc;
+	}
+	if ((rc = app_engine_start(a, 0, &e)) || (rc = app_backup_start(a, tid, n ? ids : NULL, n, &job, &e)))
+		goto fail;
+	free(ids);
+	rc = cli_wait_job(c, a, job);
+	app_close(&a);
+	return rc;
+fail:
+	free(ids);
+	app_close(&a);
+	return cli_fail(&e);
+}
+
+int cmd_run(struct cli *c)
+{
+	volatile int *stop;
+	struct cv_err e = {0};
+	struct app *a;
+	int rc;
+
+	if (c->argc != 1)
+		return cli_usage_error(_("run takes no arguments"));
+	if ((rc = cli_open(c, &a)))
+		return rc;
+	stop = cli_install_stop_signals();
+	if ((rc = app_engine_start(a, 0, &e))) {
+		app_close(&a);
+		return cli_fail(&e);
+	}
+	if (c->verbose >= 0)
+		fprintf(stderr, "%s\n", _("chatvault engine running; stop with SIGTERM or Ctrl-C"));
+	while (!*stop)
+		pause();
+	if (c->verbose >= 0)
+		fprintf(stderr, "%s\n", _("stopping after the page in flight"));
+	app_close(&a); /* joins the workers and gives back their leases */
+	return EXIT_OK;
+}
+
+static void print_json(cJSON *doc)
+{
+	char *s = cJSON_Print(doc);
+
+	puts(s);
+	cJSON_free(s);
+	cJSON_Delete(doc);
+}
+
+static void iso_or_null(cJSON *o, const char *key, int64_t ms)
+{
+	char t[ISO8601_LEN];
+
+	if (ms <= 0) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	time_format_iso8601(ms, t, sizeof t);
+	cJSON_AddStringToObject(o, key, t);
+}
+
+static int tenant_arg(struct cli *c, struct app *a, int64_t *tid, struct cv_err *e)
+{
+	const char *tenant = NULL;
+	int i;
+
+	for (i = 1; i < c->argc; i++) {
+		if (strcmp(c->argv[i], "--tenant") == 0 && i + 1 < c->argc)
+			tenant = c->argv[++i];
+		else if (strcmp(c->argv[i], "--json") == 0)
+			c->json = 1;
+		else
+			return err_set(e, CV_EINVAL, _("unexpected argument '%s'"), c->argv[i]);
+	}
+	return app_tenant_resolve(a, tenant, tid, e);
+}
+
+int cmd_snapshots(struct cli *c)
+{
+	struct cv_err e = {0};
+	struct app *a;
+	sqlite3_stmt *st;
+	cJSON *arr = NULL;
+	int64_t tid;
+	int rc;
+
+	if ((rc = cli_open(c, &a)))
+		return rc;
+	if ((rc = tenant_arg(c, a, &tid, &e)) ||
+	    (rc = catalog_prepare(a->store->db,
+				  "SELECT id, started, finished, status, messages_added FROM snapshots"
+				  " WHERE tenant = ? ORDER BY id",
+				  &st, &e))) {
+		app_close(&a);
+		return cli_fail(&e);
+	}
+	sqlite3_bind_int64(st, 1, tid);
+	if (c->json)
+		arr = cJSON_CreateArray();
+	else
+		printf("%-6s %-26s %-26s %-22s %s\n", _("ID"), _("STARTED"), _("FINISHED"), _("STATUS"),
+		       _("NEW VERSIONS"));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char s1[ISO8601_LEN] = "-", s2[ISO8601_LEN] = "-";
+
+		if (arr) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(st, 0));
+			iso_or_null(o, "started", sqlite3_column_int64(st, 1));
+			iso_or_null(o, "finished", sqlite3_column_int64(st, 2));
+			cJSON_AddStringToObject(o, "status", catalog_text(st, 3));
+			cJSON_AddNumberToObject(o, "messagesAdded", (double)sqlite3_column_int64(st, 4));
+			cJSON_AddItemToArray(arr, o);
+			continue;
+		}
+		time_format_iso8601(sqlite3_column_int64(st, 1), s1, sizeof s1);
+		if (sqlite3_column_int64(st, 2))
+			time_format_iso8601(sqlite3_column_int64(st, 2), s2, sizeof s2);
+		printf("%-6lld %-26s %-26s %-22s %lld\n", (long long)sqlite3_column_int64(st, 0), s1, s2,
+		       catalog_text(st, 3), (long long)sqlite3_column_int64(st, 4));
+	}
+	sqlite3_finalize(st);
+	if (arr)
+		print_json(arr);
+	app_close(&a);
+	return EXIT_OK;
+}
+
+int cmd_usage(struct cli *c)
+{
+	struct cv_err e = {0};
+	struct tenant_rec t;
+	struct app *a;
+	sqlite3_stmt *st;
+	int64_t tid, requests = 0, throttled = 0, messages = 0;
+	char month[24];
+	time_t now = time(NULL);
+	struct tm tm;
+	int rc;
+
+	gmtime_r(&now, &tm);
+	snprintf(month, sizeof month, "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
+	if ((rc = cli_open(c, &a)))
+		return rc;
+	if ((rc = tenant_arg(c, a, &tid, &e)) || (rc = tenant_load_id(a->store->db, NULL, tid, 0, &t, &e))) {
+		app_close(&a);
+		return cli_fail(&e);
+	}
+	if (catalog_prepare(a->store->db, "SELECT requests, throttled, messages FROM usage WHERE tenant = ? AND month = ?",
+			    &st, &e) == 0) {
+		sqlite3_bind_int64(st, 1, tid);
+		sqlite3_bind_text(st, 2, month, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			requests = sqlite3_column_int64(st, 0);
+			throttled = sqlite3_column_int64(st, 1);
+			messages = sqlite3_column_int64(st, 2);
+		}
+		sqlite3_finalize(st);
+	}
+	if (c->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "tenant", t.name);
+		cJSON_AddStringToObject(o, "month", month);
+		cJSON_AddNumberToObject(o, "requests", (double)requests);
+		cJSON_AddNumberToObject(o, "throttled", (double)throttled);
+		cJSON_AddNumberToObject(o, "messages", (double)messages);
+		if (t.monthly_limit >= 0)
+			cJSON_AddNumberToObject(o, "monthlyLimit", (double)t.monthly_limit);
+		else
+			cJSON_AddNullToObject(o, "monthlyLimit");
+		cJSON_AddNumberToObject(o, "pricePerMessage", t.price_per_message);
+		cJSON_AddNumberToObject(o, "estimatedCost", t.price_per_message * (double)messages);
+		print_json(o);
+	} else {
+		printf(_("Tenant:            %s\n"), t.name);
+		printf(_("Month (UTC):       %s\n"), month);
+		printf(_("Requests:          %lld\n"), (long long)requests);
+		printf(_("Messages:          %lld\n"), (long long)messages);
+		if (t.monthly_limit >= 0)
+			printf(_("Monthly cap:       %lld messages\n"), (long long)t.monthly_limit);
+		else
+			printf(_("Monthly cap:       none\n"));
+		printf(_("Estimated cost:    %.2f USD (at %.5f per message)\n"), t.price_per_message * (double)messages,
+		       t.price_per_message);
+	}
+	tenant_rec_free(&t);
+	app_close(&a);
+	return EXIT_OK;
+}
+
+int cmd_jobs(struct cli *c)
+{
+	const char *kind = NULL;
+	struct cv_err e = {0};
+	struct app *a;
+	sqlite3_stmt *st;
+	cJSON *arr = NULL;
+	int i, rc;
+
+	if (c->argc < 2 || strcmp(c->argv[1], "list") != 0)
+		return cli_usage_error(_("jobs: use 'jobs list [--kind KIND] [--json]'"));
+	for (i = 2; i < c->argc; i++) {
+		if (strcmp(c->argv[i], "--kind") == 0 && i + 1 < c->argc)
+			kind = c->argv[++i];
+		else if (strcmp(c->argv[i], "--json") == 0)
+			c->json = 1;
+		else
+			return cli_usage_error(_("jobs list: unexpected argument '%s'"), c->argv[i]);
+	}
+	if ((rc = cli_open(c, &a)))
+		return rc;
+	if ((rc = catalog_prepare(a->store->db,
+				  "SELECT id, kind, status, reason, progress_done, progress_total, created, started,"
+				  " finished, result_path, result_size FROM jobs WHERE ?1 IS NULL OR kind = ?1 ORDER BY id",
+				  &st, &e))) {
+		app_close(&a);
+		return cli_fail(&e);
+	}
+	if (kind)
+		sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	if (c->json)
+		arr = cJSON_CreateArray();
+	else
+		printf("%-6s %-9s %-22s %-12s %s\n", _("ID"), _("KIND"), _("STATUS"), _("PROGRESS"), _("DETAIL"));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (arr) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(st, 0));
+			cJSON_AddStringToObject(o, "kind", catalog_text(st, 1));
+			cJSON_AddStringToObject(o, "status", catalog_text(st, 2));
+			if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+				cJSON_AddStringToObject(o, "reason", catalog_text(st, 3));
+			cJSON_AddNumberToObject(o, "done", (double)sqlite3_column_int64(st, 4));
+			cJSON_AddNumberToObject(o, "total", (double)sqlite3_column_int64(st, 5));
+			iso_or_null(o, "created", sqlite3_column_int64(st, 6));
+			iso_or_null(o, "started", sqlite3_column_int64(st, 7));
+			iso_or_null(o, "finished", sqlite3_column_int64(st, 8));
+			if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
+				cJSON_AddStringToObject(o, "result", catalog_text(st, 9));
+				cJSON_AddNumberToObject(o, "resultSize", (double)sqlite3_column_int64(st, 10));
+			}
+			cJSON_AddItemToArray(arr, o);
+			continue;
+		}
+		printf("%-6lld %-9s %-22s %5lld/%-6lld ", (long long)sqlite3_column_int64(st, 0), catalog_text(st, 1),
+		       catalog_text(st, 2), (long long)sqlite3_column_int64(st, 4), (long long)sqlite3_column_int64(st, 5));
+		if (sqlite3_column_type(st, 9) != SQLITE_NULL)
+			cli_print_safe(catalog_text(st, 9), 0);
+		else if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+			cli_print_safe(catalog_text(st, 3), 0);
+		putchar('\n');
+	}
+	sqlite3_finalize(st);
+	if (arr)
+		print_json(arr);
+	app_close(&a);
+	return EXIT_OK;
+}

@@ -1,0 +1,69 @@
+/* chatvault init and passwd. */
+#include "config.h"
+
+#include "cli/cli.h"
+#include "app/app.h"
+#include "store/vault.h"
+#include "util/err.h"
+#include "util/i18n.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int cmd_init(struct cli *c)
+{
+	struct cv_err e = {0};
+	char recovery[VAULT_RECOVERY_MAX];
+	struct app *a = NULL;
+	char *pass = NULL;
+	int rc;
+
+	if (c->argc != 1)
+		return cli_usage_error(_("init takes no arguments"));
+	if (cli_read_passphrase(c, _("New store passphrase: "), 1, &pass, &e))
+		return cli_fail(&e);
+	rc = app_init(c->home, pass, strlen(pass), recovery, &a, &e);
+	cli_secret_free(&pass);
+	if (rc)
+		return cli_fail(&e);
+	fprintf(stderr, _("Created a new store in %s.\n"), c->home);
+	fprintf(stderr, "%s\n", _("Recovery key (shown once; keep it somewhere safe, apart from the passphrase):"));
+	printf("%s\n", recovery);
+	memset(recovery, 0, sizeof recovery);
+	app_close(&a);
+	return EXIT_OK;
+}
+
+int cmd_passwd(struct cli *c)
+{
+	struct cv_err e = {0};
+	struct app *a;
+	char *newpass = NULL;
+	const char *newfile = NULL;
+	int rc, i;
+
+	for (i = 1; i < c->argc; i++) {
+		if (strcmp(c->argv[i], "--new-passphrase-file") == 0 && i + 1 < c->argc)
+			newfile = c->argv[++i];
+		else
+			return cli_usage_error(_("passwd: unknown option '%s'"), c->argv[i]);
+	}
+	if ((rc = cli_open(c, &a)))
+		return rc;
+	if (newfile)
+		rc = cli_read_secret_file(newfile, 1, &newpass, &e);
+	else {
+		struct cli tmp = *c;
+
+		tmp.passphrase_file = NULL;
+		rc = cli_read_passphrase(&tmp, _("New passphrase: "), 1, &newpass, &e);
+	}
+	if (rc == 0)
+		rc = app_passwd(a, newpass, strlen(newpass), &e);
+	cli_secret_free(&newpass);
+	app_close(&a);
+	if (rc)
+		return cli_fail(&e);
+	fprintf(stderr, "%s\n", _("Passphrase changed."));
+	return EXIT_OK;
+}

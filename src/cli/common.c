@@ -1,0 +1,246 @@
+/*
+ * What every command shares: reading secrets without echo or argv, opening
+ * the store, reporting errors for people, and waiting on a job with progress.
+ */
+#include "config.h"
+
+#include "cli/cli.h"
+#include "app/app.h"
+#include "engine/queue.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "util/i18n.h"
+#include "util/sanitize.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+int cli_stderr_tty(void)
+{
+	return isatty(STDERR_FILENO);
+}
+
+static unsigned san_flags(void)
+{
+	return sanitize_locale_is_utf8() ? 0 : SAN_ASCII;
+}
+
+void cli_print_safe(const char *s, int width)
+{
+	char *t = sanitize_dup(s, san_flags());
+
+	if (width > 0)
+		printf("%-*s", width, t);
+	else
+		fputs(t, stdout);
+	free(t);
+}
+
+int cli_fail(const struct cv_err *e)
+{
+	char *t = sanitize_dup(e->msg[0] ? e->msg : _("unknown error"), san_flags());
+
+	fprintf(stderr, "chatvault: %s\n", t);
+	free(t);
+	return EXIT_FAIL;
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("chatvault: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s\n", _("Try 'chatvault --help' or see chatvault(1)."));
+	return EXIT_USAGE;
+}
+
+int cli_exit_for_status(const char *status)
+{
+	if (strcmp(status, ST_COMPLETED) == 0)
+		return EXIT_OK;
+	if (strcmp(status, ST_PARTIAL) == 0)
+		return EXIT_PARTIAL;
+	return EXIT_FAIL;
+}
+
+void cli_secret_free(char **s)
+{
+	if (*s) {
+		xwipe(*s, strlen(*s));
+		free(*s);
+		*s = NULL;
+	}
+}
+
+int cli_read_secret_file(const char *path, int first_line, char **out, struct cv_err *e)
+{
+	struct buf b = BUF_INIT;
+	int rc = fs_read_file(path, 1 << 20, &b, e);
+
+	*out = NULL;
+	if (rc) {
+		buf_free_secret(&b);
+		return rc;
+	}
+	if (first_line) {
+		size_t n = strcspn(buf_str(&b), "\r\n");
+
+		buf_truncate(&b, n);
+	}
+	if (b.len == 0) {
+		buf_free_secret(&b);
+		return err_set(e, CV_EINVAL, _("%s is empty"), path);
+	}
+	*out = buf_steal(&b);
+	return 0;
+}
+
+static int read_tty_line(const char *prompt, char **out)
+{
+	struct termios old, quiet;
+	struct buf b = BUF_INIT;
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	char ch;
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, prompt, strlen(prompt)) < 0 || tcgetattr(fd, &old) != 0) {
+		close(fd);
+		return -1;
+	}
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	quiet.c_lflag |= ICANON;
+	tcsetattr(fd, TCSAFLUSH, &quiet);
+	while (read(fd, &ch, 1) == 1 && ch != '\n')
+		buf_append_char(&b, ch);
+	tcsetattr(fd, TCSAFLUSH, &old);
+	if (write(fd, "\n", 1) < 0) {
+		/* cosmetic only */
+	}
+	close(fd);
+	*out = buf_steal(&b);
+	return 0;
+}
+
+int cli_read_passphrase(struct cli *c, const char *prompt, int confirm, char **out, struct cv_err *e)
+{
+	char *again = NULL;
+
+	*out = NULL;
+	if (c->passphrase_file)
+		return cli_read_secret_file(c->passphrase_file, 1, out, e);
+	if (!isatty(STDIN_FILENO) && access("/dev/tty", R_OK) != 0)
+		return err_set(e, CV_EINVAL,
+			       _("no passphrase: give --passphrase-file or set CHATVAULT_PASSPHRASE_FILE (there is no terminal to ask on)"));
+	if (read_tty_line(prompt, out) != 0)
+		return err_set(e, CV_EINVAL,
+			       _("no passphrase: give --passphrase-file or set CHATVAULT_PASSPHRASE_FILE (there is no terminal to ask on)"));
+	if (confirm) {
+		if (read_tty_line(_("Repeat the passphrase: "), &again) != 0 || strcmp(again, *out) != 0) {
+			cli_secret_free(out);
+			cli_secret_free(&again);
+			return err_set(e, CV_EINVAL, _("the passphrases do not match"));
+		}
+		cli_secret_free(&again);
+	}
+	if (**out == '\0') {
+		cli_secret_free(out);
+		return err_set(e, CV_EINVAL, _("the passphrase is empty"));
+	}
+	return 0;
+}
+
+int cli_open(struct cli *c, struct app **out)
+{
+	struct cv_err e = {0};
+	char *pass = NULL;
+	int rc;
+
+	if (cli_read_passphrase(c, _("Store passphrase: "), 0, &pass, &e) != 0)
+		return cli_fail(&e);
+	rc = app_open(c->home, pass, strlen(pass), 0, out, &e);
+	cli_secret_free(&pass);
+	if (rc)
+		return cli_fail(&e);
+	return 0;
+}
+
+static volatile int stop_flag;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+volatile int *cli_install_stop_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	return &stop_flag;
+}
+
+int cli_wait_job(struct cli *c, struct app *a, int64_t job)
+{
+	volatile int *stop = cli_install_stop_signals();
+	char last[160] = "";
+	int tty = cli_stderr_tty() && c->verbose >= 0;
+	int code;
+
+	for (;;) {
+		struct job_row j;
+		struct cv_err e = {0};
+		char line[160];
+
+		if (job_load(a->store->db, job, &j, &e) != 0)
+			return cli_fail(&e);
+		snprintf(line, sizeof line, "%s  %lld/%lld", j.status, (long long)j.progress_done,
+			 (long long)j.progress_total);
+		if (c->verbose >= 0 && strcmp(line, last) != 0) {
+			/* A live line on a terminal; one line per change in logs. */
+			if (tty)
+				fprintf(stderr, "\r\033[K%s", line);
+			else if (strncmp(line, last, strcspn(line, " ")) != 0 || j.finished)
+				fprintf(stderr, "%s\n", line);
+			snprintf(last, sizeof last, "%s", line);
+		}
+		if (j.finished) {
+			if (tty)
+				fputc('\n', stderr);
+			if (j.reason && c->verbose >= 0) {
+				char *t = sanitize_dup(j.reason, san_flags());
+
+				fprintf(stderr, "%s: %s\n", j.status, t);
+				free(t);
+			}
+			code = cli_exit_for_status(j.status);
+			job_row_free(&j);
+			return code;
+		}
+		job_row_free(&j);
+		if (*stop) {
+			fprintf(stderr, "%s\n", _("stopping after the page in flight..."));
+			return EXIT_FAIL;
+		}
+		usleep(200 * 1000);
+	}
+}

@@ -1,0 +1,81 @@
+/*
+ * The worker pool. Each worker thread owns a catalog connection and a Graph
+ * connection, and loops: lease a task and run it; else lease a job to plan
+ * or to finish; else sleep until woken or a short timeout (jobs queued by
+ * other processes are found by that poll). What a job kind does lives in its
+ * own module (backup, download, ...), registered as a struct engine_kind.
+ */
+#ifndef CV_ENGINE_ENGINE_H
+#define CV_ENGINE_ENGINE_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "engine/queue.h"
+
+struct cv_err;
+struct engine;
+struct graph_conn;
+struct graph_tenant;
+struct store;
+
+/* What a worker thread hands to a job kind's functions. */
+struct engine_worker {
+	struct engine *engine;
+	const struct store *store; /* shared, read-only: the vault and paths */
+	sqlite3 *db;               /* this thread's connection */
+	struct graph_conn *conn;   /* this thread's Graph connection */
+	char owner[340];           /* lease owner id "host:pid:n" */
+	int index;
+	volatile int stop;         /* set when the engine stops: finish the page in flight */
+	int64_t current_job;
+	int64_t retry_note_ms;     /* when Retrying was last written */
+};
+
+struct engine_kind {
+	const char *name;
+	/* Split a job into tasks; called once per job (again if a planner died). */
+	int (*plan)(struct engine_worker *w, struct job_row *job, struct cv_err *e);
+	/* Run one task. Return 0 when done, CV_ECANCELLED to give it back, or
+	 * another CV_E* code with e->msg as the reason it failed. */
+	int (*run_task)(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
+			struct cv_err *e);
+	/* Every task has ended (or the job was cancelled): set final statuses. */
+	int (*finish)(struct engine_worker *w, const struct job_row *job, struct cv_err *e);
+};
+
+/* Register a job kind; call before engine_start. */
+void engine_register(const struct engine_kind *kind);
+
+/* Start n worker threads on the store. The caller owns the engine and must
+ * keep the store open until engine_free(). */
+int engine_start(const struct store *s, int n, struct engine **out, struct cv_err *e);
+/* Wake idle workers (after enqueuing a job in this process). */
+void engine_kick(struct engine *en);
+/* A file descriptor that becomes readable when job state changed; the
+ * console polls it. Drain with engine_drain_wake(). */
+int engine_wake_fd(const struct engine *en);
+void engine_drain_wake(struct engine *en);
+/* Tell listeners (the wake fd) that something changed. */
+void engine_notify(struct engine *en);
+/* Ask workers to stop after the page in flight, join them, give back leases,
+ * and free. */
+void engine_free(struct engine **en);
+
+/* The shared Graph state for a tenant, created on first use from the
+ * tenant's stored credential; owned by the engine. */
+int engine_graph_tenant(struct engine_worker *w, int64_t tenant, struct graph_tenant **out,
+			struct cv_err *e);
+/* Fill a graph_config from a tenant row loaded with its secret; the
+ * config borrows the row's strings. */
+struct tenant_rec;
+struct graph_config;
+void engine_graph_config(const struct tenant_rec *t, struct graph_config *cfg);
+/* Rate scale applied to new graph tenants (CHATVAULT_RATE_SCALE or 1.0). */
+double engine_rate_scale(void);
+
+/* Statuses for an error code, used by job kinds: Authentication Error for
+ * credential problems, Connection Error for network ones, else fallback. */
+const char *engine_status_for_error(int code, const char *fallback);
+
+#endif

@@ -1,0 +1,449 @@
+/*
+ * Job and task rows, and their leases. Every lease change is one UPDATE ...
+ * RETURNING inside a write transaction, so two workers (or two processes)
+ * can never take the same row.
+ */
+#include "config.h"
+
+#include "engine/queue.h"
+#include "store/catalog.h"
+#include "util/err.h"
+#include "util/i18n.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char owner_prefix[300];
+static pthread_once_t owner_once = PTHREAD_ONCE_INIT;
+
+static void owner_init(void)
+{
+	char host[256] = "localhost";
+
+	gethostname(host, sizeof host - 1);
+	snprintf(owner_prefix, sizeof owner_prefix, "%s:%ld", host, (long)getpid());
+}
+
+const char *queue_owner_prefix(void)
+{
+	pthread_once(&owner_once, owner_init);
+	return owner_prefix;
+}
+
+/* SQL function owner_dead(owner): 1 when the lease belongs to a process on
+ * this host that has exited, so its work can be taken over at once instead
+ * of after the lease expires. */
+static void sql_owner_dead(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *owner = (const char *)sqlite3_value_text(argv[0]);
+	const char *me = queue_owner_prefix();
+	const char *colon = strchr(me, ':');
+	size_t hostlen = colon ? (size_t)(colon - me) : strlen(me);
+	long pid;
+	char *end;
+
+	(void)argc;
+	if (owner == NULL || strncmp(owner, me, hostlen) != 0 || owner[hostlen] != ':') {
+		sqlite3_result_int(ctx, 0);
+		return;
+	}
+	pid = strtol(owner + hostlen + 1, &end, 10);
+	if (pid <= 0 || pid == (long)getpid()) {
+		sqlite3_result_int(ctx, 0);
+		return;
+	}
+	sqlite3_result_int(ctx, kill((pid_t)pid, 0) != 0 && errno == ESRCH);
+}
+
+static int ensure_functions(sqlite3 *db)
+{
+	return sqlite3_create_function(db, "owner_dead", 1, SQLITE_UTF8, NULL, sql_owner_dead, NULL, NULL);
+}
+
+void job_row_free(struct job_row *j)
+{
+	free(j->params);
+	free(j->reason);
+	free(j->result_path);
+	memset(j, 0, sizeof *j);
+}
+
+void task_row_free(struct task_row *t)
+{
+	free(t->key);
+	free(t->resume);
+	memset(t, 0, sizeof *t);
+}
+
+static char *dup_or_null(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL ? NULL : xstrdup(catalog_text(st, col));
+}
+
+/* Milliseconds since the epoch, computed by sqlite. */
+#define SQL_NOW_MS "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+
+#define JOB_COLS \
+	"id, kind, tenant, params, status, reason, progress_done, progress_total, created, started, " \
+	"finished, snapshot, planned, cancel, result_path, result_size"
+
+static void job_from_row(sqlite3_stmt *st, struct job_row *j)
+{
+	memset(j, 0, sizeof *j);
+	j->id = sqlite3_column_int64(st, 0);
+	snprintf(j->kind, sizeof j->kind, "%s", catalog_text(st, 1));
+	j->tenant = sqlite3_column_int64(st, 2);
+	j->params = xstrdup(catalog_text(st, 3));
+	snprintf(j->status, sizeof j->status, "%s", catalog_text(st, 4));
+	j->reason = dup_or_null(st, 5);
+	j->progress_done = sqlite3_column_int64(st, 6);
+	j->progress_total = sqlite3_column_int64(st, 7);
+	j->created = sqlite3_column_int64(st, 8);
+	j->started = sqlite3_column_int64(st, 9);
+	j->finished = sqlite3_column_int64(st, 10);
+	j->snapshot = sqlite3_column_int64(st, 11);
+	j->planned = sqlite3_column_int(st, 12);
+	j->cancel = sqlite3_column_int(st, 13);
+	j->result_path = dup_or_null(st, 14);
+	j->result_size = sqlite3_column_int64(st, 15);
+}
+
+int job_enqueue(sqlite3 *db, const char *kind, int64_t tenant, const char *params, int64_t *id,
+		struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_prepare(db, "INSERT INTO jobs (kind, tenant, params, status, created) VALUES (?,?,?,?,?)",
+				  &st, e)))
+		return rc;
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	if (tenant > 0)
+		sqlite3_bind_int64(st, 2, tenant);
+	sqlite3_bind_text(st, 3, params ? params : "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, ST_ON_QUEUE, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, time_now_ms());
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("queueing a job"), e);
+	if (rc == 0 && id)
+		*id = sqlite3_last_insert_rowid(db);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int job_load(sqlite3 *db, int64_t id, struct job_row *out, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_prepare(db, "SELECT " JOB_COLS " FROM jobs WHERE id = ?", &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		job_from_row(st, out);
+		rc = 0;
+	} else {
+		rc = err_set(e, CV_ENOTFOUND, _("no job %lld"), (long long)id);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int exec_bound(sqlite3 *db, const char *sql, struct cv_err *e, const char *what, int64_t a,
+		      const char *s1, const char *s2, const char *s3)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_prepare(db, sql, &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, a);
+	if (s1)
+		sqlite3_bind_text(st, 2, s1, -1, SQLITE_STATIC);
+	if (s2)
+		sqlite3_bind_text(st, 3, s2, -1, SQLITE_STATIC);
+	if (s3)
+		sqlite3_bind_text(st, 4, s3, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, what, e);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int job_set_status(sqlite3 *db, int64_t id, const char *status, const char *reason, struct cv_err *e)
+{
+	return exec_bound(db,
+			  "UPDATE jobs SET status = ?2, reason = ?3, started = coalesce(started, "
+			  "" SQL_NOW_MS ") WHERE id = ?1 AND finished IS NULL",
+			  e, _("updating a job"), id, status, reason, NULL);
+}
+
+int job_swap_status(sqlite3 *db, int64_t id, const char *from, const char *to, const char *reason,
+		    struct cv_err *e)
+{
+	return exec_bound(db, "UPDATE jobs SET status = ?3, reason = ?4 WHERE id = ?1 AND status = ?2 AND "
+			      "finished IS NULL",
+			  e, _("updating a job"), id, from, to, reason);
+}
+
+int job_request_cancel(sqlite3 *db, int64_t id, struct cv_err *e)
+{
+	return exec_bound(db, "UPDATE jobs SET cancel = 1 WHERE id = ?1 AND finished IS NULL", e,
+			  _("cancelling a job"), id, NULL, NULL, NULL);
+}
+
+int job_finish(sqlite3 *db, int64_t id, const char *status, const char *reason, struct cv_err *e)
+{
+	return exec_bound(db,
+			  "UPDATE jobs SET status = ?2, reason = ?3, lease_owner = NULL, lease_expires = NULL, "
+			  "finished = " SQL_NOW_MS " WHERE id = ?1",
+			  e, _("finishing a job"), id, status, reason, NULL);
+}
+
+int job_bump_progress(sqlite3 *db, int64_t id, int64_t done_delta, int64_t total_delta, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_prepare(db,
+				  "UPDATE jobs SET progress_done = progress_done + ?2, "
+				  "progress_total = progress_total + ?3 WHERE id = ?1",
+				  &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, done_delta);
+	sqlite3_bind_int64(st, 3, total_delta);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("updating job progress"), e);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int job_lease(sqlite3 *db, const char *owner, struct job_row *out, char *what, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int64_t now = time_now_ms();
+	int rc;
+
+	ensure_functions(db);
+	if ((rc = catalog_begin(db, e)))
+		return rc;
+	/* A job needs a worker when it is unplanned, or when every task has
+	 * ended and it has not been finished (also after a crash). */
+	rc = catalog_prepare(db,
+			     "UPDATE jobs SET lease_owner = ?1, lease_expires = ?2 + ?3 WHERE id = ("
+			     " SELECT j.id FROM jobs j WHERE j.finished IS NULL"
+			     " AND (j.lease_owner IS NULL OR j.lease_expires < ?2 OR owner_dead(j.lease_owner))"
+			     " AND (j.planned = 0 OR j.cancel = 1 OR NOT EXISTS (SELECT 1 FROM tasks t"
+			     "      WHERE t.job = j.id AND t.state IN ('queued', 'running')))"
+			     " ORDER BY j.id LIMIT 1) RETURNING " JOB_COLS,
+			     &st, e);
+	if (rc) {
+		catalog_rollback(db);
+		return rc;
+	}
+	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, QUEUE_LEASE_MS);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		job_from_row(st, out);
+		*what = out->planned && !out->cancel ? 'f' : (out->cancel ? 'f' : 'p');
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE) {
+			job_row_free(out);
+			catalog_rollback(db);
+			return catalog_error(db, _("leasing a job"), e);
+		}
+		return catalog_commit(db, e);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		rc = catalog_error(db, _("leasing a job"), e);
+		catalog_rollback(db);
+		return rc;
+	}
+	catalog_rollback(db);
+	return CV_ENOTFOUND;
+}
+
+int job_mark_planned(sqlite3 *db, int64_t id, struct cv_err *e)
+{
+	return exec_bound(db, "UPDATE jobs SET planned = 1, lease_owner = NULL, lease_expires = NULL WHERE id = ?1",
+			  e, _("updating a job"), id, NULL, NULL, NULL);
+}
+
+int job_release(sqlite3 *db, int64_t id, struct cv_err *e)
+{
+	return exec_bound(db, "UPDATE jobs SET lease_owner = NULL, lease_expires = NULL WHERE id = ?1", e,
+			  _("releasing a job"), id, NULL, NULL, NULL);
+}
+
+int task_add(sqlite3 *db, int64_t job, const char *key, const char *kind, int64_t account, int64_t chat,
+	     int *added, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_prepare(db,
+				  "INSERT OR IGNORE INTO tasks (job, key, kind, account, chat) VALUES (?,?,?,?,?)",
+				  &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, job);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+	if (account > 0)
+		sqlite3_bind_int64(st, 4, account);
+	if (chat > 0)
+		sqlite3_bind_int64(st, 5, chat);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("adding a task"), e);
+	if (rc == 0) {
+		int n = sqlite3_changes(db);
+
+		if (added)
+			*added = n;
+		if (n)
+			rc = job_bump_progress(db, job, 0, 1, e);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int task_lease(sqlite3 *db, const char *owner, struct task_row *out, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int64_t now = time_now_ms();
+	int rc;
+
+	ensure_functions(db);
+	if ((rc = catalog_begin(db, e)))
+		return rc;
+	rc = catalog_prepare(db,
+			     "UPDATE tasks SET state = 'running', lease_owner = ?1, lease_expires = ?2 + ?3"
+			     " WHERE id = (SELECT t.id FROM tasks t JOIN jobs j ON j.id = t.job"
+			     "  WHERE j.finished IS NULL AND j.planned = 1 AND j.cancel = 0"
+			     "  AND (t.state = 'queued' OR (t.state = 'running' AND (t.lease_expires < ?2"
+			     "       OR owner_dead(t.lease_owner))))"
+			     "  ORDER BY t.kind <> 'account', t.id LIMIT 1)"
+			     " RETURNING id, job, kind, key, account, chat, resume",
+			     &st, e);
+	if (rc) {
+		catalog_rollback(db);
+		return rc;
+	}
+	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, QUEUE_LEASE_MS);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof *out);
+		out->id = sqlite3_column_int64(st, 0);
+		out->job = sqlite3_column_int64(st, 1);
+		snprintf(out->kind, sizeof out->kind, "%s", catalog_text(st, 2));
+		out->key = xstrdup(catalog_text(st, 3));
+		out->account = sqlite3_column_int64(st, 4);
+		out->chat = sqlite3_column_int64(st, 5);
+		out->resume = dup_or_null(st, 6);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE) {
+			task_row_free(out);
+			catalog_rollback(db);
+			return catalog_error(db, _("leasing a task"), e);
+		}
+		return catalog_commit(db, e);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		rc = catalog_error(db, _("leasing a task"), e);
+		catalog_rollback(db);
+		return rc;
+	}
+	catalog_rollback(db);
+	return CV_ENOTFOUND;
+}
+
+int task_checkpoint(sqlite3 *db, int64_t task, const char *resume, int64_t items_delta, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_prepare(db,
+				  "UPDATE tasks SET resume = ?2, items = items + ?3, lease_expires = ?4 WHERE id = ?1",
+				  &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, task);
+	sqlite3_bind_text(st, 2, resume, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, items_delta);
+	sqlite3_bind_int64(st, 4, time_now_ms() + QUEUE_LEASE_MS);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("saving a resume point"), e);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int task_finish(sqlite3 *db, int64_t task, int code, const char *reason, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_prepare(db,
+				  "UPDATE tasks SET state = ?2, error_code = ?3, reason = ?4, lease_owner = NULL,"
+				  " lease_expires = NULL WHERE id = ?1 RETURNING job",
+				  &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, task);
+	sqlite3_bind_text(st, 2, code == 0 ? "done" : "failed", -1, SQLITE_STATIC);
+	if (code)
+		sqlite3_bind_int(st, 3, code);
+	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		int64_t job = sqlite3_column_int64(st, 0);
+
+		sqlite3_finalize(st);
+		return job_bump_progress(db, job, 1, 0, e);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : catalog_error(db, _("finishing a task"), e);
+}
+
+int task_release(sqlite3 *db, int64_t task, struct cv_err *e)
+{
+	return exec_bound(db,
+			  "UPDATE tasks SET state = 'queued', lease_owner = NULL, lease_expires = NULL "
+			  "WHERE id = ?1 AND state = 'running'",
+			  e, _("releasing a task"), task, NULL, NULL, NULL);
+}
+
+int queue_release_all(sqlite3 *db, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	char pattern[320];
+	int rc;
+
+	snprintf(pattern, sizeof pattern, "%s:%%", queue_owner_prefix());
+	if ((rc = catalog_prepare(db,
+				  "UPDATE tasks SET state = 'queued', lease_owner = NULL, lease_expires = NULL"
+				  " WHERE state = 'running' AND lease_owner LIKE ?1;"
+				  ,
+				  &st, e)))
+		return rc;
+	sqlite3_bind_text(st, 1, pattern, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("releasing leases"), e);
+	sqlite3_finalize(st);
+	if (rc)
+		return rc;
+	if ((rc = catalog_prepare(db,
+				  "UPDATE jobs SET lease_owner = NULL, lease_expires = NULL WHERE lease_owner LIKE ?1",
+				  &st, e)))
+		return rc;
+	sqlite3_bind_text(st, 1, pattern, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("releasing leases"), e);
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -1,0 +1,98 @@
+/*
+ * The persisted job queue. A job (backup, download, ...) is a row; a worker
+ * plans it into tasks (per account, per chat, ...) that any worker of any
+ * process may lease. A lease is an owner and an expiry in the row, renewed
+ * while the task runs; an expired lease, or one held by a process on this
+ * host that no longer exists, is taken over, so a killed process never
+ * strands a job.
+ */
+#ifndef CV_ENGINE_QUEUE_H
+#define CV_ENGINE_QUEUE_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+struct cv_err;
+
+/* Status words, exactly as the portal users know them (DESIGN.md). */
+#define ST_ON_QUEUE "On Queue"
+#define ST_PREPARING "Preparing Backup"
+#define ST_IN_PROGRESS "In Progress"
+#define ST_RETRYING "Retrying"
+#define ST_COMPLETED "Completed"
+#define ST_PARTIAL "Partially Completed"
+#define ST_CONN_ERROR "Connection Error"
+#define ST_AUTH_ERROR "Authentication Error"
+#define ST_FAILED "Failed"
+#define ST_CANCELLED "Cancelled"
+#define ST_DEACTIVATED "Deactivated"
+#define ST_SUSPENDED "Suspended"
+#define ST_EXPIRED "Expired"
+
+#define QUEUE_LEASE_MS 60000
+
+struct job_row {
+	int64_t id;
+	char kind[16];
+	int64_t tenant;
+	char *params;      /* JSON */
+	char status[32];
+	char *reason;
+	int64_t progress_done;
+	int64_t progress_total;
+	int64_t created, started, finished;
+	int64_t snapshot;
+	int planned;
+	int cancel;
+	char *result_path;
+	int64_t result_size;
+};
+
+struct task_row {
+	int64_t id;
+	int64_t job;
+	char kind[16];
+	char *key;
+	int64_t account;
+	int64_t chat;
+	char *resume;
+};
+
+void job_row_free(struct job_row *j);
+void task_row_free(struct task_row *t);
+
+/* This process's lease owner prefix "host:pid". */
+const char *queue_owner_prefix(void);
+
+int job_enqueue(sqlite3 *db, const char *kind, int64_t tenant, const char *params, int64_t *id,
+		struct cv_err *e);
+int job_load(sqlite3 *db, int64_t id, struct job_row *out, struct cv_err *e);
+int job_set_status(sqlite3 *db, int64_t id, const char *status, const char *reason, struct cv_err *e);
+/* Only when the job is currently `from` (e.g. Retrying -> In Progress). */
+int job_swap_status(sqlite3 *db, int64_t id, const char *from, const char *to, const char *reason,
+		    struct cv_err *e);
+int job_request_cancel(sqlite3 *db, int64_t id, struct cv_err *e);
+int job_finish(sqlite3 *db, int64_t id, const char *status, const char *reason, struct cv_err *e);
+int job_bump_progress(sqlite3 *db, int64_t id, int64_t done_delta, int64_t total_delta, struct cv_err *e);
+
+/* Lease a job that needs planning or finishing. *what is 'p' or 'f'.
+ * CV_ENOTFOUND when there is none. */
+int job_lease(sqlite3 *db, const char *owner, struct job_row *out, char *what, struct cv_err *e);
+int job_mark_planned(sqlite3 *db, int64_t id, struct cv_err *e);
+int job_release(sqlite3 *db, int64_t id, struct cv_err *e);
+
+/* Add a task unless the job already has one with this key. */
+int task_add(sqlite3 *db, int64_t job, const char *key, const char *kind, int64_t account, int64_t chat,
+	     int *added, struct cv_err *e);
+/* Lease the next runnable task of any unfinished, uncancelled, planned job. */
+int task_lease(sqlite3 *db, const char *owner, struct task_row *out, struct cv_err *e);
+/* Inside the caller's transaction: store the resume point and renew the lease. */
+int task_checkpoint(sqlite3 *db, int64_t task, const char *resume, int64_t items_delta, struct cv_err *e);
+/* End a task: code 0 = done, otherwise failed with that code and reason. */
+int task_finish(sqlite3 *db, int64_t task, int code, const char *reason, struct cv_err *e);
+/* Give a task back (cancelled or stopping): queued again, lease cleared. */
+int task_release(sqlite3 *db, int64_t task, struct cv_err *e);
+/* Give back every lease this process holds (graceful stop). */
+int queue_release_all(sqlite3 *db, struct cv_err *e);
+
+#endif

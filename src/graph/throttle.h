@@ -1,0 +1,57 @@
+/*
+ * Client-side throttling for one tenant: token buckets at Graph's documented
+ * Teams limits (per class, per chat, per user), a tenant-wide pause after a
+ * 429, and an AIMD limit on requests in flight. Time is a parameter, so the
+ * unit tests drive it with a fake clock. Thread-safe.
+ */
+#ifndef CV_GRAPH_THROTTLE_H
+#define CV_GRAPH_THROTTLE_H
+
+#include "graph/graph.h"
+
+#define THROTTLE_BURST_S 0.5       /* bucket depth: this many seconds of rate (at least 1 token) */
+#define THROTTLE_CHAT_RPS 1.0      /* per chat, any request naming it */
+#define THROTTLE_USER_RPS 5.0      /* per user, list chats / get chat */
+#define THROTTLE_CONC_START 16     /* requests in flight per tenant at start */
+#define THROTTLE_CONC_MIN 1
+#define THROTTLE_CONC_MAX 32
+#define THROTTLE_GROW_AFTER 10     /* successes before the limit grows by one */
+#define THROTTLE_POLL_S 0.005      /* wait suggested while all slots are busy */
+
+struct throttle;
+
+/* What a granted acquire hands back; give it to throttle_release(). */
+struct throttle_ticket {
+	double started;
+	int held;
+};
+
+enum throttle_outcome {
+	THROTTLE_OK,       /* any answer that is not a sign of overload */
+	THROTTLE_OVERLOAD, /* 429, 503, 504: halve the concurrency limit */
+};
+
+/* The caller owns the result. */
+struct throttle *throttle_new(void);
+void throttle_free(struct throttle **t);
+/* Multiply every rate by scale; 0 turns buckets and the concurrency limit
+ * off (a pause after 429 is still honoured). */
+void throttle_set_scale(struct throttle *t, double scale);
+
+/* Ask to send one request of class cls naming chat `resource` and/or `user`
+ * (either may be NULL). Returns 0 when granted (*tk filled, tokens taken,
+ * one slot in flight), otherwise the seconds to wait before asking again. */
+double throttle_acquire(struct throttle *t, enum graph_class cls, const char *resource,
+			const char *user, double now, struct throttle_ticket *tk);
+/* Give back the slot of a granted request and learn from its outcome. */
+void throttle_release(struct throttle *t, struct throttle_ticket *tk, enum throttle_outcome out,
+		      double now);
+/* Hold every request of the tenant until `until` (Graph said 429). */
+void throttle_pause(struct throttle *t, double until);
+
+/* For tests and the status screen. */
+int throttle_limit(struct throttle *t);
+int throttle_inflight(struct throttle *t);
+size_t throttle_entries(struct throttle *t);
+
+#endif

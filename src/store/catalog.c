@@ -1,0 +1,169 @@
+/*
+ * Catalog connections and schema migrations. Settings are applied on every
+ * connection, because sqlite keeps them per connection: WAL so the console
+ * can read while workers write, foreign keys, a busy timeout so writers
+ * queue instead of failing, and synchronous=FULL so a committed page
+ * survives power loss (a backup must not report data it could lose).
+ */
+#include "config.h"
+
+#include "store/catalog.h"
+#include "util/err.h"
+#include "util/i18n.h"
+
+#include <stdio.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "store/schema.sql.h"
+
+#define N_MIGRATIONS (sizeof catalog_migrations / sizeof catalog_migrations[0])
+
+int catalog_error(sqlite3 *db, const char *what, struct cv_err *e)
+{
+	int rc = sqlite3_extended_errcode(db);
+	int code = CV_EIO;
+
+	if ((rc & 0xff) == SQLITE_FULL)
+		code = CV_ENOSPC;
+	else if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+		code = CV_ELOCKED;
+	if (code == CV_ENOSPC)
+		return err_set(e, code, _("%s: the disk is full; free space and run again (nothing stored so far is lost)"),
+			       what);
+	return err_set(e, code, _("%s: catalog error: %s"), what, sqlite3_errmsg(db));
+}
+
+int catalog_exec(sqlite3 *db, const char *sql, struct cv_err *e)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return catalog_error(db, _("updating the catalog"), e);
+	return 0;
+}
+
+int catalog_begin(sqlite3 *db, struct cv_err *e)
+{
+	return catalog_exec(db, "BEGIN IMMEDIATE", e);
+}
+
+int catalog_commit(sqlite3 *db, struct cv_err *e)
+{
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		int rc = catalog_error(db, _("committing to the catalog"), e);
+
+		catalog_rollback(db);
+		return rc;
+	}
+	return 0;
+}
+
+void catalog_rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int catalog_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct cv_err *e)
+{
+	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
+		return catalog_error(db, _("preparing a catalog query"), e);
+	return 0;
+}
+
+const char *catalog_text(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return t ? (const char *)t : "";
+}
+
+static int user_version(sqlite3 *db, int *v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	*v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int migrate(sqlite3 *db, struct cv_err *e)
+{
+	int v;
+	size_t i;
+
+	if (catalog_begin(db, e))
+		return e ? e->code : CV_EIO;
+	if (user_version(db, &v) != 0) {
+		catalog_rollback(db);
+		return catalog_error(db, _("reading the catalog version"), e);
+	}
+	if (v > (int)N_MIGRATIONS) {
+		catalog_rollback(db);
+		return err_set(e, CV_EINVAL,
+			       _("the catalog has schema version %d, newer than this chatvault understands (%d); "
+				 "use a newer chatvault"),
+			       v, (int)N_MIGRATIONS);
+	}
+	for (i = (size_t)v; i < N_MIGRATIONS; i++) {
+		char pragma[64];
+
+		if (sqlite3_exec(db, catalog_migrations[i], NULL, NULL, NULL) != SQLITE_OK) {
+			int rc = catalog_error(db, _("upgrading the catalog schema"), e);
+
+			catalog_rollback(db);
+			return rc;
+		}
+		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %zu", i + 1);
+		if (catalog_exec(db, pragma, e)) {
+			catalog_rollback(db);
+			return e ? e->code : CV_EIO;
+		}
+	}
+	return catalog_commit(db, e);
+}
+
+int catalog_open(const char *path, int create, sqlite3 **out, struct cv_err *e)
+{
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+	sqlite3 *db = NULL;
+	int rc;
+
+	*out = NULL;
+	if (create) {
+		/* Create the file 0600 ourselves so sqlite never makes it wider. */
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+		if (fd < 0)
+			return err_set(e, CV_EIO, _("cannot create the catalog %s"), path);
+		close(fd);
+	}
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+		rc = err_set(e, CV_EIO, _("cannot open the catalog %s: %s"), path,
+			     db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return rc;
+	}
+	sqlite3_busy_timeout(db, 30000);
+	sqlite3_extended_result_codes(db, 1);
+	if (catalog_exec(db,
+			 "PRAGMA journal_mode = WAL;"
+			 "PRAGMA synchronous = FULL;"
+			 "PRAGMA foreign_keys = ON;"
+			 "PRAGMA secure_delete = ON;"
+			 "PRAGMA trusted_schema = OFF;",
+			 e) != 0) {
+		sqlite3_close(db);
+		return err_prefix(e, _("opening %s"), path);
+	}
+	if (migrate(db, e) != 0) {
+		sqlite3_close(db);
+		return e ? e->code : CV_EIO;
+	}
+	*out = db;
+	return 0;
+}

@@ -1,0 +1,34 @@
+/*
+ * The sqlite catalog: opening a connection with the store's settings (WAL,
+ * foreign keys, busy timeout, synchronous=FULL) and the forward-only schema
+ * migrations. Each thread opens its own connection; none is shared.
+ */
+#ifndef CV_STORE_CATALOG_H
+#define CV_STORE_CATALOG_H
+
+#include <sqlite3.h>
+
+struct cv_err;
+
+/* The schema version this build writes. */
+#define CATALOG_SCHEMA_VERSION 1
+
+/* Open (creating if create is set) the catalog at path and bring its schema
+ * up to date. A catalog newer than this build is refused. The caller owns
+ * *out (sqlite3_close). */
+int catalog_open(const char *path, int create, sqlite3 **out, struct cv_err *e);
+
+/* Run one statement without results; map failures to CV_EIO/CV_ENOSPC. */
+int catalog_exec(sqlite3 *db, const char *sql, struct cv_err *e);
+/* Transactions that take the write lock up front (no upgrade deadlocks). */
+int catalog_begin(sqlite3 *db, struct cv_err *e);
+int catalog_commit(sqlite3 *db, struct cv_err *e);
+void catalog_rollback(sqlite3 *db);
+/* Prepare or fail with a message; the caller finalizes. */
+int catalog_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct cv_err *e);
+/* Turn the connection's last error into a cv_err (disk full gets its own code). */
+int catalog_error(sqlite3 *db, const char *what, struct cv_err *e);
+/* Text column as a string ("" for NULL); borrowed until the next step. */
+const char *catalog_text(sqlite3_stmt *st, int col);
+
+#endif

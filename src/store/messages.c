@@ -1,0 +1,166 @@
+/*
+ * Chat and message-version rows, sealed per record.
+ */
+#include "config.h"
+
+#include "store/messages.h"
+#include "store/catalog.h"
+#include "store/store.h"
+#include "store/vault.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/i18n.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *chat_ad(const char *tenant_guid, const char *chat_id, size_t *len)
+{
+	return store_record_ad("chats.meta", tenant_guid, chat_id, NULL, NULL, len);
+}
+
+int chat_put(sqlite3 *db, const struct vault *v, const struct chat_put *c, int64_t *rowid,
+	     struct cv_err *e)
+{
+	struct buf sealed = BUF_INIT;
+	sqlite3_stmt *st;
+	size_t adlen;
+	char *ad = chat_ad(c->tenant_guid, c->chat_id, &adlen);
+	int rc;
+
+	vault_seal(v, ad, adlen, c->meta_json, strlen(c->meta_json), &sealed);
+	free(ad);
+	rc = catalog_prepare(db,
+			     "INSERT INTO chats (tenant, chat_id, chat_type, created, last_updated, member_count,"
+			     " meta_enc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (tenant, chat_id) DO UPDATE"
+			     " SET chat_type = ?3, created = ?4, last_updated = ?5, member_count = ?6, meta_enc = ?7"
+			     " RETURNING id",
+			     &st, e);
+	if (rc == 0) {
+		sqlite3_bind_int64(st, 1, c->tenant);
+		sqlite3_bind_text(st, 2, c->chat_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, c->chat_type ? c->chat_type : "unknownFutureValue", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, c->created);
+		sqlite3_bind_int64(st, 5, c->last_updated);
+		sqlite3_bind_int(st, 6, c->member_count);
+		sqlite3_bind_blob(st, 7, sealed.data, (int)sealed.len, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			*rowid = sqlite3_column_int64(st, 0);
+			rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("saving a chat"), e);
+		} else {
+			rc = catalog_error(db, _("saving a chat"), e);
+		}
+		sqlite3_finalize(st);
+	}
+	buf_free(&sealed);
+	return rc;
+}
+
+int chat_link_account(sqlite3 *db, int64_t account, int64_t chat, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_prepare(db, "INSERT OR IGNORE INTO account_chats (account, chat) VALUES (?, ?)", &st,
+				  e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, account);
+	sqlite3_bind_int64(st, 2, chat);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("linking a chat to an account"), e);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int message_put(sqlite3 *db, const struct vault *v, const struct message_put *m, int *added,
+		int *new_message, struct cv_err *e)
+{
+	struct buf sealed = BUF_INIT;
+	sqlite3_stmt *st = NULL;
+	size_t adlen;
+	char *ad;
+	int rc, fresh = 0;
+
+	if (added)
+		*added = 0;
+	if (new_message)
+		*new_message = 0;
+	/* Most pages repeat versions we hold already (overlapping windows,
+	 * shared chats): check before paying for encryption. */
+	if ((rc = catalog_prepare(db, "SELECT version = ?3 FROM messages WHERE chat = ?1 AND message_id = ?2"
+				      " ORDER BY version = ?3 DESC LIMIT 1",
+				  &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, m->chat);
+	sqlite3_bind_text(st, 2, m->message_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, m->version, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_int(st, 0)) {
+		sqlite3_finalize(st);
+		return 0; /* this exact version is stored */
+	}
+	fresh = rc == SQLITE_DONE;
+	sqlite3_finalize(st);
+
+	ad = store_record_ad("messages.raw", m->tenant_guid, m->chat_id, m->message_id, m->version, &adlen);
+	vault_seal(v, ad, adlen, m->raw, m->raw_len, &sealed);
+	free(ad);
+	rc = catalog_prepare(db,
+			     "INSERT INTO messages (chat, message_id, version, created, modified, deleted, snapshot,"
+			     " raw_enc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			     &st, e);
+	if (rc == 0) {
+		sqlite3_bind_int64(st, 1, m->chat);
+		sqlite3_bind_text(st, 2, m->message_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, m->version, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, m->created);
+		sqlite3_bind_int64(st, 5, m->modified);
+		sqlite3_bind_int(st, 6, m->deleted);
+		sqlite3_bind_int64(st, 7, m->snapshot);
+		sqlite3_bind_blob(st, 8, sealed.data, (int)sealed.len, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("saving a message"), e);
+		sqlite3_finalize(st);
+	}
+	buf_free(&sealed);
+	if (rc == 0 && fresh) {
+		rc = catalog_prepare(db,
+				     "UPDATE chats SET messages = messages + 1, last_activity = max(coalesce("
+				     "last_activity, 0), ?2) WHERE id = ?1",
+				     &st, e);
+		if (rc == 0) {
+			sqlite3_bind_int64(st, 1, m->chat);
+			sqlite3_bind_int64(st, 2, m->created);
+			rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("counting messages"), e);
+			sqlite3_finalize(st);
+		}
+	}
+	if (rc == 0) {
+		if (added)
+			*added = 1;
+		if (new_message)
+			*new_message = fresh;
+	}
+	return rc;
+}
+
+int chat_meta_open(sqlite3 *db, const struct vault *v, int64_t chat, const char *tenant_guid,
+		   struct buf *out, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_prepare(db, "SELECT chat_id, meta_enc FROM chats WHERE id = ?", &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, chat);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		size_t adlen;
+		char *ad = chat_ad(tenant_guid, catalog_text(st, 0), &adlen);
+
+		rc = vault_unseal(v, ad, adlen, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+				  out, e);
+		free(ad);
+	} else {
+		rc = err_set(e, CV_ENOTFOUND, _("chat not found in the store"));
+	}
+	sqlite3_finalize(st);
+	return rc;
+}

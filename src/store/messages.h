@@ -1,0 +1,59 @@
+/*
+ * Chats and message versions. A chat row is shared by every account that is
+ * a member (a shared chat is stored once). A message is stored as versions
+ * keyed by (chat, message id, version): an edit or a deletion adds a version
+ * and never overwrites what was captured before. The full Graph JSON of each
+ * version is sealed with (tenant, chat, message, version) as associated data.
+ */
+#ifndef CV_STORE_MESSAGES_H
+#define CV_STORE_MESSAGES_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf;
+struct cv_err;
+struct vault;
+
+struct chat_put {
+	int64_t tenant;          /* tenants.id */
+	const char *tenant_guid; /* for the associated data */
+	const char *chat_id;
+	const char *chat_type;
+	int64_t created;         /* ms, 0 if unknown */
+	int64_t last_updated;
+	int member_count;
+	const char *meta_json;   /* the chat resource with its members; sealed */
+};
+
+/* Insert or refresh a chat; *rowid receives its chats.id. */
+int chat_put(sqlite3 *db, const struct vault *v, const struct chat_put *c, int64_t *rowid,
+	     struct cv_err *e);
+int chat_link_account(sqlite3 *db, int64_t account, int64_t chat, struct cv_err *e);
+
+struct message_put {
+	int64_t chat;            /* chats.id */
+	const char *tenant_guid;
+	const char *chat_id;
+	const char *message_id;
+	const char *version;     /* etag, else lastModifiedDateTime */
+	int64_t created;
+	int64_t modified;
+	int deleted;
+	int64_t snapshot;
+	const char *raw;         /* the Graph chatMessage JSON */
+	size_t raw_len;
+};
+
+/* Store a version unless (chat, message, version) is already there.
+ * *added is 1 for a new version, *new_message 1 when the message id itself
+ * was not stored before (either may be NULL). */
+int message_put(sqlite3 *db, const struct vault *v, const struct message_put *m, int *added,
+		int *new_message, struct cv_err *e);
+
+/* Unseal a chat's metadata JSON (appended to out). */
+int chat_meta_open(sqlite3 *db, const struct vault *v, int64_t chat, const char *tenant_guid,
+		   struct buf *out, struct cv_err *e);
+
+#endif

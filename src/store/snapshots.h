@@ -1,0 +1,23 @@
+/*
+ * Snapshots (each backup run is a point in time) and the monthly usage
+ * counters (requests, answers 429, messages retrieved) per tenant.
+ */
+#ifndef CV_STORE_SNAPSHOTS_H
+#define CV_STORE_SNAPSHOTS_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+struct cv_err;
+
+int snapshot_begin(sqlite3 *db, int64_t tenant, int64_t job, int64_t *id, struct cv_err *e);
+int snapshot_end(sqlite3 *db, int64_t id, const char *status, struct cv_err *e);
+/* The newest finished snapshot of the tenant at or before `when` (ms), or a
+ * snapshot id given as text ("12"), or an ISO 8601 time. CV_ENOTFOUND if none. */
+int snapshot_resolve(sqlite3 *db, int64_t tenant, const char *spec, int64_t *id, struct cv_err *e);
+
+/* Add to this month's (UTC) usage of a tenant. */
+int usage_add(sqlite3 *db, int64_t tenant, int64_t requests, int64_t throttled, int64_t messages,
+	      struct cv_err *e);
+
+#endif

@@ -1,0 +1,155 @@
+/*
+ * Creating and opening the store directory, with its permission checks.
+ */
+#include "config.h"
+
+#include "store/store.h"
+#include "store/catalog.h"
+#include "store/vault.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "util/i18n.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *store_default_home(void)
+{
+	const char *h = getenv("CHATVAULT_HOME");
+
+	if (h && *h)
+		return xstrdup(h);
+	h = getenv("XDG_DATA_HOME");
+	if (h && *h)
+		return xasprintf("%s/chatvault", h);
+	h = getenv("HOME");
+	return xasprintf("%s/.local/share/chatvault", h && *h ? h : ".");
+}
+
+static struct store *store_alloc(const char *home)
+{
+	struct store *s = xcalloc(1, sizeof *s);
+
+	s->home = xstrdup(home);
+	s->catalog_path = fs_join(home, "catalog.db");
+	s->key_path = fs_join(home, "key");
+	s->blobs_dir = fs_join(home, "blobs");
+	s->downloads_dir = fs_join(home, "downloads");
+	return s;
+}
+
+int store_exists(const char *home)
+{
+	char *key = fs_join(home, "key");
+	int r = fs_exists(key);
+
+	free(key);
+	return r;
+}
+
+int store_init(const char *home, const char *pass, size_t passlen, char *recovery, struct store **out,
+	       struct cv_err *e)
+{
+	struct store *s;
+	int rc;
+
+	*out = NULL;
+	if (store_exists(home))
+		return err_set(e, CV_EEXIST, _("a store already exists in %s; refusing to overwrite it"), home);
+	if (fs_mkdir_p(home, 0700, e))
+		return e->code;
+	if (chmod(home, 0700) != 0)
+		return err_set(e, CV_EIO, _("cannot set the mode of %s: %s"), home, strerror(errno));
+	s = store_alloc(home);
+	if ((rc = fs_mkdir_p(s->blobs_dir, 0700, e)) || (rc = fs_mkdir_p(s->downloads_dir, 0700, e)))
+		goto fail;
+	if ((rc = catalog_open(s->catalog_path, 1, &s->db, e)))
+		goto fail;
+	/* The key file is written last: its presence is what marks a store. */
+	if ((rc = vault_create(s->key_path, pass, passlen, recovery, &s->vault, e)))
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	store_close(&s);
+	return rc;
+}
+
+int store_open(const char *home, const char *secret, size_t len, int recovery, struct store **out,
+	       struct cv_err *e)
+{
+	struct store *s;
+	int rc;
+
+	*out = NULL;
+	if (!store_exists(home))
+		return err_set(e, CV_ENOTFOUND, _("no store in %s; create one with 'chatvault init'"), home);
+	if (fs_check_private(home, e))
+		return e->code;
+	s = store_alloc(home);
+	if ((rc = fs_check_private(s->key_path, e)))
+		goto fail;
+	if (recovery)
+		rc = vault_open_recovery(s->key_path, secret, &s->vault, e);
+	else
+		rc = vault_open(s->key_path, secret, len, &s->vault, e);
+	if (rc)
+		goto fail;
+	if ((rc = fs_check_private(s->catalog_path, e)))
+		goto fail;
+	if ((rc = catalog_open(s->catalog_path, 0, &s->db, e)))
+		goto fail;
+	fs_mkdir_p(s->blobs_dir, 0700, NULL);
+	fs_mkdir_p(s->downloads_dir, 0700, NULL);
+	*out = s;
+	return 0;
+fail:
+	store_close(&s);
+	return rc;
+}
+
+int store_connect(const struct store *s, sqlite3 **out, struct cv_err *e)
+{
+	return catalog_open(s->catalog_path, 0, out, e);
+}
+
+void store_close(struct store **sp)
+{
+	struct store *s = *sp;
+
+	if (s == NULL)
+		return;
+	if (s->db)
+		sqlite3_close(s->db);
+	vault_free(&s->vault);
+	free(s->home);
+	free(s->catalog_path);
+	free(s->key_path);
+	free(s->blobs_dir);
+	free(s->downloads_dir);
+	free(s);
+	*sp = NULL;
+}
+
+char *store_record_ad(const char *table, const char *a, const char *b, const char *c, const char *d,
+		      size_t *len)
+{
+	struct buf ad = BUF_INIT;
+	const char *parts[] = {a, b, c, d};
+	size_t i;
+
+	buf_append_str(&ad, table);
+	for (i = 0; i < 4; i++) {
+		if (parts[i] == NULL)
+			break;
+		buf_append_char(&ad, '\x1f');
+		buf_append_str(&ad, parts[i]);
+	}
+	*len = ad.len;
+	return buf_steal(&ad);
+}

@@ -1,0 +1,30 @@
+/*
+ * The one wrapper around cJSON: typed lookups that tolerate missing keys and
+ * wrong types (Graph's answers are untrusted input) and serialisation into a
+ * struct buf. Nothing here aborts on bad input.
+ */
+#ifndef CV_UTIL_JSON_H
+#define CV_UTIL_JSON_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+struct buf;
+
+/* Follow a '/'-separated path of object keys ("from/user/id"); NULL if any
+ * step is missing or not an object. */
+cJSON *json_path(const cJSON *obj, const char *path);
+/* String at path, or NULL (also for JSON null and non-strings). */
+const char *json_str(const cJSON *obj, const char *path);
+/* String at path, or def. */
+const char *json_str_or(const cJSON *obj, const char *path, const char *def);
+/* Number at path as int64, or def. */
+int64_t json_int(const cJSON *obj, const char *path, int64_t def);
+/* ISO 8601 time at path in ms, or def when absent or malformed. */
+int64_t json_time(const cJSON *obj, const char *path, int64_t def);
+/* Compact serialisation appended to out. */
+void json_append(struct buf *out, const cJSON *item);
+/* Parse n bytes; NULL for invalid JSON. The caller owns the result. */
+cJSON *json_parse(const char *s, size_t n);
+
+#endif
