@@ -1,1 +1,1 @@
-# sources of data are listed here
+dist_pkgdata_DATA += data/demo-tenant.json

@@ -1,1 +1,2 @@
-# sources of doc are listed here
+dist_man_MANS += doc/chatvault.1
+dist_doc_DATA += doc/threat-model.md doc/architecture.md doc/benchmarks.md

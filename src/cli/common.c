@@ -24,6 +24,7 @@
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
+#include <wchar.h>
 
 int cli_stderr_tty(void)
 {
@@ -38,11 +39,25 @@ static unsigned san_flags(void)
 void cli_print_safe(const char *s, int width)
 {
 	char *t = sanitize_dup(s, san_flags());
+	int cols = 0;
 
-	if (width > 0)
-		printf("%-*s", width, t);
-	else
-		fputs(t, stdout);
+	fputs(t, stdout);
+	if (width > 0) {
+		/* Pad by display columns, not bytes: names come in every script. */
+		size_t n = mbstowcs(NULL, t, 0);
+
+		if (n != (size_t)-1) {
+			wchar_t *w = xcalloc(n + 1, sizeof *w);
+
+			mbstowcs(w, t, n + 1);
+			cols = wcswidth(w, n);
+			free(w);
+		}
+		if (cols < 0 || n == (size_t)-1)
+			cols = (int)strlen(t);
+		for (; cols < width; cols++)
+			putchar(' ');
+	}
 	free(t);
 }
 

@@ -30,6 +30,7 @@ struct export_stream {
 	char *chat_type;
 	struct export_message cur;
 	int have_row;          /* msgs holds an unconsumed row */
+	int exhausted;         /* msgs returned SQLITE_DONE (stepping again would restart it) */
 	int64_t integrity_errors;
 };
 
@@ -110,6 +111,7 @@ int export_stream_next_chat(struct export_stream *s, struct export_chat **chat, 
 	sqlite3_bind_int64(s->msgs, 3, s->q.from_ms);
 	sqlite3_bind_int64(s->msgs, 4, s->q.to_ms);
 	s->have_row = 0;
+	s->exhausted = 0;
 	*chat = &s->chat;
 	return 1;
 }
@@ -151,9 +153,13 @@ int export_stream_next_message(struct export_stream *s, struct export_message **
 	memset(&s->cur, 0, sizeof s->cur);
 	for (;;) {
 		if (!s->have_row) {
-			rc = sqlite3_step(s->msgs);
-			if (rc == SQLITE_DONE)
+			if (s->exhausted)
 				break;
+			rc = sqlite3_step(s->msgs);
+			if (rc == SQLITE_DONE) {
+				s->exhausted = 1;
+				break;
+			}
 			if (rc != SQLITE_ROW) {
 				free(mid);
 				cJSON_Delete(latest);

@@ -267,6 +267,7 @@ static int fetch(struct auth *a, const struct auth_io *io, char **token, double 
 		rq.post = form.data;
 		rq.post_len = form.len;
 		rq.max_bytes = 1 << 20;
+		rq.body_reserve = 64 * 1024; /* the token arrives in one block */
 		rc = http_perform(io->http, &rq, &resp, e);
 		if (rc == 0 && resp.status == 200) {
 			if (parse_token(buf_str(&resp.body), token, expires_in) == 0)
@@ -289,7 +290,7 @@ static int fetch(struct auth *a, const struct auth_io *io, char **token, double 
 			goto out;
 		delay *= io->retry_scale;
 		if (cause == RETRY_NETWORK || cause == RETRY_BAD_BODY)
-			snprintf(reason, sizeof reason, _("signing in: %s"), e ? e->msg : "");
+			snprintf(reason, sizeof reason, _("signing in: %s"), e->msg);
 		else
 			snprintf(reason, sizeof reason, _("signing in: the sign-in service answered %ld"),
 				 resp.status);
@@ -342,7 +343,7 @@ int auth_header(struct auth *a, const struct auth_io *io, char **header, unsigne
 			rc = a->fail.code;
 			break;
 		}
-		if (io->cancel != NULL && *io->cancel) {
+		if (wait_cancelled(io->cancel)) {
 			rc = err_set(e, CV_ECANCELLED, _("sign-in cancelled"));
 			break;
 		}
@@ -376,8 +377,9 @@ int auth_header(struct auth *a, const struct auth_io *io, char **header, unsigne
 				a->margin = expires_in / 2 < AUTH_RENEW_MARGIN_S ? expires_in / 2
 										  : AUTH_RENEW_MARGIN_S;
 				a->gen++;
-			} else if (rc == CV_EAUTH || rc == CV_EFORBIDDEN || rc == CV_EINVAL) {
-				/* a refusal will not change in the next seconds: spare
+			} else if (rc != CV_ECANCELLED) {
+				/* whoever waited for this fetch gets its outcome, and
+				 * a refusal will not change in the next seconds: spare
 				 * the sign-in service the other workers' attempts */
 				a->fail = fe;
 				a->fail_until = time_mono_s() + AUTH_FAIL_HOLD_S;

@@ -13,7 +13,7 @@ struct cv_err;
 struct http_conn;
 
 #define AUTH_RENEW_MARGIN_S 300.0  /* renew when less than 5 minutes remain */
-#define AUTH_FAIL_HOLD_S 5.0       /* reuse a refusal this long instead of asking again */
+#define AUTH_FAIL_HOLD_S 5.0       /* reuse a failed sign-in this long instead of asking again */
 
 struct auth;
 

@@ -282,12 +282,11 @@ int errors_graph(long status, const char *body, const struct errors_ctx *ctx, st
 	char *host = quote(ctx && ctx->host ? ctx->host : "Microsoft Graph");
 	int rc;
 
-	/* "code" may be empty (a 403 from Planner in a batch example); show
-	 * the HTTP status instead. */
-	if (*cq == '\0') {
-		free(cq);
-		cq = xasprintf("HTTP %ld", status);
-	}
+	/* "code" may be empty (a 403 from Planner in a batch example), so
+	 * the status always leads: "HTTP 403 Forbidden" or "HTTP 403". */
+	perms = cq;
+	cq = *perms ? xasprintf("HTTP %ld %s", status, perms) : xasprintf("HTTP %ld", status);
+	free(perms);
 	if (*msg == '\0') {
 		free(msg);
 		msg = xstrdup(_("no details given"));
@@ -337,12 +336,12 @@ int errors_graph(long status, const char *body, const struct errors_ctx *ctx, st
 				       "check the Graph URL"),
 				     host, status);
 		else if (status >= 500)
-			rc = err_set(e, CV_ESERVER, _("Microsoft Graph failed (HTTP %ld, %s: %s): try again later"),
-				     status, cq, msg);
+			rc = err_set(e, CV_ESERVER, _("Microsoft Graph failed (%s: %s): try again later"), cq,
+				     msg);
 		else if (status == 400)
 			rc = err_set(e, CV_EINVAL, _("Microsoft Graph rejected the request (%s: %s)"), cq, msg);
 		else
-			rc = err_set(e, CV_EFAIL, _("Microsoft Graph answered HTTP %ld (%s: %s)"), status, cq, msg);
+			rc = err_set(e, CV_EFAIL, _("Microsoft Graph refused the request (%s: %s)"), cq, msg);
 		break;
 	}
 	free(msg);

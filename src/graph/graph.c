@@ -201,20 +201,41 @@ int graph_token(struct graph_conn *c, struct graph_tenant *t, struct cv_err *e)
 	return rc;
 }
 
+/* Percent-encode what may not appear raw in a URL (spaces in a hand-built
+ * "$filter=lastModifiedDateTime gt ...", quotes, controls); '%' stays, so
+ * nextLinks that Graph already encoded pass unchanged. */
+static char *url_fixup(const char *url)
+{
+	struct buf b = BUF_INIT;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)url; *p; p++) {
+		if (*p <= 0x20 || *p >= 0x7f || strchr("\"<>\\^`{|}", *p) != NULL)
+			buf_printf(&b, "%%%02X", *p);
+		else
+			buf_append_char(&b, (char)*p);
+	}
+	return buf_steal(&b);
+}
+
 /* A path "/v1.0/..." goes under graph_url; an absolute URL (a nextLink)
  * must stay on the Graph origin, or the bearer token would follow it. */
 static char *request_url(struct graph_tenant *t, const char *url, struct cv_err *e)
 {
-	char *host;
+	char *host, *fixed;
 
 	if (url == NULL || url[0] == '\0') {
 		err_set(e, CV_EINVAL, _("no URL given for a Microsoft Graph request"));
 		return NULL;
 	}
-	if (url[0] == '/')
-		return xasprintf("%s%s", t->graph_url, url);
+	if (url[0] == '/') {
+		fixed = url_fixup(url);
+		host = xasprintf("%s%s", t->graph_url, fixed);
+		free(fixed);
+		return host;
+	}
 	if (http_same_origin(url, t->graph_url))
-		return xstrdup(url);
+		return url_fixup(url);
 	host = http_url_host(url);
 	err_set(e, CV_EPROTO, _("refusing to send the access token to %s, which is not the Microsoft Graph "
 				"address configured for this tenant"),
@@ -245,7 +266,10 @@ static int do_get(struct graph_conn *c, struct graph_tenant *t, const struct gra
 	struct auth_io io;
 	char *url, *host = NULL, *auth_hdr = NULL;
 	int auth_retried = 0, rc;
+	struct cv_err local;
 
+	if (e == NULL) /* the retry reasons are built from the message */
+		e = &local;
 	resp->status = 0;
 	buf_init(&resp->body);
 	resp->content_type[0] = '\0';
@@ -254,7 +278,7 @@ static int do_get(struct graph_conn *c, struct graph_tenant *t, const struct gra
 	url = request_url(t, req->url, e);
 	if (url == NULL) {
 		atomic_fetch_add(&t->failures, 1);
-		return e ? e->code : CV_EPROTO;
+		return e->code;
 	}
 	host = http_url_host(url);
 	ectx.host = host;
@@ -337,7 +361,8 @@ static int do_get(struct graph_conn *c, struct graph_tenant *t, const struct gra
 
 		if (!retry_decide(&rs, (enum retry_cause)cause, ra, retry_jitter(), &delay)) {
 			if (rc == CV_ENET || rc == CV_EPROTO)
-				err_prefix(e, P_("after %d attempt", "after %d attempts", rs.attempts), rs.attempts);
+				err_prefix(e, P_("after %d attempt", "after %d attempts", rs.attempts),
+					   rs.attempts);
 			break;
 		}
 		delay *= atomic_load(&t->retry_scale);
@@ -349,7 +374,7 @@ static int do_get(struct graph_conn *c, struct graph_tenant *t, const struct gra
 		} else if (cause == RETRY_UNAVAILABLE || cause == RETRY_SERVER) {
 			snprintf(reason, sizeof reason, _("server error %ld, waiting %.1f s"), hr.status, delay);
 		} else {
-			snprintf(reason, sizeof reason, _("%s, waiting %.1f s"), e ? e->msg : "", delay);
+			snprintf(reason, sizeof reason, _("%s, waiting %.1f s"), e->msg, delay);
 		}
 		atomic_fetch_add(&t->retries, 1);
 		if (c->observer != NULL)

@@ -12,6 +12,7 @@
 
 #include "graph/http.h"
 #include "graph/retry.h"
+#include "graph/wait.h"
 #include "util/err.h"
 #include "util/i18n.h"
 #include "util/sanitize.h"
@@ -167,7 +168,7 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
 	(void)dlnow;
 	(void)ultotal;
 	(void)ulnow;
-	return c->cancel != NULL && *c->cancel;
+	return wait_cancelled(c->cancel);
 }
 
 struct http_conn *http_conn_new(void)
@@ -400,13 +401,19 @@ int http_perform(struct http_conn *c, const struct http_request *rq, struct http
 	int code = 0;
 
 	http_response_free(rs);
+	if (rq->body_reserve)
+		buf_grow(&rs->body, rq->body_reserve);
 	scheme = allowed_scheme(rq->url);
 	if (scheme == NULL) {
 		char *host = http_url_host(rq->url);
 
-		code = err_set(e, CV_EINVAL,
-			       _("refusing to contact %s: only https URLs are allowed (plain http only to this machine)"),
-			       host);
+		if (strcmp(host, "?") == 0)
+			code = err_set(e, CV_EINVAL, _("cannot send a request: the URL is not valid"));
+		else
+			code = err_set(e, CV_EINVAL,
+				       _("refusing to contact %s: only https URLs are allowed (plain http only to "
+					 "this machine)"),
+				       host);
 		free(host);
 		return code;
 	}

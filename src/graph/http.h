@@ -31,6 +31,8 @@ struct http_request {
 	int (*sink)(void *ctx, const void *p, size_t n);
 	void *sink_ctx;
 	int secret_headers;         /* headers hold a secret: wipe curl's copies */
+	size_t body_reserve;        /* grow the body buffer once up front (a secret answer
+	                               then leaves no stale copies behind) */
 };
 
 struct http_response {

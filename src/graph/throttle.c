@@ -215,14 +215,14 @@ double throttle_acquire(struct throttle *t, enum graph_class cls, const char *re
 			wait = THROTTLE_POLL_S;
 			goto out;
 		}
-		rate = class_rps[cls] * t->scale;
+		rate = class_rps[cls] * t->scale * THROTTLE_HEADROOM;
 		wait = bucket_wait(&t->cls[cls], rate, now);
 		if (resource != NULL) {
-			res = entry_get(t, 'r', resource, THROTTLE_CHAT_RPS * t->scale, now);
+			res = entry_get(t, 'r', resource, THROTTLE_CHAT_RPS * t->scale * THROTTLE_HEADROOM, now);
 			wait = max2(wait, bucket_wait(&res->b, res->rate, now));
 		}
 		if (user != NULL && cls == GRAPH_CLASS_LIST_CHATS) {
-			usr = entry_get(t, 'u', user, THROTTLE_USER_RPS * t->scale, now);
+			usr = entry_get(t, 'u', user, THROTTLE_USER_RPS * t->scale * THROTTLE_HEADROOM, now);
 			wait = max2(wait, bucket_wait(&usr->b, usr->rate, now));
 		}
 		if (wait > 0)

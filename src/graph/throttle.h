@@ -9,7 +9,15 @@
 
 #include "graph/graph.h"
 
-#define THROTTLE_BURST_S 0.5       /* bucket depth: this many seconds of rate (at least 1 token) */
+/* Bucket depth in seconds of rate (at least one token). 0: no bursts, the
+ * strictest reading of "requests per second", which keeps 429s near zero
+ * even if Graph measures over short windows; the sustained rate is the same. */
+#define THROTTLE_BURST_S 0.0
+#ifndef THROTTLE_HEADROOM
+/* Pace a little under each documented rate: requests paced exactly at the
+ * limit arrive with network jitter, and some land early. */
+#define THROTTLE_HEADROOM 0.9
+#endif
 #define THROTTLE_CHAT_RPS 1.0      /* per chat, any request naming it */
 #define THROTTLE_USER_RPS 5.0      /* per user, list chats / get chat */
 #define THROTTLE_CONC_START 16     /* requests in flight per tenant at start */

@@ -15,7 +15,7 @@ int wait_cancellable(double seconds, const volatile int *cancel)
 	for (;;) {
 		struct timespec ts;
 
-		if (cancel != NULL && *cancel)
+		if (wait_cancelled(cancel))
 			return CV_ECANCELLED;
 		left = end - time_mono_s();
 		if (left <= 0)

@@ -31,12 +31,18 @@ int account_upsert(sqlite3 *db, int64_t tenant, const char *user_id, const char 
 	sqlite3_stmt *st;
 	int rc;
 
+	if ((rc = catalog_prepare(db, "SELECT 1 FROM accounts WHERE tenant = ? AND user_id = ?", &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, tenant);
+	sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
+	if (is_new)
+		*is_new = sqlite3_step(st) != SQLITE_ROW;
+	sqlite3_finalize(st);
 	if ((rc = catalog_prepare(db,
 				  "INSERT INTO accounts (tenant, user_id, upn, display_name, department, mail, "
 				  "enabled, gone) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0) "
 				  "ON CONFLICT (tenant, user_id) DO UPDATE SET upn = ?3, display_name = ?4, "
-				  "department = ?5, mail = ?6, enabled = ?7, gone = 0 "
-				  "RETURNING (SELECT count(*) = 0 FROM accounts WHERE tenant = ?1 AND user_id = ?2)",
+				  "department = ?5, mail = ?6, enabled = ?7, gone = 0",
 				  &st, e)))
 		return rc;
 	sqlite3_bind_int64(st, 1, tenant);
@@ -46,13 +52,7 @@ int account_upsert(sqlite3 *db, int64_t tenant, const char *user_id, const char 
 	sqlite3_bind_text(st, 5, department, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, mail, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 7, enabled);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (is_new)
-			*is_new = sqlite3_column_int(st, 0);
-		rc = sqlite3_step(st);
-	}
-	rc = rc == SQLITE_DONE ? 0 : catalog_error(db, _("saving an account"), e);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("saving an account"), e);
 	sqlite3_finalize(st);
 	return rc;
 }

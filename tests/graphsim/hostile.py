@@ -90,9 +90,10 @@ PEOPLE = [
      "ascii": "mallory"},
     {"display": "Eve \x1b[31mRed\x1b[0m\x1b]0;pwned\x07", "given": "Eve", "surname": "Red",
      "ascii": "eve"},
+    {"display": "../../etc/passwd Trudy\nNewline", "given": "Trudy", "surname": "Newline",
+     "ascii": "trudy"},
     {"display": "<script>alert(1)</script>", "given": "Script", "surname": "Kiddie",
      "ascii": "script.kiddie"},
     {"display": "=HYPERLINK(\"http://evil.example\",\"Bob\")", "given": "Formula",
      "surname": "Bob", "ascii": "formula.bob"},
-    {"display": "Trudy\nNewline", "given": "Trudy", "surname": "Newline", "ascii": "trudy"},
 ]

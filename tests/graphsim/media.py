@@ -34,13 +34,9 @@ def png(key, large=False):
         w = 16 + h[0] % 80
         ht = 16 + h[1] % 80
         r0, g0, b0 = h[2], h[3], h[4]
-        rows = []
-        for y in range(ht):
-            row = bytearray(b"\x00")
-            for x in range(w):
-                row += bytes(((r0 + x * 3) & 255, (g0 + y * 3) & 255, (b0 + x + y) & 255))
-            rows.append(bytes(row))
-        raw = b"".join(rows)
+        stripe = bytes(v for x in range(4) for v in ((r0 + x * 60) & 255, g0, (b0 + x * 30) & 255))
+        raw = b"".join(b"\x00" + bytes(((r0 + y * 5) & 255, (g0 + y * 3) & 255, b0)) * (w - 4)
+                       + stripe for y in range(ht))
         level = 9
     ihdr = struct.pack(">IIBBBBB", w, ht, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr)

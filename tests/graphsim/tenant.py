@@ -19,10 +19,13 @@ Graph facts modelled (graph-facts.md):
   §3.6  hosted images referenced by <img src=".../hostedContents/{id}/$value">
 """
 
+import base64
 import bisect
 import collections
 import copy
+import hashlib
 import html
+import json
 import random
 import re
 import threading
@@ -34,9 +37,6 @@ from array import array
 import hostile
 import media
 from util import DAY_MS, b64url, fmt_ms, guid, hbytes, hint, now_ms
-
-import base64
-import hashlib
 
 # Message kinds (decided per message from its hash).
 TEXT, HTML, MENTION, INTL, IMAGE, FILE, SYSTEM, APP, LONG, HOSTILE, CURATED = range(11)
@@ -119,7 +119,7 @@ class Tenant:
         self.last_change_ms = 0
         self._cache = collections.OrderedDict()   # (chat idx, i) -> base message dict
         self._cache_max = 40000
-        self._file_info = {}                # contentUrl -> (sha256, size)
+        self._file_info = {}                # contentUrl or hosted key -> (sha256, size)
         self._gen_users()
         self._gen_chats()
         self.chat_by_id = {c.id: c for c in self.chats}
@@ -285,6 +285,11 @@ class Tenant:
             else:
                 size = min(U, 3 + rng.randrange(10))
                 add("meeting", rng.sample(range(U), size), rng.choice(look["meeting_subjects"]))
+        # A few group topics are hostile for sure (path traversal, newline, escapes).
+        plain = [c for c in self.chats[1:] if c.type == "group" and len(c.members) <= 25]
+        n_topics = min(3, max(1, len(plain) // 8))      # the demo tenant stays mostly pleasant
+        for k, c in enumerate(plain[1::max(1, len(plain) // 4)][:n_topics]):
+            c.topic = hostile.TOPICS[(0, 2, 3)[k]]
         # Every user is in at least one chat.
         for u in range(U):
             if slots[u] or U < 2:
@@ -869,9 +874,12 @@ class Tenant:
             versions = {msgs[i]["id"]: list(v) for i, v in c.versions.items()}
         for m in msgs:
             for hc in self.hosted_ids(m):
-                data = self.hosted_bytes(c, m, hc)
-                hosted["%s/%s/%s" % (c.id, m["id"], hc)] = {
-                    "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+                key = "%s/%s/%s" % (c.id, m["id"], hc)
+                info = self._file_info.get(key)
+                if info is None:
+                    data = self.hosted_bytes(c, m, hc)
+                    info = self._file_info[key] = (hashlib.sha256(data).hexdigest(), len(data))
+                hosted[key] = {"sha256": info[0], "size": info[1]}
             for a in m["attachments"]:
                 if a["contentType"] == "reference" and a["contentUrl"] not in files:
                     sha, size, status = self.file_info(a["contentUrl"])
@@ -902,5 +910,4 @@ class Tenant:
 
 
 def _json_str(s):
-    import json
     return json.dumps(s, ensure_ascii=False)

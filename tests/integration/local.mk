@@ -1,1 +1,21 @@
-# integration tests are listed here
+# Integration tests: the real binary against the Graph simulator.
+TESTS += \
+	tests/graphsim/test_graphsim.py \
+	tests/integration/test_backup_exact.py \
+	tests/integration/test_credentials.py \
+	tests/integration/test_store.py
+
+EXTRA_DIST += \
+	tests/lib/cvtest.py \
+	tests/graphsim/README.md \
+	tests/graphsim/graphsim.py tests/graphsim/tenant.py tests/graphsim/identity.py \
+	tests/graphsim/throttle.py tests/graphsim/hostile.py tests/graphsim/media.py \
+	tests/graphsim/util.py tests/graphsim/test_graphsim.py \
+	tests/integration/test_backup_exact.py tests/integration/test_credentials.py \
+	tests/integration/test_store.py \
+	scripts/demo.sh
+
+demo: chatvault
+	CHATVAULT='$(abs_top_builddir)/chatvault' CV_SRCDIR='$(abs_top_srcdir)' $(SHELL) $(top_srcdir)/scripts/demo.sh
+
+.PHONY: demo

@@ -1,0 +1,109 @@
+"""The store: init, passphrases, permissions, tamper detection, exit codes."""
+import os
+import sqlite3
+import subprocess
+
+import cvtest
+
+
+class Store(cvtest.ChatvaultTest):
+    def test_init_prints_recovery_key_and_refuses_overwrite(self):
+        res = self.cv("init")
+        self.assertRegex(res.out.strip(), r"^[0-9A-Z]{4}(-[0-9A-Z]{4}){7}$")
+        self.assertEqual(os.stat(self.home).st_mode & 0o777, 0o700)
+        for f in ("key", "catalog.db"):
+            self.assertEqual(os.stat(os.path.join(self.home, f)).st_mode & 0o777, 0o600, f)
+        again = self.cv("init", ok=False)
+        self.assertEqual(again.rc, 1)
+        self.assertIn("already exists", again.err)
+
+    def test_wrong_passphrase(self):
+        self.cv("init")
+        key_before = open(os.path.join(self.home, "key"), "rb").read()
+        wrong = self.write_secret("wrong", "nope\n")
+        res = self.cv("-H", self.home, "-p", wrong, "tenant", "list", ok=False, home=False)
+        self.assertEqual(res.rc, 1)
+        self.assertIn("passphrase", res.err)
+        self.assertEqual(open(os.path.join(self.home, "key"), "rb").read(), key_before)
+
+    def test_passwd_rewraps(self):
+        self.cv("init")
+        new = self.write_secret("new", "a new passphrase\n")
+        self.cv("passwd", "--new-passphrase-file", new)
+        self.assertEqual(self.cv("tenant", "list", ok=False).rc, 1)
+        self.assertEqual(self.cv("-H", self.home, "-p", new, "tenant", "list", home=False).rc, 0)
+
+    def test_readable_store_refused(self):
+        self.cv("init")
+        os.chmod(os.path.join(self.home, "key"), 0o644)
+        res = self.cv("tenant", "list", ok=False)
+        self.assertEqual(res.rc, 1)
+        self.assertIn("chmod", res.err)
+
+    def test_no_passphrase_without_terminal(self):
+        self.cv("init")
+        res = subprocess.run([cvtest.CHATVAULT, "-H", self.home, "tenant", "list"], capture_output=True,
+                             text=True, stdin=subprocess.DEVNULL, env=self.env, start_new_session=True)
+        self.assertEqual(res.returncode, 1)
+        self.assertIn("--passphrase-file", res.stderr)
+
+    def test_usage_errors_exit_2(self):
+        self.assertEqual(self.cv("frobnicate", ok=False).rc, 2)
+        self.assertEqual(subprocess.run([cvtest.CHATVAULT], capture_output=True, stdin=subprocess.DEVNULL).returncode, 2)
+
+    def test_tampered_record_detected_others_readable(self):
+        self.start_sim()
+        self.setup_tenant()
+        self.cv("backup")
+        upn = self.cv("--json", "accounts", "list").json()[0]["upn"]
+        before = self.download_json(upn)
+        total = sum(len(d["messages"]) for d in before.values())
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        row_id, blob = db.execute(
+            "SELECT m.id, m.raw_enc FROM messages m JOIN account_chats ac ON ac.chat = m.chat"
+            " JOIN accounts a ON a.id = ac.account WHERE a.upn = ? LIMIT 1", (upn,)).fetchone()
+        flipped = bytearray(blob)
+        flipped[len(flipped) // 2] ^= 0x01
+        db.execute("UPDATE messages SET raw_enc = ? WHERE id = ?", (bytes(flipped), row_id))
+        db.commit()
+        db.close()
+        out = os.path.join(self.dir, "after")
+        res = self.cv("download", "--user", upn, "--format", "json", "--out", out, ok=False)
+        self.assertEqual(res.rc, 3, res.err)
+        self.assertIn("integrity", res.err)
+        after = 0
+        for name in os.listdir(out):
+            import json
+            after += len(json.load(open(os.path.join(out, name)))["messages"])
+        self.assertEqual(after, total - 1)
+
+    def test_zip_download(self):
+        import zipfile
+        self.start_sim()
+        self.setup_tenant()
+        self.cv("backup")
+        upn = self.cv("--json", "accounts", "list").json()[0]["upn"]
+        z = os.path.join(self.dir, "out.zip")
+        self.cv("download", "--user", upn, "--format", "json", "--zip", z)
+        with zipfile.ZipFile(z) as zf:
+            names = zf.namelist()
+            self.assertTrue(names and all(n.endswith(".json") and "/" not in n and not n.startswith(".")
+                                          for n in names), names)
+            self.assertEqual(len(names), len(self.download_json(upn)))
+
+    def test_date_range(self):
+        import json
+        self.start_sim()
+        self.setup_tenant()
+        self.cv("backup")
+        upn = self.cv("--json", "accounts", "list").json()[0]["upn"]
+        every = [m for d in self.download_json(upn).values() for m in d["messages"]]
+        days = sorted({m["createdDateTime"][:10] for m in every})
+        lo, hi = days[len(days) // 4], days[3 * len(days) // 4]
+        some = [m for d in self.download_json(upn, "--from", lo, "--to", hi).values() for m in d["messages"]]
+        want = sorted(m["id"] for m in every if lo <= m["createdDateTime"][:10] <= hi)
+        self.assertEqual(sorted(m["id"] for m in some), want)
+
+
+if __name__ == "__main__":
+    cvtest.main()

@@ -1,0 +1,154 @@
+"""Helpers for chatvault's integration and console tests.
+
+Each test gets a fresh temporary home, its own Graph simulator on an
+ephemeral loopback port, and runs the real chatvault binary exactly as a
+user or a script would (CLI.md). Standard library only.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+CHATVAULT = os.environ.get("CHATVAULT", "chatvault")
+GRAPHSIM = os.environ.get("GRAPHSIM", os.path.join(os.path.dirname(__file__), "..", "graphsim", "graphsim.py"))
+
+# Fast but still OWASP-minimum KDF parameters, so each test's store opens quickly.
+FAST_KDF = {"CHATVAULT_KDF_MEMORY_KIB": "19456", "CHATVAULT_KDF_ITERATIONS": "2"}
+
+
+class Sim:
+    """A running Graph simulator and what it told us about itself."""
+
+    def __init__(self, workdir, *args):
+        self.info_path = os.path.join(workdir, "sim-info.json")
+        self.log = open(os.path.join(workdir, "sim.log"), "w")
+        self.proc = subprocess.Popen([sys.executable, GRAPHSIM, "--info-file", self.info_path, *args],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while not os.path.exists(self.info_path):
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("graph simulator did not start; see " + self.log.name)
+            time.sleep(0.05)
+        with open(self.info_path) as f:
+            self.info = json.load(f)
+        self.base = "http://127.0.0.1:%d" % self.info["port"]
+
+    def app(self, name):
+        return self.info["apps"][name]
+
+    def get(self, path):
+        with urllib.request.urlopen(self.base + path, timeout=120) as r:
+            return json.load(r)
+
+    def post(self, path, body=None):
+        data = json.dumps(body or {}).encode()
+        req = urllib.request.Request(self.base + path, data=data, method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=120) as r:
+            raw = r.read()
+            return json.loads(raw) if raw else None
+
+    def truth(self):
+        return self.get("/_sim/truth")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+
+class Result:
+    def __init__(self, proc):
+        self.rc = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    def json(self):
+        return json.loads(self.out)
+
+
+class ChatvaultTest(unittest.TestCase):
+    """Base class: a temp dir, a store home, a passphrase file, helpers."""
+
+    sim_args = ("--users", "6", "--chats-per-user", "3", "--messages-per-chat", "30", "--throttle", "off")
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="cvtest-")
+        self.home = os.path.join(self.dir, "home")
+        self.passfile = self.write_secret("pass", "correct horse battery staple\n")
+        self.sim = None
+        self.env = dict(os.environ, **FAST_KDF)
+        self.env.pop("CHATVAULT_HOME", None)
+        self.env.pop("CHATVAULT_PASSPHRASE_FILE", None)
+        self.env["LC_ALL"] = "C.UTF-8"
+
+    def tearDown(self):
+        if self.sim:
+            self.sim.stop()
+        if os.environ.get("CV_KEEP_TMP"):
+            print("# kept", self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def write_secret(self, name, text):
+        path = os.path.join(self.dir, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        return path
+
+    def start_sim(self, *args):
+        self.sim = Sim(self.dir, *(args or self.sim_args))
+        return self.sim
+
+    def cv(self, *args, ok=True, timeout=600, env=None, home=True):
+        cmd = [CHATVAULT]
+        if home:
+            cmd += ["-H", self.home, "-p", self.passfile]
+        cmd += list(args)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env or self.env)
+        res = Result(proc)
+        if ok is True and res.rc != 0:
+            self.fail("chatvault %s exited %d\nstdout:\n%s\nstderr:\n%s" % (" ".join(args), res.rc, res.out, res.err))
+        return res
+
+    def tenant_args(self, app="full", secret=None):
+        a = self.sim.app(app)
+        args = ["--tenant-id", self.sim.info["tenant_id"], "--client-id", a["client_id"],
+                "--login-url", self.sim.info["login_url"], "--graph-url", self.sim.info["graph_url"]]
+        if secret is not None or "secret" in a:
+            path = self.write_secret("secret-" + app, (secret if secret is not None else a["secret"]) + "\n")
+            args += ["--secret-file", path]
+        return args
+
+    def setup_tenant(self, app="full", activate=True):
+        self.cv("init")
+        self.cv("tenant", "add", *self.tenant_args(app))
+        self.cv("accounts", "sync")
+        if activate:
+            self.cv("privchat", "activate", "--all")
+
+    def download_json(self, upn, *extra):
+        out = os.path.join(self.dir, "dl-" + upn.split("@")[0])
+        shutil.rmtree(out, ignore_errors=True)
+        self.cv("download", "--user", upn, "--format", "json", "--out", out, *extra)
+        chats = {}
+        for name in os.listdir(out):
+            with open(os.path.join(out, name), encoding="utf-8") as f:
+                doc = json.load(f)
+            chats[doc["chat"]["id"]] = doc
+        return chats
+
+
+def main():
+    unittest.main(verbosity=2)
