@@ -14,6 +14,7 @@
 #include "util/xalloc.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,7 @@ int main(int argc, char **argv)
 	int ch, rc;
 
 	harden_process();
+	signal(SIGPIPE, SIG_IGN);
 	i18n_init();
 	memset(&c, 0, sizeof c);
 	/* Stop at the first non-option: the command's own options follow. */

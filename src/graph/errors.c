@@ -278,15 +278,14 @@ int errors_graph(long status, const char *body, const struct errors_ctx *ctx, st
 	const cJSON *err = root ? cJSON_GetObjectItemCaseSensitive(root, "error") : NULL;
 	const char *code = err ? json_str(err, "code") : NULL;
 	const char *message = err ? json_str(err, "message") : NULL;
-	char *msg = quote(message), *cq = quote(code), *perms;
+	char *msg = quote(message), *code_q = quote(code), *cq, *perms;
 	char *host = quote(ctx && ctx->host ? ctx->host : "Microsoft Graph");
 	int rc;
 
 	/* "code" may be empty (a 403 from Planner in a batch example), so
 	 * the status always leads: "HTTP 403 Forbidden" or "HTTP 403". */
-	perms = cq;
-	cq = *perms ? xasprintf("HTTP %ld %s", status, perms) : xasprintf("HTTP %ld", status);
-	free(perms);
+	cq = *code_q ? xasprintf("HTTP %ld %s", status, code_q) : xasprintf("HTTP %ld", status);
+	free(code_q);
 	if (*msg == '\0') {
 		free(msg);
 		msg = xstrdup(_("no details given"));

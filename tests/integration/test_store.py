@@ -1,9 +1,15 @@
 """The store: init, passphrases, permissions, tamper detection, exit codes."""
+import json
 import os
 import sqlite3
 import subprocess
 
 import cvtest
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
 
 
 class Store(cvtest.ChatvaultTest):
@@ -19,12 +25,12 @@ class Store(cvtest.ChatvaultTest):
 
     def test_wrong_passphrase(self):
         self.cv("init")
-        key_before = open(os.path.join(self.home, "key"), "rb").read()
+        key_before = read_bytes(os.path.join(self.home, "key"))
         wrong = self.write_secret("wrong", "nope\n")
         res = self.cv("-H", self.home, "-p", wrong, "tenant", "list", ok=False, home=False)
         self.assertEqual(res.rc, 1)
         self.assertIn("passphrase", res.err)
-        self.assertEqual(open(os.path.join(self.home, "key"), "rb").read(), key_before)
+        self.assertEqual(read_bytes(os.path.join(self.home, "key")), key_before)
 
     def test_passwd_rewraps(self):
         self.cv("init")
@@ -73,8 +79,8 @@ class Store(cvtest.ChatvaultTest):
         self.assertIn("integrity", res.err)
         after = 0
         for name in os.listdir(out):
-            import json
-            after += len(json.load(open(os.path.join(out, name)))["messages"])
+            with open(os.path.join(out, name), encoding="utf-8") as f:
+                after += len(json.load(f)["messages"])
         self.assertEqual(after, total - 1)
 
     def test_zip_download(self):
