@@ -23,8 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Bodies larger than this are cut (Teams itself caps a message at ~28 KB). */
-#define BODY_MAX (16u << 20)
+/* Bodies larger than this are cut: Teams caps a message at about 28 KB, and
+ * the parser needs about 40 bytes per nested element of hostile input. */
+#define BODY_MAX (1u << 20)
 /* Nesting deeper than this is flattened: the text stays, the tags go. */
 #define TAG_DEPTH_MAX 64
 
@@ -33,7 +34,7 @@ const char htmltext_css[] =
 	"margin:1em auto;padding:0 1em;color:#222;background:#fff;line-height:1.4}"
 	"header{border-bottom:1px solid #ccc;margin-bottom:1em}"
 	"header p{margin:.2em 0;color:#555}"
-	".msg{margin:.6em 0;padding:.3em .6em;border-left:3px solid #ddd}"
+	".msg{margin:.6em 0;padding:.3em .6em;border-left:3px solid #ddd;overflow-wrap:anywhere}"
 	".msg.deleted{border-left-color:#c33;background:#fff4f4}"
 	".meta{font-size:.9em;color:#555}"
 	".from{font-weight:bold;color:#222}"
@@ -401,8 +402,12 @@ static htmlDocPtr parse_body(const char *body, size_t n)
 		buf_free(&clean);
 		return NULL;
 	}
+	/* XML_PARSE_HUGE lifts the nesting limit (about 128 for HTML), past
+	 * which libxml2 stops and drops the rest: without it, 128 empty <div>s
+	 * in front would hide a message's text from the export. */
 	doc = htmlReadMemory(clean.data, (int)clean.len, NULL, "UTF-8",
-			     HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET | HTML_PARSE_RECOVER);
+			     HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET | HTML_PARSE_RECOVER |
+				     XML_PARSE_HUGE);
 	buf_free(&clean);
 	return doc;
 }

@@ -40,6 +40,7 @@ struct pdf_doc {
 	cairo_surface_t *surface;
 	cairo_t *cr;
 	PangoLayout *layout;
+	PangoLayout *footer;   /* its own layout: a page may end while a block is iterated */
 	PangoFontDescription *body, *bold, *small, *title;
 	double y;
 	int page;
@@ -57,14 +58,10 @@ static void pdf_footer(struct pdf_doc *d)
 	char text[64];
 
 	snprintf(text, sizeof text, _("Page %d"), d->page);
-	pango_layout_set_font_description(d->layout, d->small);
-	pango_layout_set_width(d->layout, (int)(TEXT_W * PANGO_SCALE));
-	pango_layout_set_alignment(d->layout, PANGO_ALIGN_CENTER);
-	pango_layout_set_text(d->layout, text, -1);
+	pango_layout_set_text(d->footer, text, -1);
 	cairo_set_source_rgb(d->cr, 0.4, 0.4, 0.4);
 	cairo_move_to(d->cr, MARGIN, PAGE_H - MARGIN);
-	pango_cairo_show_layout(d->cr, d->layout);
-	pango_layout_set_alignment(d->layout, PANGO_ALIGN_LEFT);
+	pango_cairo_show_layout(d->cr, d->footer);
 }
 
 static void pdf_new_page(struct pdf_doc *d)
@@ -108,11 +105,12 @@ static void pdf_text(struct pdf_doc *d, const char *text, const PangoFontDescrip
 	d->y += after;
 }
 
-/* Sanitise and draw. */
+/* Sanitise one line of tenant text (a line break in it is shown, not
+ * followed) and draw it. */
 static void pdf_say(struct pdf_doc *d, const char *text, const PangoFontDescription *font, double indent,
 		    double gray, double after)
 {
-	char *clean = sanitize_dup(text, SAN_KEEP_NEWLINES);
+	char *clean = sanitize_dup(text, 0);
 
 	pdf_text(d, clean, font, indent, gray, after);
 	free(clean);
@@ -172,6 +170,13 @@ static void pdf_message(struct pdf_doc *d, const struct export_message *m, const
 	if (m->deleted)
 		buf_printf(&b, "  [%s]", _("deleted"));
 	pdf_say(d, b.data, d->bold, 0, m->deleted ? 0.5 : 0, 2);
+	if (m->deleted) {
+		const char *body = json_str(msg, "body/content");
+
+		pdf_say(d, body && *body ? _("The content as it was backed up before the deletion:")
+				       : _("No content was backed up before the deletion."),
+			d->small, 0, 0.5, 2);
+	}
 	buf_reset(&b);
 	htmltext_message_text(&b, msg, chat, HTMLTEXT_INERT);
 	pdf_text(d, b.data, d->body, 0, m->deleted ? 0.45 : 0, 2);
@@ -201,6 +206,8 @@ static void pdf_close(struct pdf_doc *d)
 {
 	if (d->layout)
 		g_object_unref(d->layout);
+	if (d->footer)
+		g_object_unref(d->footer);
 	if (d->cr)
 		cairo_destroy(d->cr);
 	if (d->surface)
@@ -244,6 +251,10 @@ static int pdf_chat(struct export_ctx *x, struct export_chat *c, struct cv_err *
 	d.bold = pango_font_description_from_string(PDF_FONTS " Bold 10");
 	d.small = pango_font_description_from_string(PDF_FONTS " 8.5");
 	d.title = pango_font_description_from_string(PDF_FONTS " Bold 16");
+	d.footer = pango_cairo_create_layout(d.cr);
+	pango_layout_set_font_description(d.footer, d.small);
+	pango_layout_set_width(d.footer, (int)(TEXT_W * PANGO_SCALE));
+	pango_layout_set_alignment(d.footer, PANGO_ALIGN_CENTER);
 	d.page = 1;
 	d.y = MARGIN;
 	pdf_title_block(&d, x, c, title);
