@@ -13,14 +13,9 @@
 
 #include <string.h>
 
-extern const struct export_writer export_html_writer, export_csv_writer, export_eml_writer, export_pdf_writer;
 
 static const struct export_writer *const writers[] = {
 	&export_json_writer,
-	&export_html_writer,
-	&export_csv_writer,
-	&export_eml_writer,
-	&export_pdf_writer,
 };
 
 #define N_WRITERS (sizeof writers / sizeof writers[0])
