@@ -17,8 +17,6 @@
 #include "export/export.h"
 #include "export/htmltext.h"
 #include "util/buf.h"
-#include "util/err.h"
-#include "util/i18n.h"
 #include "util/json.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"

@@ -22,8 +22,8 @@
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
-#include <gmime/gmime.h>
 #include <errno.h>
+#include <gmime/gmime.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

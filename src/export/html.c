@@ -13,7 +13,6 @@
 #include "util/encode.h"
 #include "util/err.h"
 #include "util/i18n.h"
-#include "util/json.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
@@ -78,75 +77,87 @@ static void spill(struct buf *b, FILE *f, size_t at)
 	}
 }
 
+/* Append text built in t (then emptied), escaped. */
+static void esc_buf(struct buf *out, struct buf *t)
+{
+	esc(out, buf_str(t));
+	buf_reset(t);
+}
+
+/* The page header: back link, title, participants, scope, export time. */
+static void chat_header(struct buf *b, const struct export_ctx *x, const struct export_chat *c, const char *title,
+			const char *index_name)
+{
+	struct buf t = BUF_INIT;
+	char now[64];
+
+	buf_append_str(b, "<header>\n<p><a href=\"");
+	url_escape(&t, index_name);
+	esc_buf(b, &t);
+	buf_append_str(b, "\">");
+	esc(b, _("All chats"));
+	buf_append_str(b, "</a></p>\n<h1>");
+	esc(b, title);
+	buf_append_str(b, "</h1>\n<p>");
+	esc(b, _("Participants:"));
+	buf_append_char(b, ' ');
+	htmltext_participants(&t, c->meta, ", ");
+	esc_buf(b, &t);
+	buf_append_str(b, "</p>\n<p>");
+	htmltext_scope(&t, x->req->from_ms, x->req->to_ms, x->req->as_of);
+	esc_buf(b, &t);
+	time_format_local(time_now_ms(), now, sizeof now);
+	buf_append_str(b, "</p>\n<p>");
+	esc(b, _("Exported"));
+	buf_printf(b, " %s</p>\n</header>\n", now);
+	buf_free(&t);
+}
+
+/* One line of the index: link, title, message count. */
+static void index_entry(struct buf *index, const char *name, const char *title, int64_t count)
+{
+	struct buf t = BUF_INIT;
+
+	buf_append_str(index, "<li><a href=\"");
+	url_escape(&t, name);
+	esc_buf(index, &t);
+	buf_append_str(index, "\">");
+	esc(index, title);
+	buf_append_str(index, "</a> — ");
+	buf_printf(&t, P_("%lld message", "%lld messages", (unsigned long)count), (long long)count);
+	esc_buf(index, &t);
+	buf_append_str(index, "</li>\n");
+	buf_free(&t);
+}
+
 static int html_chat(struct export_ctx *x, struct export_chat *c, struct cv_err *e)
 {
 	struct html_state *st = x->state;
 	char *title = export_chat_title(c->meta, x->req->account_user_id);
 	char *name = name_make(x->names, title, c->chat_id, ".html");
+	/* --attachments: the image hook (opts.image, see htmltext.h) is wired
+	 * here once hosted contents can be read from the store; until then
+	 * every image is a placeholder. */
 	struct htmltext_opts opts = {HTMLTEXT_INERT, NULL, NULL};
 	struct export_message *m;
 	struct export_file f;
 	struct buf b = BUF_INIT;
-	char now[64];
 	int64_t count = 0;
 	int rc;
 
-	/* --attachments: the image hook (opts.image) is wired here once hosted
-	 * contents can be read from the store; until then images are
-	 * placeholders. */
-	if ((rc = export_file_begin(x->out, NULL, name, &f, e)) != 0) {
-		free(title);
-		free(name);
-		html_state_free(x);
-		return rc;
-	}
+	if ((rc = export_file_begin(x->out, NULL, name, &f, e)) != 0)
+		goto fail;
 	page_head(&b, title);
-	buf_append_str(&b, "<header>\n<p><a href=\"");
-	{
-		struct buf href = BUF_INIT;
-
-		url_escape(&href, st->index_name);
-		esc(&b, buf_str(&href));
-		buf_free(&href);
-	}
-	buf_append_str(&b, "\">");
-	esc(&b, _("All chats"));
-	buf_append_str(&b, "</a></p>\n<h1>");
-	esc(&b, title);
-	buf_append_str(&b, "</h1>\n<p>");
-	esc(&b, _("Participants:"));
-	buf_append_char(&b, ' ');
-	{
-		struct buf p = BUF_INIT;
-
-		htmltext_participants(&p, c->meta, ", ");
-		esc(&b, buf_str(&p));
-		buf_free(&p);
-	}
-	buf_append_str(&b, "</p>\n<p>");
-	{
-		struct buf s = BUF_INIT;
-
-		htmltext_scope(&s, x->req->from_ms, x->req->to_ms, x->req->as_of);
-		esc(&b, buf_str(&s));
-		buf_free(&s);
-	}
-	time_format_local(time_now_ms(), now, sizeof now);
-	buf_append_str(&b, "</p>\n<p>");
-	esc(&b, _("Exported"));
-	buf_printf(&b, " %s</p>\n</header>\n<main>\n", now);
+	chat_header(&b, x, c, title, st->index_name);
+	buf_append_str(&b, "<main>\n");
 	while ((rc = export_stream_next_message(x->stream, &m, e)) == 1) {
 		htmltext_message_html(&b, m, c->meta, &opts);
 		count++;
 		spill(&b, f.f, 65536);
 	}
 	if (rc < 0) {
-		buf_free(&b);
 		export_file_abort(x->out, &f);
-		free(title);
-		free(name);
-		html_state_free(x);
-		return rc;
+		goto fail;
 	}
 	if (count == 0) {
 		buf_append_str(&b, "<p>");
@@ -155,45 +166,29 @@ static int html_chat(struct export_ctx *x, struct export_chat *c, struct cv_err 
 	}
 	buf_append_str(&b, "</main>\n</body></html>\n");
 	spill(&b, f.f, 0);
-	buf_free(&b);
+	if ((rc = export_file_end(x->out, &f, e)) != 0)
+		goto fail;
 	x->result->messages += count;
-	if ((rc = export_file_end(x->out, &f, e)) != 0) {
-		free(title);
-		free(name);
-		html_state_free(x);
-		return rc;
-	}
 	x->result->files++;
-
-	buf_append_str(&st->index, "<li><a href=\"");
-	{
-		struct buf href = BUF_INIT;
-
-		url_escape(&href, name);
-		esc(&st->index, buf_str(&href));
-		buf_free(&href);
-	}
-	buf_append_str(&st->index, "\">");
-	esc(&st->index, title);
-	buf_append_str(&st->index, "</a> — ");
-	{
-		struct buf n = BUF_INIT;
-
-		buf_printf(&n, P_("%lld message", "%lld messages", (unsigned long)count), (long long)count);
-		esc(&st->index, buf_str(&n));
-		buf_free(&n);
-	}
-	buf_append_str(&st->index, "</li>\n");
+	index_entry(&st->index, name, title, count);
+	buf_free(&b);
 	free(title);
 	free(name);
 	return 0;
+fail:
+	/* export_run does not call end after an error: free our state here. */
+	buf_free(&b);
+	free(title);
+	free(name);
+	html_state_free(x);
+	return rc;
 }
 
 static int html_end(struct export_ctx *x, struct cv_err *e)
 {
 	struct html_state *st = x->state;
 	struct export_file f;
-	struct buf b = BUF_INIT;
+	struct buf b = BUF_INIT, t = BUF_INIT;
 	char now[64];
 	int rc;
 
@@ -205,13 +200,9 @@ static int html_end(struct export_ctx *x, struct cv_err *e)
 	buf_append_str(&b, "<header>\n<h1>");
 	esc(&b, _("Chats"));
 	buf_append_str(&b, "</h1>\n<p>");
-	{
-		struct buf s = BUF_INIT;
-
-		htmltext_scope(&s, x->req->from_ms, x->req->to_ms, x->req->as_of);
-		esc(&b, buf_str(&s));
-		buf_free(&s);
-	}
+	htmltext_scope(&t, x->req->from_ms, x->req->to_ms, x->req->as_of);
+	esc_buf(&b, &t);
+	buf_free(&t);
 	time_format_local(time_now_ms(), now, sizeof now);
 	buf_append_str(&b, "</p>\n<p>");
 	esc(&b, _("Exported"));

@@ -16,7 +16,6 @@
 #include "util/json.h"
 #include "util/sanitize.h"
 #include "util/timeutil.h"
-#include "util/xalloc.h"
 
 #include <cairo-pdf.h>
 #include <cairo.h>
@@ -39,6 +38,8 @@
 struct pdf_doc {
 	cairo_surface_t *surface;
 	cairo_t *cr;
+	PangoFontMap *fonts;   /* our own, so its caches go with the document */
+	PangoContext *context;
 	PangoLayout *layout;
 	PangoLayout *footer;   /* its own layout: a page may end while a block is iterated */
 	PangoFontDescription *body, *bold, *small, *title;
@@ -208,6 +209,10 @@ static void pdf_close(struct pdf_doc *d)
 		g_object_unref(d->layout);
 	if (d->footer)
 		g_object_unref(d->footer);
+	if (d->context)
+		g_object_unref(d->context);
+	if (d->fonts)
+		g_object_unref(d->fonts);
 	if (d->cr)
 		cairo_destroy(d->cr);
 	if (d->surface)
@@ -246,12 +251,18 @@ static int pdf_chat(struct export_ctx *x, struct export_chat *c, struct cv_err *
 		free(clean);
 	}
 	d.cr = cairo_create(d.surface);
-	d.layout = pango_cairo_create_layout(d.cr);
+	/* A font map per document rather than pango's per-thread default:
+	 * nothing is shared between threads, and the font caches (which
+	 * grow with every script met) are freed with the document. */
+	d.fonts = pango_cairo_font_map_new();
+	d.context = pango_font_map_create_context(d.fonts);
+	pango_cairo_update_context(d.cr, d.context);
+	d.layout = pango_layout_new(d.context);
 	d.body = pango_font_description_from_string(PDF_FONTS " 10");
 	d.bold = pango_font_description_from_string(PDF_FONTS " Bold 10");
 	d.small = pango_font_description_from_string(PDF_FONTS " 8.5");
 	d.title = pango_font_description_from_string(PDF_FONTS " Bold 16");
-	d.footer = pango_cairo_create_layout(d.cr);
+	d.footer = pango_layout_new(d.context);
 	pango_layout_set_font_description(d.footer, d.small);
 	pango_layout_set_width(d.footer, (int)(TEXT_W * PANGO_SCALE));
 	pango_layout_set_alignment(d.footer, PANGO_ALIGN_CENTER);

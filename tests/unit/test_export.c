@@ -48,6 +48,15 @@ static const char PASS[] = "export test passphrase";
 
 static char tmpdir[] = "/tmp/cv-export-XXXXXX";
 
+/* A known failure, reported as TAP "# TODO" (an expected failure for
+ * automake's tap-driver, and not counted by tap_done). */
+#define ok_todo(cond, why, ...)                                      \
+	do {                                                         \
+		printf("%s %d - ", (cond) ? "ok" : "not ok", ++tap_n); \
+		printf(__VA_ARGS__);                                 \
+		printf(" # TODO %s\n", (why));                       \
+	} while (0)
+
 /* --- htmltext on its own ------------------------------------------------------ */
 
 static char *to_html(const char *body, int is_html, const struct htmltext_opts *o)
@@ -412,7 +421,7 @@ static void fixture_hostile(struct fixture *fx)
 	cJSON *members = cJSON_CreateArray(), *m, *e, *a;
 	int64_t c, t = T0;
 	const char *const formulas[] = {"=HYPERLINK(\"http://x\",\"click\")", "+cmd|' /C calc'!A0", "@SUM(1)",
-					"-2+3", "\t=1"};
+					"-2+3", "\t=1", "\n=1+2", "=1+2\";=1+2"};
 	char id[16];
 	size_t i;
 
@@ -421,8 +430,8 @@ static void fixture_hostile(struct fixture *fx)
 	cJSON_AddItemToArray(members, member("u-self", "Self User", "self@contoso.com"));
 	cJSON_AddItemToArray(members, member("u-bob", "Bob", NULL));
 	cJSON_AddItemToArray(members, member("u-mal", long_name, "mallory@contoso.com"));
-	cJSON_AddItemToArray(members, member("u-eve", "Eve\r\nBcc: eve@evil", "eve\r\nBcc: x@evil"));
-	c = add_chat(fx, HOSTILE, "group", "Ops \r\nBcc: victim@x =?UTF-8?Q?=0A?=Bcc: evil@x", members);
+	cJSON_AddItemToArray(members, member("u-eve", "Eve\r\nBcc: eve@evil\nX-Injected: 1", "eve\r\nBcc: x@evil"));
+	c = add_chat(fx, HOSTILE, "group", "Ops \r\nBcc: victim@x =?UTF-8?Q?=0A?=Bcc: evil@x\nCc: bare@x", members);
 
 #define SN(...) ((const char *const[]){__VA_ARGS__, NULL})
 	e = simple(fx, c, HOSTILE, "1001", t, "u-self", "Self User", "self@contoso.com", "html",
@@ -509,14 +518,15 @@ static void fixture_hostile(struct fixture *fx)
 					      "{\"reactionType\":\"custom\",\"displayName\":\"Party\"}]"));
 	a = cJSON_Parse("[{\"id\":\"att1\",\"contentType\":\"reference\",\"contentUrl\":\"https://contoso."
 			"sharepoint.com/personal/self/Documents/Q3%20report.xlsx\",\"content\":null,"
-			"\"name\":\"Q3 report.xlsx\",\"thumbnailUrl\":null}]");
+			"\"name\":\"Q3 report.xlsx\",\"thumbnailUrl\":null},{\"id\":\"att2\",\"contentType\":"
+			"\"reference\",\"contentUrl\":\"https://evil/x\",\"name\":\"../../.bashrc\"}]");
 	cJSON_ReplaceItemInObject(m, "attachments", a);
 	put_version(fx, c, HOSTILE, m, "v1", fx->snap1);
 	cJSON_Delete(m);
 	e = expect_msg(fx, HOSTILE, "1026", "Self User", "self@contoso.com", "Hi Bob, see the file.",
-		       SN("Hi Bob, see the file.", "Q3 report.xlsx", "👍 2", "❤️ 1", "Party 1"));
+		       SN("Hi Bob, see the file.", "Q3 report.xlsx", "../../.bashrc", "👍 2", "❤️ 1", "Party 1"));
 	cJSON_AddItemToObject(e, "cells",
-			      cJSON_Parse("{\"attachments\":\"Q3 report.xlsx\",\"reactions\":\"👍 2; ❤️ 1; Party 1\"}"));
+			      cJSON_Parse("{\"attachments\":\"Q3 report.xlsx; ../../.bashrc\",\"reactions\":\"👍 2; ❤️ 1; Party 1\"}"));
 
 	m = msg_new(HOSTILE, "1027", t += 60000, NULL, NULL, "html", "<attachment id=\"card1\"></attachment>");
 	cJSON_ReplaceItemInObject(m, "from", cJSON_Parse("{\"application\":{\"id\":\"app-1\",\"displayName\":"
@@ -861,6 +871,35 @@ static void test_exports(struct fixture *fx, const char *expect)
 		free(out);
 	}
 	{
+		/* Test plan 43: a symlink planted where the chat's EML folder goes.
+		 * export_file_begin(subdir) follows it today (output.c opens
+		 * "subdir/name" with O_NOFOLLOW on the last component only). */
+		struct export_result res;
+		char *out = fs_join(tmpdir, "out-link"), *outside = fs_join(tmpdir, "outside");
+		char *link = fs_join(out, "Chat with Bob");
+		struct stat st;
+		DIR *d;
+		struct dirent *de;
+		int escaped = 0;
+
+		fs_mkdir_p(out, 0700, NULL);
+		fs_mkdir_p(outside, 0700, NULL);
+		if (symlink(outside, link) != 0)
+			xfatal("symlink: %s", strerror(errno));
+		run_export(fx, "eml", ONE, out, &res);
+		if ((d = opendir(outside)) != NULL) {
+			while ((de = readdir(d)) != NULL)
+				escaped += de->d_name[0] != '.';
+			closedir(d);
+		}
+		ok_todo(escaped == 0, "output.c: export_file_begin follows a symlinked subdir",
+			"eml: nothing written through a symlinked chat folder (%d files landed outside)", escaped);
+		ok(stat(out, &st) == 0 && (st.st_mode & 077) == 0, "output directory is private (0700)");
+		free(link);
+		free(outside);
+		free(out);
+	}
+	{
 		/* One chat only, and an unknown format. */
 		struct export_result res;
 		char *out = fs_join(tmpdir, "out-one");
@@ -934,6 +973,8 @@ int main(void)
 	char *json;
 	const char *b;
 
+	/* Line-buffered, so the TAP lines written before a crash survive. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* Local times in the pages: a fixed zone, two hours east of UTC. */
 	setenv("TZ", "XYZ-2", 1);
 	tzset();
