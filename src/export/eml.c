@@ -22,7 +22,6 @@
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
-#include <errno.h>
 #include <gmime/gmime.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -361,23 +360,25 @@ static int eml_write(struct export_ctx *x, const char *dir, GMimeMessage *gm, lo
 {
 	struct eml_state *st = x->state;
 	struct export_file f;
-	GMimeStream *stream;
+	GMimeStream *mem;
+	GByteArray *bytes;
 	char name[32];
 	int rc;
 
 	snprintf(name, sizeof name, "%06ld.eml", seq);
 	if ((rc = export_file_begin(x->out, dir, name, &f, e)) != 0)
 		return rc;
-	stream = g_mime_stream_file_new(f.f);
-	g_mime_stream_file_set_owner((GMimeStreamFile *)stream, FALSE);
-	rc = g_mime_object_write_to_stream((GMimeObject *)gm, st->format, stream) < 0 ||
-	     g_mime_stream_flush(stream) != 0;
-	g_object_unref(stream);
-	if (rc) {
+	/* Serialise in memory and write once: GMime's FILE* stream seeks
+	 * before every small write, which flushes stdio each time. */
+	mem = g_mime_stream_mem_new();
+	if (g_mime_object_write_to_stream((GMimeObject *)gm, st->format, mem) < 0) {
+		g_object_unref(mem);
 		export_file_abort(x->out, &f);
-		return err_set(e, CV_EIO, _("cannot write a message to %s/%s: %s"), export_out_path(x->out), dir,
-			       strerror(errno));
+		return err_set(e, CV_EFAIL, _("cannot encode a message of %s/%s"), export_out_path(x->out), dir);
 	}
+	bytes = g_mime_stream_mem_get_byte_array((GMimeStreamMem *)mem);
+	fwrite(bytes->data, 1, bytes->len, f.f);
+	g_object_unref(mem);
 	if ((rc = export_file_end(x->out, &f, e)) != 0)
 		return rc;
 	x->result->files++;

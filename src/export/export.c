@@ -16,6 +16,10 @@
 
 static const struct export_writer *const writers[] = {
 	&export_json_writer,
+	&export_html_writer,
+	&export_csv_writer,
+	&export_eml_writer,
+	&export_pdf_writer,
 };
 
 #define N_WRITERS (sizeof writers / sizeof writers[0])

@@ -68,5 +68,9 @@ int export_run(sqlite3 *db, const struct vault *v, const struct export_request *
 char *export_chat_title(const cJSON *chat, const char *self_user_id);
 
 extern const struct export_writer export_json_writer;
+extern const struct export_writer export_html_writer;
+extern const struct export_writer export_csv_writer;
+extern const struct export_writer export_eml_writer;
+extern const struct export_writer export_pdf_writer;
 
 #endif

@@ -506,11 +506,15 @@ static void html_number_attr(struct buf *out, const xmlNode *n, const char *name
 	xmlFree(v);
 }
 
-/* Open a tag; remember in n->_private how to close it. */
-static void html_open(struct html_walker *h, xmlNode *n, const char *open, const char *close)
+/* Append the opening tag (open, or "<name>" when open is NULL) and note in
+ * n->_private which end tag html_leave owes. */
+static void html_open(struct html_walker *h, xmlNode *n, const char *name, const char *open)
 {
-	buf_append_str(h->out, open);
-	n->_private = (void *)close;
+	if (open)
+		buf_append_str(h->out, open);
+	else
+		buf_printf(h->out, "<%s>", name);
+	n->_private = (void *)name;
 	h->depth++;
 }
 
@@ -546,37 +550,39 @@ static int html_enter(struct walker *w, xmlNode *n)
 		buf_printf(h->out, "<%s>", r->name);
 		return 0;
 	case EL_KEEP:
-		if (can_open) {
-			buf_printf(h->out, "<%s>", r->name);
-			html_open(h, n, "", r->name);
-		}
+		if (can_open)
+			html_open(h, n, r->name, NULL);
 		return 1;
 	case EL_CELL:
 		if (can_open) {
-			buf_printf(h->out, "<%s", r->name);
-			html_number_attr(h->out, n, "colspan");
-			html_number_attr(h->out, n, "rowspan");
-			buf_append_char(h->out, '>');
-			html_open(h, n, "", r->name);
+			struct buf tag = BUF_INIT;
+
+			buf_printf(&tag, "<%s", r->name);
+			html_number_attr(&tag, n, "colspan");
+			html_number_attr(&tag, n, "rowspan");
+			buf_append_char(&tag, '>');
+			html_open(h, n, r->name, tag.data);
+			buf_free(&tag);
 		}
 		return 1;
 	case EL_A: {
 		char *href = attr(n, "href");
-		struct buf url = BUF_INIT;
+		struct buf url = BUF_INIT, tag = BUF_INIT;
 
 		if (can_open && htmltext_url_clean(href, &url)) {
-			buf_append_str(h->out, "<a href=\"");
-			escape_raw(h->out, url.data, url.len);
-			buf_append_str(h->out, "\" rel=\"noopener noreferrer\">");
-			html_open(h, n, "", "a");
+			buf_append_str(&tag, "<a href=\"");
+			escape_raw(&tag, url.data, url.len);
+			buf_append_str(&tag, "\" rel=\"noopener noreferrer\">");
+			html_open(h, n, "a", tag.data);
 		}
 		buf_free(&url);
+		buf_free(&tag);
 		xmlFree(href);
 		return 1;
 	}
 	case EL_AT:
 		if (can_open)
-			html_open(h, n, "<span class=\"mention\">", "span");
+			html_open(h, n, "span", "<span class=\"mention\">");
 		return 1;
 	case EL_EMOJI: {
 		char *alt = attr(n, "alt");

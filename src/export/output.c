@@ -52,24 +52,33 @@ const char *export_out_path(const struct export_out *o)
 int export_file_begin(struct export_out *o, const char *subdir, const char *name, struct export_file *f,
 		      struct cv_err *e)
 {
-	int fd;
+	int fd, saved;
 
 	memset(f, 0, sizeof *f);
+	f->dirfd = -1;
 	if (subdir) {
+		/* A symlink planted where the subdirectory goes must not lead the
+		 * write outside: open it with O_NOFOLLOW and work relative to it. */
 		if (mkdirat(o->dirfd, subdir, 0700) != 0 && errno != EEXIST)
 			return err_set(e, fs_errno_code(errno), _("cannot create %s/%s: %s"), o->path, subdir,
 				       strerror(errno));
-		f->name = xasprintf("%s/%s", subdir, name);
+		f->dirfd = openat(o->dirfd, subdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (f->dirfd < 0)
+			return err_set(e, CV_EIO, _("%s/%s is not a plain directory; refusing to write through it"),
+				       o->path, subdir);
 	} else {
-		f->name = xstrdup(name);
+		f->dirfd = dup(o->dirfd);
+		if (f->dirfd < 0)
+			return err_set(e, CV_EIO, _("cannot use %s: %s"), o->path, strerror(errno));
 	}
-	f->tmp = xasprintf("%s%s.part-%ld-%u", subdir ? subdir : "", subdir ? "/" : "", (long)getpid(), o->seq++);
-	fd = openat(o->dirfd, f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	f->name = xstrdup(name);
+	f->tmp = xasprintf(".part-%ld-%u", (long)getpid(), o->seq++);
+	fd = openat(f->dirfd, f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || (f->f = fdopen(fd, "w")) == NULL) {
-		int saved = errno;
-
+		saved = errno;
 		if (fd >= 0)
 			close(fd);
+		close(f->dirfd);
 		free(f->tmp);
 		free(f->name);
 		memset(f, 0, sizeof *f);
@@ -80,10 +89,13 @@ int export_file_begin(struct export_out *o, const char *subdir, const char *name
 
 void export_file_abort(struct export_out *o, struct export_file *f)
 {
+	(void)o;
 	if (f->f)
 		fclose(f->f);
-	if (f->tmp)
-		unlinkat(o->dirfd, f->tmp, 0);
+	if (f->tmp && f->dirfd >= 0)
+		unlinkat(f->dirfd, f->tmp, 0);
+	if (f->dirfd >= 0)
+		close(f->dirfd);
 	free(f->tmp);
 	free(f->name);
 	memset(f, 0, sizeof *f);
@@ -101,7 +113,7 @@ int export_file_end(struct export_out *o, struct export_file *f, struct cv_err *
 	f->f = NULL;
 	/* The name was made unique within this export; an existing file of
 	 * that name in a reused directory is replaced, never followed. */
-	if (!bad && renameat(o->dirfd, f->tmp, o->dirfd, f->name) != 0) {
+	if (!bad && renameat(f->dirfd, f->tmp, f->dirfd, f->name) != 0) {
 		bad = 1;
 		saved = errno;
 	}
@@ -112,6 +124,7 @@ int export_file_end(struct export_out *o, struct export_file *f, struct cv_err *
 		export_file_abort(o, f);
 		return rc;
 	}
+	close(f->dirfd);
 	free(f->tmp);
 	free(f->name);
 	memset(f, 0, sizeof *f);

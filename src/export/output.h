@@ -13,8 +13,9 @@ struct export_out;
 
 struct export_file {
 	FILE *f;
-	char *tmp;
-	char *name;
+	int dirfd;  /* the directory the file lives in, opened without following links */
+	char *tmp;  /* temporary name within dirfd */
+	char *name; /* final name within dirfd */
 };
 
 /* Open (creating, mode 0700) the directory path. The caller owns *out. */

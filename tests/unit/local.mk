@@ -6,6 +6,7 @@ tests_unit_test_util_LDADD = $(UNIT_LDADD)
 include tests/unit/store.mk
 include tests/unit/graph.mk
 include tests/unit/core.mk
+include tests/unit/export.mk
 
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)

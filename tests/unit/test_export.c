@@ -438,6 +438,10 @@ static void fixture_hostile(struct fixture *fx)
 		   "<p>Hello <script>alert(1)</script>world</p>", "Hello world",
 		   SN("Hello world", "2024-01-15 12:00"));
 	cJSON_AddStringToObject(e, "from_addr", "self@contoso.com");
+	/* Data, not display: the topic's CR LF survives inside the quoted cell. */
+	cJSON_AddItemToObject(e, "cells", cJSON_CreateObject());
+	cJSON_AddStringToObject(cJSON_GetObjectItem(e, "cells"), "chat_topic",
+				"Ops \r\nBcc: victim@x =?UTF-8?Q?=0A?=Bcc: evil@x\nCc: bare@x");
 	simple(fx, c, HOSTILE, "1002", t += 60000, "u-bob", "Bob", "", "html",
 	       "<p>pic <img src=x onerror=alert(1)> end</p>", "pic [image] end", SN("pic [image] end"));
 	simple(fx, c, HOSTILE, "1003", t += 60000, "u-self", "Self User", "self@contoso.com", "html",
@@ -643,7 +647,7 @@ static void fixture_build(struct fixture *fx)
 	cJSON_AddItemToObject(fx->expect, "pdf_snippets",
 			      cJSON_Parse("[\"Hello world\", \"你好世界\", \"final text\", \"secret plan\","
 					  "\"Members added: Bob\", \"Poll: lunch?\", \"^[[31mred\", \"msg-0300\","
-					  "\"Q3 report.xlsx\"]"));
+					  "\"Q3 report.xlsx\", \"مرحبا\", \"Ops ^M^JBcc: victim@x\"]"));
 	cJSON_AddStringToObject(fx->expect, "pdf_long_marker", "msg-0300");
 	cJSON_AddNumberToObject(fx->expect, "pdf_min_pages", 5);
 }
@@ -871,9 +875,8 @@ static void test_exports(struct fixture *fx, const char *expect)
 		free(out);
 	}
 	{
-		/* Test plan 43: a symlink planted where the chat's EML folder goes.
-		 * export_file_begin(subdir) follows it today (output.c opens
-		 * "subdir/name" with O_NOFOLLOW on the last component only). */
+		/* Test plan 43: a symlink planted where the chat's EML folder goes
+		 * must not lead a single write outside the output directory. */
 		struct export_result res;
 		char *out = fs_join(tmpdir, "out-link"), *outside = fs_join(tmpdir, "outside");
 		char *link = fs_join(out, "Chat with Bob");
@@ -886,14 +889,15 @@ static void test_exports(struct fixture *fx, const char *expect)
 		fs_mkdir_p(outside, 0700, NULL);
 		if (symlink(outside, link) != 0)
 			xfatal("symlink: %s", strerror(errno));
-		run_export(fx, "eml", ONE, out, &res);
+		ok(run_export(fx, "eml", ONE, out, &res) != 0 && strstr(err.msg, "refusing") != NULL,
+		   "eml: the export refuses the symlinked folder and says so");
 		if ((d = opendir(outside)) != NULL) {
 			while ((de = readdir(d)) != NULL)
 				escaped += de->d_name[0] != '.';
 			closedir(d);
 		}
-		ok_todo(escaped == 0, "output.c: export_file_begin follows a symlinked subdir",
-			"eml: nothing written through a symlinked chat folder (%d files landed outside)", escaped);
+		ok(escaped == 0, "eml: nothing written through a symlinked chat folder (%d files landed outside)",
+		   escaped);
 		ok(stat(out, &st) == 0 && (st.st_mode & 077) == 0, "output directory is private (0700)");
 		free(link);
 		free(outside);
