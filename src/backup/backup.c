@@ -37,20 +37,9 @@
 /* The tenant's directory id, used in record identities. */
 static int tenant_guid(struct engine_worker *w, int64_t tenant, char *out, size_t n, struct cv_err *e)
 {
-	sqlite3_stmt *st;
-	int rc;
+	int rc = catalog_text_by_id(w->db, "SELECT tenant_id FROM tenants WHERE id = ?1", tenant, out, n, e);
 
-	if ((rc = catalog_prepare(w->db, "SELECT tenant_id FROM tenants WHERE id = ?", &st, e)))
-		return rc;
-	sqlite3_bind_int64(st, 1, tenant);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(out, n, "%s", catalog_text(st, 0));
-		rc = 0;
-	} else {
-		rc = err_set(e, CV_ENOTFOUND, _("the tenant of this job was removed"));
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return rc == CV_ENOTFOUND ? err_set(e, rc, _("the tenant of this job was removed")) : rc;
 }
 
 /* ---- planning ---------------------------------------------------------- */
@@ -205,18 +194,15 @@ static int run_account(struct engine_worker *w, const struct job_row *job, const
 		       struct graph_tenant *gt, const char *guid, struct cv_err *e)
 {
 	struct buf url = BUF_INIT;
-	char user_id[256] = "";
-	sqlite3_stmt *st;
+	char user_id[256];
 	int rc;
 
-	if ((rc = catalog_prepare(w->db, "SELECT user_id FROM accounts WHERE id = ?", &st, e)))
+	rc = catalog_text_by_id(w->db, "SELECT user_id FROM accounts WHERE id = ?1", t->account, user_id,
+				sizeof user_id, e);
+	if (rc == CV_ENOTFOUND)
+		return err_set(e, rc, _("the account was removed from the store"));
+	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, t->account);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(user_id, sizeof user_id, "%s", catalog_text(st, 0));
-	sqlite3_finalize(st);
-	if (!*user_id)
-		return err_set(e, CV_ENOTFOUND, _("the account was removed from the store"));
 	account_set_status(w->db, t->account, ST_IN_PROGRESS, NULL, NULL);
 	engine_notify(w->engine);
 
@@ -325,19 +311,15 @@ static int run_chat(struct engine_worker *w, const struct job_row *job, const st
 		    struct graph_tenant *gt, const char *guid, struct cv_err *e)
 {
 	struct buf url = BUF_INIT;
-	char chat_id[600] = "";
-	sqlite3_stmt *st;
+	char chat_id[600];
 	int64_t stored = 0;
 	int rc;
 
-	if ((rc = catalog_prepare(w->db, "SELECT chat_id FROM chats WHERE id = ?", &st, e)))
+	rc = catalog_text_by_id(w->db, "SELECT chat_id FROM chats WHERE id = ?1", t->chat, chat_id, sizeof chat_id, e);
+	if (rc == CV_ENOTFOUND)
+		return err_set(e, rc, _("the chat was removed from the store"));
+	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, t->chat);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(chat_id, sizeof chat_id, "%s", catalog_text(st, 0));
-	sqlite3_finalize(st);
-	if (!*chat_id)
-		return err_set(e, CV_ENOTFOUND, _("the chat was removed from the store"));
 
 	if (t->resume && *t->resume) {
 		buf_append_str(&url, t->resume);

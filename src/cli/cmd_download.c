@@ -5,6 +5,7 @@
 #include "app/app.h"
 #include "export/export.h"
 #include "store/accounts.h"
+#include "store/catalog.h"
 #include "store/snapshots.h"
 #include "store/store.h"
 #include "store/tenants.h"
@@ -75,16 +76,9 @@ int cmd_download(struct cli *c)
 	req.tenant_guid = t.tenant_id;
 	if ((rc = account_find(a->store->db, t.id, user, &req.account, &e)))
 		goto out;
-	{
-		sqlite3_stmt *st;
-
-		if (sqlite3_prepare_v2(a->store->db, "SELECT user_id FROM accounts WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_int64(st, 1, req.account);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				snprintf(user_id, sizeof user_id, "%s", (const char *)sqlite3_column_text(st, 0));
-			sqlite3_finalize(st);
-		}
-	}
+	if ((rc = catalog_text_by_id(a->store->db, "SELECT user_id FROM accounts WHERE id = ?1", req.account, user_id,
+				     sizeof user_id, &e)))
+		goto out;
 	req.account_user_id = user_id;
 	if (as_of && (rc = snapshot_resolve(a->store->db, t.id, as_of, &req.as_of, &e)))
 		goto out;

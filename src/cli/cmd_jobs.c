@@ -237,7 +237,9 @@ int cmd_usage(struct cli *c)
 		cJSON_AddNumberToObject(o, "estimatedCost", t.price_per_message * (double)messages);
 		print_json(o);
 	} else {
-		printf(_("Tenant:            %s\n"), t.name);
+		fputs(_("Tenant:            "), stdout);
+		cli_print_safe(t.name, 0);
+		putchar('\n');
 		printf(_("Month (UTC):       %s\n"), month);
 		printf(_("Requests:          %lld\n"), (long long)requests);
 		printf(_("Messages:          %lld\n"), (long long)messages);

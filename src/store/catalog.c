@@ -78,6 +78,27 @@ const char *catalog_text(sqlite3_stmt *st, int col)
 	return t ? (const char *)t : "";
 }
 
+int catalog_text_by_id(sqlite3 *db, const char *sql, int64_t id, char *out, size_t n, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_prepare(db, sql, &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(out, n, "%s", catalog_text(st, 0));
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = CV_ENOTFOUND;
+	} else {
+		rc = catalog_error(db, _("reading the catalog"), e);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int user_version(sqlite3 *db, int *v)
 {
 	sqlite3_stmt *st;

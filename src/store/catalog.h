@@ -7,6 +7,8 @@
 #define CV_STORE_CATALOG_H
 
 #include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct cv_err;
 
@@ -28,6 +30,9 @@ void catalog_rollback(sqlite3 *db);
 int catalog_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct cv_err *e);
 /* Turn the connection's last error into a cv_err (disk full gets its own code). */
 int catalog_error(sqlite3 *db, const char *what, struct cv_err *e);
+/* Run a query selecting one text column for one row id (bound as ?1) and
+ * copy the value into out (n bytes). CV_ENOTFOUND when there is no row. */
+int catalog_text_by_id(sqlite3 *db, const char *sql, int64_t id, char *out, size_t n, struct cv_err *e);
 /* Text column as a string ("" for NULL); borrowed until the next step. */
 const char *catalog_text(sqlite3_stmt *st, int col);
 

@@ -48,15 +48,6 @@ static const char PASS[] = "export test passphrase";
 
 static char tmpdir[] = "/tmp/cv-export-XXXXXX";
 
-/* A known failure, reported as TAP "# TODO" (an expected failure for
- * automake's tap-driver, and not counted by tap_done). */
-#define ok_todo(cond, why, ...)                                      \
-	do {                                                         \
-		printf("%s %d - ", (cond) ? "ok" : "not ok", ++tap_n); \
-		printf(__VA_ARGS__);                                 \
-		printf(" # TODO %s\n", (why));                       \
-	} while (0)
-
 /* --- htmltext on its own ------------------------------------------------------ */
 
 static char *to_html(const char *body, int is_html, const struct htmltext_opts *o)
