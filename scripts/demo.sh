@@ -1,7 +1,9 @@
 #!/bin/sh
 # make demo: start the Graph simulator with the demo tenant, create a
 # throwaway store, add the tenant (Test & Save Connection), sync and activate
-# its accounts, back them up, and show the result.
+# its accounts, then open the console on it (on a terminal) to activate
+# accounts, back them up and read their chats; without a terminal the same
+# steps run headless.
 set -eu
 srcdir=${CV_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 cv=${CHATVAULT:-./chatvault}
@@ -35,11 +37,18 @@ echo "== chatvault tenant add (against the simulated tenant $(field "d['domain']
     --secret-file "$work/secret" --login-url "$(field "d['login_url']")" --graph-url "$(field "d['graph_url']")"
 echo "== chatvault accounts sync"
 "$cv" accounts sync
-echo "== chatvault privchat activate --all"
-"$cv" privchat activate --all
-echo "== chatvault backup"
-"$cv" backup
-echo "== chatvault accounts list"
-"$cv" accounts list
-echo "== chatvault snapshots"
-"$cv" snapshots
+if [ -t 0 ] && [ -t 1 ]; then
+    echo "== chatvault (the console)"
+    echo "Press 2 for Private Chat, * to tag every account, a to activate them, F7 to back them up;"
+    echo "watch the run on the Dashboard (1) or in System Status (5); Enter opens an account's chats."
+    sleep 2
+    "$cv"
+else
+    # No terminal (CI, a pipe): show the same steps headless.
+    echo "== chatvault privchat activate --all"
+    "$cv" privchat activate --all
+    echo "== chatvault backup"
+    "$cv" backup
+    echo "== chatvault accounts list"
+    "$cv" accounts list
+fi

@@ -4,12 +4,16 @@
 #include "config.h"
 
 #include "app/app.h"
+#include "app/view.h"
 #include "backup/backup.h"
 #include "engine/engine.h"
 #include "engine/queue.h"
+#include "export/export.h"
+#include "export/job.h"
 #include "graph/graph.h"
 #include "store/accounts.h"
 #include "store/catalog.h"
+#include "store/snapshots.h"
 #include "store/store.h"
 #include "store/tenants.h"
 #include "store/vault.h"
@@ -36,6 +40,10 @@ static struct app *app_new(struct store *s)
 	a->store = s;
 	snprintf(a->actor, sizeof a->actor, "%s", pw && pw->pw_name ? pw->pw_name : "unknown");
 	backup_register();
+	download_register();
+	/* Finished downloads past their keep time are deleted whenever the
+	 * store is opened (console, CLI, or the headless engine). */
+	download_expire(s->db, time_now_ms(), download_keep_days(), NULL, NULL);
 	return a;
 }
 
@@ -468,6 +476,70 @@ int app_backup_start(struct app *a, int64_t tenant, const int64_t *account_ids, 
 
 		snprintf(target, sizeof target, "job %lld", (long long)*job);
 		app_audit(a, "backup", target, account_ids ? "selected accounts" : "all ACTIVE accounts");
+		if (a->engine)
+			engine_kick(a->engine);
+	}
+	return rc;
+}
+
+/* ---- downloads ----------------------------------------------------------- */
+
+const char *app_export_formats(void)
+{
+	return export_formats();
+}
+
+int app_snapshot_resolve(struct app *a, int64_t account, const char *spec, int64_t *id, struct cv_err *e)
+{
+	char user_id[256];
+	int64_t tenant;
+	int rc = app_account_ids(a, account, &tenant, user_id, sizeof user_id, e);
+
+	return rc ? rc : snapshot_resolve(a->store->db, tenant, spec, id, e);
+}
+
+int app_download_start(struct app *a, const struct app_download_input *in, int64_t *job, struct cv_err *e)
+{
+	cJSON *p = cJSON_CreateObject();
+	int64_t tenant;
+	char user_id[256], *text;
+	int rc;
+
+	if (!export_writer_find(in->format)) {
+		cJSON_Delete(p);
+		return err_set(e, CV_EINVAL, _("unknown format '%s' (this build writes: %s)"), in->format,
+			       export_formats());
+	}
+	if (in->from_ms && in->to_ms && in->from_ms > in->to_ms) {
+		cJSON_Delete(p);
+		return err_set(e, CV_EINVAL, _("the start date is after the end date"));
+	}
+	if ((rc = app_account_ids(a, in->account, &tenant, user_id, sizeof user_id, e))) {
+		cJSON_Delete(p);
+		return rc;
+	}
+	cJSON_AddNumberToObject(p, "account", (double)in->account);
+	cJSON_AddStringToObject(p, "format", in->format);
+	cJSON_AddBoolToObject(p, "attachments", in->attachments);
+	if (in->from_ms)
+		cJSON_AddNumberToObject(p, "from", (double)in->from_ms);
+	if (in->to_ms)
+		cJSON_AddNumberToObject(p, "to", (double)in->to_ms);
+	if (in->as_of)
+		cJSON_AddNumberToObject(p, "as_of", (double)in->as_of);
+	if (in->chat_id)
+		cJSON_AddStringToObject(p, "chat", in->chat_id);
+	if (in->out_dir)
+		cJSON_AddStringToObject(p, "out", in->out_dir);
+	text = cJSON_PrintUnformatted(p);
+	cJSON_Delete(p);
+	rc = job_enqueue(a->store->db, "download", tenant, text, job, e);
+	cJSON_free(text);
+	if (rc == 0) {
+		char target[32];
+
+		snprintf(target, sizeof target, "account %lld", (long long)in->account);
+		app_audit(a, "download", target, in->format);
 		if (a->engine)
 			engine_kick(a->engine);
 	}

@@ -17,6 +17,7 @@ struct app {
 	struct store *store;
 	struct engine *engine; /* NULL until app_engine_start */
 	char actor[64];        /* who acts: the login name */
+	int64_t data_version;  /* PRAGMA data_version last seen (app_store_changed) */
 };
 
 /* Open (or with create, initialise) the store in home. For init, recovery
@@ -85,5 +86,24 @@ int app_privchat_set(struct app *a, int64_t tenant, const char *const *upns, int
 int app_backup_start(struct app *a, int64_t tenant, const int64_t *account_ids, int n, int64_t *job,
 		     struct cv_err *e);
 int app_job_cancel(struct app *a, int64_t job, struct cv_err *e);
+
+/* ---- downloads ---- */
+
+struct app_download_input {
+	int64_t account;
+	const char *format;      /* json, html, csv, eml, pdf */
+	int attachments;
+	int64_t from_ms, to_ms;  /* inclusive, 0 = open */
+	int64_t as_of;           /* snapshot id, 0 = latest */
+	const char *chat_id;     /* one chat, or NULL */
+	const char *out_dir;     /* also write the files here (CLI), or NULL */
+};
+/* The formats this build writes, comma-separated. */
+const char *app_export_formats(void);
+/* Resolve a snapshot spec (id, "latest", or a date) among the snapshots of
+ * account's tenant. */
+int app_snapshot_resolve(struct app *a, int64_t account, const char *spec, int64_t *id, struct cv_err *e);
+/* Queue a download job; its result is a zip in the store's downloads/. */
+int app_download_start(struct app *a, const struct app_download_input *in, int64_t *job, struct cv_err *e);
 
 #endif

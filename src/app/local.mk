@@ -1,2 +1,3 @@
 libchatvault_a_SOURCES += \
-	src/app/app.c src/app/app.h
+	src/app/app.c src/app/app.h \
+	src/app/view.c src/app/view.h

@@ -63,6 +63,8 @@ int cmd_snapshots(struct cli *c);
 int cmd_usage(struct cli *c);
 int cmd_jobs(struct cli *c);
 int cmd_download(struct cli *c);
+/* No command on a terminal: the console (ui/). */
+int cmd_console(struct cli *c);
 
 /* Wait for a job to end, printing progress on stderr; returns its exit code. */
 int cli_wait_job(struct cli *c, struct app *a, int64_t job);

@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 		if (env && *env)
 			c.passphrase_file = env;
 	}
-	if (optind >= argc) {
+	if (optind >= argc && !(isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))) {
 		usage(stderr);
 		free(c.home);
 		return EXIT_USAGE;
@@ -117,6 +117,12 @@ int main(int argc, char **argv)
 	if (vault_global_init() != 0 || graph_global_init() != 0) {
 		fprintf(stderr, "%s\n", _("chatvault: libgcrypt 1.10 or newer and a working libcurl are required"));
 		return EXIT_FAIL;
+	}
+	if (optind >= argc) {
+		rc = cmd_console(&c);
+		graph_global_cleanup();
+		free(c.home);
+		return rc;
 	}
 	c.argc = argc - optind;
 	c.argv = argv + optind;

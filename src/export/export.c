@@ -102,6 +102,8 @@ int export_run(sqlite3 *db, const struct vault *v, const struct export_request *
 	q.from_ms = req->from_ms;
 	q.to_ms = req->to_ms;
 	q.as_of = req->as_of;
+	q.tick = req->tick;
+	q.tick_ctx = req->tick_ctx;
 
 	memset(&x, 0, sizeof x);
 	x.req = req;

@@ -29,6 +29,8 @@ struct export_request {
 	const char *out_dir;          /* write files here (created), or NULL */
 	const char *zip_path;         /* write one zip here, or NULL */
 	const char *staging_dir;      /* for --zip without --out: a private temporary directory */
+	int (*tick)(void *ctx, int64_t messages); /* progress and cancel (see export_query) */
+	void *tick_ctx;
 };
 
 struct export_result {

@@ -32,6 +32,7 @@ struct export_stream {
 	int have_row;          /* msgs holds an unconsumed row */
 	int exhausted;         /* msgs returned SQLITE_DONE (stepping again would restart it) */
 	int64_t integrity_errors;
+	int64_t yielded;       /* messages handed out, for the tick */
 };
 
 int export_stream_open(sqlite3 *db, const struct vault *v, const struct export_query *q,
@@ -151,6 +152,8 @@ int export_stream_next_message(struct export_stream *s, struct export_message **
 
 	cJSON_Delete(s->cur.msg);
 	memset(&s->cur, 0, sizeof s->cur);
+	if (s->q.tick && ++s->yielded % EXPORT_TICK == 0 && s->q.tick(s->q.tick_ctx, s->yielded))
+		return err_set(e, CV_ECANCELLED, _("the download was cancelled"));
 	for (;;) {
 		if (!s->have_row) {
 			if (s->exhausted)

@@ -25,7 +25,13 @@ struct export_query {
 	int64_t from_ms;       /* createdDateTime >= from_ms (0: open) */
 	int64_t to_ms;         /* createdDateTime <= to_ms (0: open) */
 	int64_t as_of;         /* snapshot id; 0 = everything stored */
+	/* Called every EXPORT_TICK messages with the count so far; a nonzero
+	 * return stops the stream with CV_ECANCELLED. May be NULL. */
+	int (*tick)(void *ctx, int64_t messages);
+	void *tick_ctx;
 };
+
+#define EXPORT_TICK 256
 
 struct export_chat {
 	int64_t rowid;

@@ -57,6 +57,9 @@ static int is_invisible_format(unsigned cp)
 	       (cp >= 0x2066 && cp <= 0x2069) || /* LRI RLI FSI PDI */
 	       cp == 0x200e || cp == 0x200f || cp == 0x061c || /* LRM RLM ALM */
 	       cp == 0x2028 || cp == 0x2029 ||   /* line / paragraph separator */
+	       /* Zero-width space, non-joiner, joiner and word joiners: they
+	        * hide text and terminals disagree on how wide they make a cell. */
+	       (cp >= 0x200b && cp <= 0x200d) || (cp >= 0x2060 && cp <= 0x2064) ||
 	       cp == 0xfeff;                     /* stray BOM */
 }
 

@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,13 @@ void *xrealloc(void *p, size_t n)
 	if (q == NULL)
 		xfatal("out of memory (%zu bytes)", n);
 	return q;
+}
+
+void *xreallocarray(void *p, size_t nmemb, size_t size)
+{
+	if (size && nmemb > SIZE_MAX / size)
+		xfatal("out of memory (%zu x %zu bytes)", nmemb, size);
+	return xrealloc(p, nmemb * size);
 }
 
 char *xstrdup(const char *s)

@@ -48,6 +48,10 @@ static void test_sanitize(void)
 	is_str(s, "abc<U+202E>fdp.exe", "RLO override made visible");
 	free(s);
 
+	s = san("a\xe2\x80\x8b" "b\xe2\x80\x8d" "c\xe2\x81\xa0" "d", 13, 0);
+	is_str(s, "a<U+200B>b<U+200D>c<U+2060>d", "zero-width characters made visible");
+	free(s);
+
 	s = san(bad, sizeof bad - 1, 0);
 	is_str(s, "ok\\xFF\\xFE\\xC3", "invalid and truncated UTF-8 shown as hex");
 	free(s);

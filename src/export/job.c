@@ -1,0 +1,263 @@
+/*
+ * The "download" job kind (see job.h). One task per job runs export_run
+ * into a staging directory and zips it into downloads/. The export's tick
+ * renews the task's lease, reports progress and notices a cancel request,
+ * so a long export neither loses its lease nor outlives a Cancel.
+ */
+#include "config.h"
+
+#include "export/job.h"
+
+#include "engine/engine.h"
+#include "engine/queue.h"
+#include "export/export.h"
+#include "store/catalog.h"
+#include "store/store.h"
+#include "store/tenants.h"
+#include "util/err.h"
+#include "util/i18n.h"
+#include "util/json.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int download_keep_days(void)
+{
+	const char *env = getenv("CHATVAULT_DOWNLOAD_KEEP_DAYS");
+	int days = env && *env ? atoi(env) : DOWNLOAD_KEEP_DAYS;
+
+	return days > 0 ? days : DOWNLOAD_KEEP_DAYS;
+}
+
+static int download_plan(struct engine_worker *w, struct job_row *job, struct cv_err *e)
+{
+	int rc, added;
+
+	if ((rc = catalog_begin(w->db, e)))
+		return rc;
+	if ((rc = job_set_status(w->db, job->id, ST_IN_PROGRESS, NULL, e)) ||
+	    (rc = task_add(w->db, job->id, "export", "export", 0, 0, &added, e)) ||
+	    (rc = job_mark_planned(w->db, job->id, e))) {
+		catalog_rollback(w->db);
+		return rc;
+	}
+	return catalog_commit(w->db, e);
+}
+
+struct tick_ctx {
+	struct engine_worker *w;
+	int64_t job, task;
+};
+
+/* Every EXPORT_TICK messages: renew the lease, show progress, and stop if
+ * the job was cancelled or the engine is stopping. */
+static int download_tick(void *ctx, int64_t messages)
+{
+	struct tick_ctx *t = ctx;
+	sqlite3_stmt *st;
+	int cancel = 0;
+
+	if (t->w->stop)
+		return 1;
+	task_checkpoint(t->w->db, t->task, NULL, 0, NULL);
+	if (catalog_prepare(t->w->db, "UPDATE jobs SET progress_done = ?2 WHERE id = ?1 RETURNING cancel", &st,
+			    NULL) == 0) {
+		sqlite3_bind_int64(st, 1, t->job);
+		sqlite3_bind_int64(st, 2, messages);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			cancel = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	engine_notify(t->w->engine);
+	return cancel;
+}
+
+/* The stored message versions of the account's chats: the progress total. */
+static int64_t message_estimate(sqlite3 *db, int64_t account)
+{
+	sqlite3_stmt *st;
+	int64_t n = 0;
+
+	if (catalog_prepare(db,
+			    "SELECT IFNULL(sum(c.messages), 0) FROM chats c JOIN account_chats ac ON ac.chat = c.id"
+			    " WHERE ac.account = ?1",
+			    &st, NULL))
+		return 0;
+	sqlite3_bind_int64(st, 1, account);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Record the result unless the job was cancelled meanwhile; 1 if recorded. */
+static int record_result(sqlite3 *db, int64_t job, const char *path, int64_t size, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc, done;
+
+	if ((rc = catalog_prepare(db,
+				  "UPDATE jobs SET result_path = ?2, result_size = ?3, progress_done = progress_total"
+				  " WHERE id = ?1 AND cancel = 0",
+				  &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, job);
+	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, size);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("recording the download"), e);
+	done = sqlite3_changes(db);
+	sqlite3_finalize(st);
+	return rc ? rc : done;
+}
+
+static int download_run_task(struct engine_worker *w, const struct job_row *job, const struct task_row *task,
+			     struct cv_err *e)
+{
+	cJSON *p = json_parse(job->params, strlen(job->params));
+	struct export_request req;
+	struct export_result res;
+	struct tick_ctx tick = {w, job->id, task->id};
+	struct tenant_rec t;
+	struct stat sb;
+	char user_id[256], *zip = NULL, *staging = NULL;
+	int rc;
+
+	memset(&req, 0, sizeof req);
+	if (!p)
+		return err_set(e, CV_EINVAL, _("the download's parameters are damaged"));
+	if ((rc = tenant_load_id(w->db, w->store->vault, job->tenant, 0, &t, e))) {
+		cJSON_Delete(p);
+		return rc;
+	}
+	req.tenant = t.id;
+	req.tenant_guid = t.tenant_id;
+	req.account = json_int(p, "account", 0);
+	req.format = json_str(p, "format");
+	req.attachments = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "attachments"));
+	req.from_ms = json_int(p, "from", 0);
+	req.to_ms = json_int(p, "to", 0);
+	req.as_of = json_int(p, "as_of", 0);
+	req.chat_id = json_str(p, "chat");
+	req.out_dir = json_str(p, "out");
+	req.tick = download_tick;
+	req.tick_ctx = &tick;
+	rc = catalog_text_by_id(w->db, "SELECT user_id FROM accounts WHERE id = ?1", req.account, user_id,
+				sizeof user_id, e);
+	if (rc == 0) {
+		req.account_user_id = user_id;
+		zip = xasprintf("%s/chatvault-download-%lld-%s.zip", w->store->downloads_dir, (long long)job->id,
+				req.format ? req.format : "");
+		req.zip_path = zip;
+		if (!req.out_dir) {
+			staging = xasprintf("%s/.staging-job%lld", w->store->downloads_dir, (long long)job->id);
+			req.staging_dir = staging;
+		}
+		job_bump_progress(w->db, job->id, 0, message_estimate(w->db, req.account), NULL);
+		rc = export_run(w->db, w->store->vault, &req, &res, e);
+	}
+	if (rc == CV_ECANCELLED && w->stop && !job->cancel) {
+		/* The engine is stopping: give the task back to run again. */
+	} else if (rc == 0) {
+		if (stat(zip, &sb) != 0)
+			rc = err_set(e, CV_EIO, _("the download's zip is missing: %s"), strerror(errno));
+		else if ((rc = record_result(w->db, job->id, zip, (int64_t)sb.st_size, e)) == 0) {
+			/* Cancelled while the zip was written: nobody wants it. */
+			unlink(zip);
+			rc = err_set(e, CV_ECANCELLED, _("cancelled by the user"));
+		} else if (rc == 1) {
+			rc = 0;
+			if (res.integrity_errors) {
+				char note[200];
+
+				/* Kept as the job's reason; finish shows it beside Completed. */
+				snprintf(note, sizeof note,
+					 P_("%lld stored record failed its integrity check and was left out",
+					    "%lld stored records failed their integrity check and were left out",
+					    res.integrity_errors),
+					 (long long)res.integrity_errors);
+				job_set_status(w->db, job->id, ST_IN_PROGRESS, note, NULL);
+			}
+		}
+	}
+	if (rc && rc != CV_ECANCELLED && zip)
+		unlink(zip);
+	free(zip);
+	free(staging);
+	tenant_rec_free(&t);
+	cJSON_Delete(p);
+	return rc;
+}
+
+static int download_finish(struct engine_worker *w, const struct job_row *job, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	char reason[640] = "";
+	const char *status = ST_COMPLETED;
+	int failed = 0, rc;
+
+	if ((rc = catalog_prepare(w->db, "SELECT reason FROM tasks WHERE job = ?1 AND state = 'failed' LIMIT 1", &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, job->id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		failed = 1;
+		snprintf(reason, sizeof reason, "%s", catalog_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	if (job->cancel) {
+		status = ST_CANCELLED;
+		snprintf(reason, sizeof reason, "%s", _("cancelled by the user"));
+		/* A result written just before the cancel is not kept either. */
+		if (job->result_path && *job->result_path)
+			unlink(job->result_path);
+	} else if (failed)
+		status = ST_FAILED;
+	else if (job->reason && *job->reason)
+		snprintf(reason, sizeof reason, "%s", job->reason);
+	rc = job_finish(w->db, job->id, status, reason[0] ? reason : NULL, e);
+	engine_notify(w->engine);
+	return rc;
+}
+
+const struct engine_kind download_kind = {
+	.name = "download",
+	.plan = download_plan,
+	.run_task = download_run_task,
+	.finish = download_finish,
+};
+
+void download_register(void)
+{
+	engine_register(&download_kind);
+}
+
+int download_expire(sqlite3 *db, int64_t now_ms, int days, int *expired, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc, n = 0;
+
+	if ((rc = catalog_prepare(db,
+				  "UPDATE jobs SET status = 'Expired', result_size = NULL"
+				  " WHERE kind = 'download' AND status = 'Completed' AND finished < ?1"
+				  " RETURNING result_path",
+				  &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, now_ms - (int64_t)days * 86400000LL);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *path = catalog_text(st, 0);
+
+		if (*path)
+			unlink(path);
+		n++;
+	}
+	rc = rc == SQLITE_DONE ? 0 : catalog_error(db, _("expiring downloads"), e);
+	sqlite3_finalize(st);
+	if (expired)
+		*expired = n;
+	return rc;
+}

@@ -1,0 +1,27 @@
+/*
+ * Download jobs: an export run on the worker pool. The job's parameters
+ * say which account, format, range and snapshot; the result is a zip in the
+ * store's downloads/ folder (and, from the CLI, a directory too), recorded
+ * on the job row with its size until it expires.
+ */
+#ifndef CV_EXPORT_JOB_H
+#define CV_EXPORT_JOB_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+struct cv_err;
+struct engine_kind;
+
+#define DOWNLOAD_KEEP_DAYS 7
+
+void download_register(void);
+extern const struct engine_kind download_kind;
+
+/* Delete the results of downloads that finished more than days ago and
+ * mark their rows Expired. *expired counts them (may be NULL). */
+int download_expire(sqlite3 *db, int64_t now_ms, int days, int *expired, struct cv_err *e);
+/* $CHATVAULT_DOWNLOAD_KEEP_DAYS, else DOWNLOAD_KEEP_DAYS. */
+int download_keep_days(void);
+
+#endif
