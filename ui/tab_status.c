@@ -27,17 +27,35 @@ struct status_line {
 };
 
 /* Column positions and widths shared by the titles and the rows; the last
- * column takes the rest of the line. */
+ * column takes the rest of the line. Below 110 columns the tenant and
+ * start columns give way to the result or reason. */
 enum { C_ID, C_TENANT, C_STATUS, C_PROGRESS, C_START, C_END, C_DETAIL, C_COUNT };
 static const int col_w[C_COUNT] = {6, 16, 20, 16, 11, 11, 0};
 
-static int col_x(int c)
+static int col_shown(const struct ui *u, int c)
+{
+	return u->cols >= 110 || (c != C_TENANT && c != C_START);
+}
+
+static int col_x(const struct ui *u, int c)
 {
 	int x = 0, i;
 
 	for (i = 0; i < c; i++)
-		x += col_w[i] + 1;
+		if (col_shown(u, i))
+			x += col_w[i] + 1;
 	return x;
+}
+
+/* Put text in column c of row y, if the column is shown. */
+static void col_put(struct ui *u, int y, int c, const char *text, enum ui_attr a)
+{
+	if (!col_shown(u, c))
+		return;
+	if (c == C_ID)
+		ui_put_right(u, y, col_x(u, c), col_w[c], text, a);
+	else
+		ui_put(u, y, col_x(u, c), c == C_DETAIL ? u->cols - col_x(u, c) : col_w[c], text, a, 1);
 }
 
 static const struct {
@@ -101,32 +119,40 @@ static enum ui_attr job_attr(const char *status)
 	return UI_NORMAL;
 }
 
+/* The result of a completed download (path and size), else the reason. */
+static void job_detail(const struct app_job_row *j, char *out, size_t len)
+{
+	char size[32];
+
+	if (j->result[0]) {
+		ui_count(j->result_size, size, sizeof size);
+		snprintf(out, len, "%s (%s %s)%s%s", j->result, size, _("bytes"), j->reason[0] ? " · " : "", j->reason);
+	} else
+		snprintf(out, len, "%s", j->reason);
+}
+
 static void draw_job(struct ui *u, const struct app_job_row *j, int y, int cursor)
 {
-	char id[32], when[32], text[1200];
+	char text[1200], when[32];
 	enum ui_attr base = cursor ? UI_CURSOR : UI_NORMAL;
 
 	ui_put(u, y, 0, u->cols, "", base, 1);
-	snprintf(id, sizeof id, "%lld", (long long)j->id);
-	ui_put_right(u, y, col_x(C_ID), col_w[C_ID], id, base);
-	ui_put(u, y, col_x(C_TENANT), col_w[C_TENANT], j->tenant, base, 1);
-	ui_put(u, y, col_x(C_STATUS), col_w[C_STATUS], j->status, cursor ? base : job_attr(j->status), 1);
+	snprintf(text, sizeof text, "%lld", (long long)j->id);
+	col_put(u, y, C_ID, text, base);
+	col_put(u, y, C_TENANT, j->tenant, base);
+	col_put(u, y, C_STATUS, j->status, cursor ? base : job_attr(j->status));
 	if (j->running)
-		ui_progress(u, y, col_x(C_PROGRESS), col_w[C_PROGRESS], j->done, j->total);
+		ui_progress(u, y, col_x(u, C_PROGRESS), col_w[C_PROGRESS], j->done, j->total);
 	else {
 		snprintf(text, sizeof text, "%lld/%lld", (long long)j->done, (long long)j->total);
-		ui_put(u, y, col_x(C_PROGRESS), col_w[C_PROGRESS], text, base, 1);
+		col_put(u, y, C_PROGRESS, text, base);
 	}
 	ui_time(j->started, when, sizeof when);
-	ui_put(u, y, col_x(C_START), col_w[C_START], when, base, 1);
+	col_put(u, y, C_START, when, base);
 	ui_time(j->finished, when, sizeof when);
-	ui_put(u, y, col_x(C_END), col_w[C_END], when, base, 1);
-	if (j->result[0]) {
-		ui_count(j->result_size, when, sizeof when);
-		snprintf(text, sizeof text, "%s (%s %s)", j->result, when, _("bytes"));
-	} else
-		snprintf(text, sizeof text, "%s", j->reason);
-	ui_put(u, y, col_x(C_DETAIL), u->cols - col_x(C_DETAIL), text, base, 1);
+	col_put(u, y, C_END, when, base);
+	job_detail(j, text, sizeof text);
+	col_put(u, y, C_DETAIL, text, base);
 }
 
 static void draw_columns(struct ui *u, int y)
@@ -138,7 +164,7 @@ static void draw_columns(struct ui *u, int y)
 
 	ui_put(u, y, 0, u->cols, "", UI_HEADER, 1);
 	for (c = 0; c < C_COUNT; c++)
-		ui_put(u, y, col_x(c), c == C_DETAIL ? u->cols - col_x(c) : col_w[c], _(titles[c]), UI_HEADER, 1);
+		col_put(u, y, c, _(titles[c]), UI_HEADER);
 }
 
 static void status_draw(struct ui *u, struct ui_view *v, int y, int h)
@@ -225,8 +251,8 @@ static void status_status(struct ui *u, struct ui_view *v, char *out, size_t len
 
 	(void)u;
 	out[0] = '\0';
-	if (j && j->reason[0] && j->result[0])
-		snprintf(out, len, "%s", j->reason);
+	if (j)
+		job_detail(j, out, len);
 }
 
 static void status_destroy(struct ui_view *v)

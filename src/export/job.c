@@ -97,19 +97,21 @@ static int64_t message_estimate(sqlite3 *db, int64_t account)
 }
 
 /* Record the result unless the job was cancelled meanwhile; 1 if recorded. */
-static int record_result(sqlite3 *db, int64_t job, const char *path, int64_t size, struct cv_err *e)
+static int record_result(sqlite3 *db, int64_t job, const char *path, int64_t size, int64_t messages,
+			 struct cv_err *e)
 {
 	sqlite3_stmt *st;
 	int rc, done;
 
 	if ((rc = catalog_prepare(db,
-				  "UPDATE jobs SET result_path = ?2, result_size = ?3, progress_done = progress_total"
+				  "UPDATE jobs SET result_path = ?2, result_size = ?3, progress_done = ?4, progress_total = ?4"
 				  " WHERE id = ?1 AND cancel = 0",
 				  &st, e)))
 		return rc;
 	sqlite3_bind_int64(st, 1, job);
 	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, size);
+	sqlite3_bind_int64(st, 4, messages);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("recording the download"), e);
 	done = sqlite3_changes(db);
 	sqlite3_finalize(st);
@@ -166,7 +168,7 @@ static int download_run_task(struct engine_worker *w, const struct job_row *job,
 	} else if (rc == 0) {
 		if (stat(zip, &sb) != 0)
 			rc = err_set(e, CV_EIO, _("the download's zip is missing: %s"), strerror(errno));
-		else if ((rc = record_result(w->db, job->id, zip, (int64_t)sb.st_size, e)) == 0) {
+		else if ((rc = record_result(w->db, job->id, zip, (int64_t)sb.st_size, res.messages, e)) == 0) {
 			/* Cancelled while the zip was written: nobody wants it. */
 			unlink(zip);
 			rc = err_set(e, CV_ECANCELLED, _("cancelled by the user"));
