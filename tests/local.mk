@@ -11,10 +11,20 @@ AM_TESTS_ENVIRONMENT = \
 	CV_SRCDIR='$(abs_top_srcdir)'; export CV_SRCDIR; \
 	CV_BUILDDIR='$(abs_top_builddir)'; export CV_BUILDDIR; \
 	PYTHONPATH='$(abs_top_srcdir)/tests/lib'; export PYTHONPATH; \
-	PYTHONDONTWRITEBYTECODE=1; export PYTHONDONTWRITEBYTECODE;
+	PYTHONDONTWRITEBYTECODE=1; export PYTHONDONTWRITEBYTECODE; \
+	CHATVAULT_LOCALEDIR='$(abs_top_builddir)/tests/locale'; export CHATVAULT_LOCALEDIR;
 
 UNIT_LDADD = libchatvault.a $(CV_LIBS)
 EXTRA_DIST += tests/unit/tap.h build-aux/tap-driver.sh
 
+# The German catalogue where the uninstalled binary finds it
+# ($CHATVAULT_LOCALEDIR), for the console's translation test.
+check_DATA = tests/locale/de/LC_MESSAGES/chatvault.mo
+tests/locale/de/LC_MESSAGES/chatvault.mo: $(top_srcdir)/po/de.po
+	$(MKDIR_P) tests/locale/de/LC_MESSAGES
+	$(MSGFMT) -c -o $@ $(top_srcdir)/po/de.po
+CLEANFILES += tests/locale/de/LC_MESSAGES/chatvault.mo
+
 include tests/unit/local.mk
 include tests/integration/local.mk
+include tests/ui/local.mk

@@ -550,6 +550,9 @@ int app_job_cancel(struct app *a, int64_t job, struct cv_err *e)
 {
 	int rc = job_request_cancel(a->store->db, job, e);
 
+	if (rc == 0 && sqlite3_changes(a->store->db) == 0)
+		return err_set(e, CV_ENOTFOUND, _("job %lld is not running (it has finished, or there is no such job)"),
+			       (long long)job);
 	if (rc == 0) {
 		char target[32];
 

@@ -9,7 +9,9 @@
 #include "store/snapshots.h"
 #include "store/store.h"
 #include "store/tenants.h"
+#include "engine/queue.h"
 #include "util/err.h"
+#include "util/fsutil.h"
 #include "util/i18n.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -19,6 +21,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* The --out directory as an absolute path: the job may run in another
+ * process with another working directory. */
+static int absolute_dir(const char *dir, char **out, struct cv_err *e)
+{
+	char cwd[4096];
+
+	if (dir[0] == '/') {
+		*out = xstrdup(dir);
+		return 0;
+	}
+	if (!getcwd(cwd, sizeof cwd))
+		return err_set(e, CV_EIO, _("cannot resolve %s: the current directory is unreadable"), dir);
+	*out = xasprintf("%s/%s", cwd, dir);
+	return 0;
+}
 
 int cmd_download(struct cli *c)
 {
@@ -32,14 +50,17 @@ int cmd_download(struct cli *c)
 	};
 	const char *user = NULL, *as_of = NULL, *tenant = NULL;
 	struct export_request req;
-	struct export_result res;
+	struct app_download_input in;
 	struct tenant_rec t;
+	struct job_row j;
 	struct cv_err e = {0};
 	struct app *a;
-	char *staging = NULL, user_id[256] = "";
+	char *out_abs = NULL;
+	int64_t job;
 	int ch, rc;
 
 	memset(&req, 0, sizeof req);
+	memset(&in, 0, sizeof in);
 	while ((ch = getopt_long(c->argc, c->argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'u': user = optarg; break;
@@ -68,43 +89,48 @@ int cmd_download(struct cli *c)
 		return cli_usage_error(_("unknown format '%s' (this build writes: %s)"), req.format, export_formats());
 	if (req.from_ms && req.to_ms && req.from_ms > req.to_ms)
 		return cli_usage_error(_("--from is after --to"));
-	if ((rc = cli_open(c, &a)))
+	if (req.out_dir && (rc = absolute_dir(req.out_dir, &out_abs, &e)))
+		return cli_fail(&e);
+	if ((rc = cli_open(c, &a))) {
+		free(out_abs);
 		return rc;
+	}
 	if ((rc = tenant_load(a->store->db, NULL, tenant, 0, &t, &e)))
 		goto out_app;
-	req.tenant = t.id;
-	req.tenant_guid = t.tenant_id;
-	if ((rc = account_find(a->store->db, t.id, user, &req.account, &e)))
+	if ((rc = account_find(a->store->db, t.id, user, &in.account, &e)))
 		goto out;
-	if ((rc = catalog_text_by_id(a->store->db, "SELECT user_id FROM accounts WHERE id = ?1", req.account, user_id,
-				     sizeof user_id, &e)))
+	if (as_of && (rc = snapshot_resolve(a->store->db, t.id, as_of, &in.as_of, &e)))
 		goto out;
-	req.account_user_id = user_id;
-	if (as_of && (rc = snapshot_resolve(a->store->db, t.id, as_of, &req.as_of, &e)))
+	/* The download is a job like the console's: queued, run by this
+	 * process's workers (or any other process on the store), waited for. */
+	in.format = req.format;
+	in.attachments = req.attachments;
+	in.from_ms = req.from_ms;
+	in.to_ms = req.to_ms;
+	in.chat_id = req.chat_id;
+	in.out_dir = out_abs;
+	if ((rc = app_download_start(a, &in, &job, &e)) || (rc = app_engine_start(a, 0, &e)))
 		goto out;
-	if (!req.out_dir) {
-		staging = xasprintf("%s/.staging-%ld", a->store->downloads_dir, (long)getpid());
-		req.staging_dir = staging;
-	}
-	rc = export_run(a->store->db, a->store->vault, &req, &res, &e);
-	if (rc == 0) {
-		app_audit(a, "download", user, req.format);
-		if (c->verbose >= 0)
-			fprintf(stderr, _("%lld chats, %lld messages, %lld files written to %s\n"), (long long)res.chats,
-				(long long)res.messages, (long long)res.files, req.zip_path ? req.zip_path : req.out_dir);
-		if (res.integrity_errors) {
+	rc = cli_wait_job(c, a, job);
+	if (rc == EXIT_OK && (rc = job_load(a->store->db, job, &j, &e)) == 0) {
+		if (req.zip_path && j.result_path)
+			rc = fs_copy_file(j.result_path, req.zip_path, 0600, &e);
+		if (rc == 0 && c->verbose >= 0)
+			fprintf(stderr, _("%lld messages written to %s\n"), (long long)j.progress_done,
+				req.zip_path ? req.zip_path : req.out_dir);
+		if (rc == 0 && j.problems) {
 			fprintf(stderr,
 				P_("%lld stored record failed its integrity check and was left out\n",
-				   "%lld stored records failed their integrity check and were left out\n",
-				   res.integrity_errors),
-				(long long)res.integrity_errors);
+				   "%lld stored records failed their integrity check and were left out\n", j.problems),
+				(long long)j.problems);
 			rc = EXIT_PARTIAL;
 		}
+		job_row_free(&j);
 	}
 out:
 	tenant_rec_free(&t);
 out_app:
-	free(staging);
+	free(out_abs);
 	app_close(&a);
 	if (rc < 0)
 		return cli_fail(&e);

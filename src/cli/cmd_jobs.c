@@ -255,6 +255,25 @@ int cmd_usage(struct cli *c)
 	return EXIT_OK;
 }
 
+/* jobs cancel ID: the job stops after the page or message batch in flight;
+ * what it saved stays saved. */
+static int jobs_cancel(struct cli *c, const char *arg)
+{
+	struct cv_err e = {0};
+	struct app *a;
+	char *end;
+	long long id = strtoll(arg, &end, 10);
+	int rc;
+
+	if (*arg == '\0' || *end != '\0' || id <= 0)
+		return cli_usage_error(_("jobs cancel: '%s' is not a job number"), arg);
+	if ((rc = cli_open(c, &a)))
+		return rc;
+	rc = app_job_cancel(a, id, &e);
+	app_close(&a);
+	return rc ? cli_fail(&e) : EXIT_OK;
+}
+
 int cmd_jobs(struct cli *c)
 {
 	const char *kind = NULL;
@@ -264,8 +283,10 @@ int cmd_jobs(struct cli *c)
 	cJSON *arr = NULL;
 	int i, rc;
 
+	if (c->argc == 3 && strcmp(c->argv[1], "cancel") == 0)
+		return jobs_cancel(c, c->argv[2]);
 	if (c->argc < 2 || strcmp(c->argv[1], "list") != 0)
-		return cli_usage_error(_("jobs: use 'jobs list [--kind KIND] [--json]'"));
+		return cli_usage_error(_("jobs: use 'jobs list [--kind KIND] [--json]' or 'jobs cancel ID'"));
 	for (i = 2; i < c->argc; i++) {
 		if (strcmp(c->argv[i], "--kind") == 0 && i + 1 < c->argc)
 			kind = c->argv[++i];

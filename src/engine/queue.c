@@ -92,7 +92,7 @@ static char *dup_or_null(sqlite3_stmt *st, int col)
 
 #define JOB_COLS \
 	"id, kind, tenant, params, status, reason, progress_done, progress_total, created, started, " \
-	"finished, snapshot, planned, cancel, result_path, result_size"
+	"finished, snapshot, planned, cancel, result_path, result_size, problems"
 
 static void job_from_row(sqlite3_stmt *st, struct job_row *j)
 {
@@ -113,6 +113,7 @@ static void job_from_row(sqlite3_stmt *st, struct job_row *j)
 	j->cancel = sqlite3_column_int(st, 13);
 	j->result_path = dup_or_null(st, 14);
 	j->result_size = sqlite3_column_int64(st, 15);
+	j->problems = sqlite3_column_int64(st, 16);
 }
 
 int job_enqueue(sqlite3 *db, const char *kind, int64_t tenant, const char *params, int64_t *id,

@@ -46,6 +46,7 @@ struct job_row {
 	int cancel;
 	char *result_path;
 	int64_t result_size;
+	int64_t problems;  /* items left out (e.g. records that failed their integrity check) */
 };
 
 struct task_row {

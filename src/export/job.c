@@ -43,6 +43,8 @@ static int download_plan(struct engine_worker *w, struct job_row *job, struct cv
 		return rc;
 	if ((rc = job_set_status(w->db, job->id, ST_IN_PROGRESS, NULL, e)) ||
 	    (rc = task_add(w->db, job->id, "export", "export", 0, 0, &added, e)) ||
+	    /* Progress counts messages, not tasks: take back the task's unit. */
+	    (rc = job_bump_progress(w->db, job->id, 0, -added, e)) ||
 	    (rc = job_mark_planned(w->db, job->id, e))) {
 		catalog_rollback(w->db);
 		return rc;
@@ -98,13 +100,15 @@ static int64_t message_estimate(sqlite3 *db, int64_t account)
 
 /* Record the result unless the job was cancelled meanwhile; 1 if recorded. */
 static int record_result(sqlite3 *db, int64_t job, const char *path, int64_t size, int64_t messages,
-			 struct cv_err *e)
+			 int64_t problems, struct cv_err *e)
 {
 	sqlite3_stmt *st;
 	int rc, done;
 
 	if ((rc = catalog_prepare(db,
-				  "UPDATE jobs SET result_path = ?2, result_size = ?3, progress_done = ?4, progress_total = ?4"
+				  /* task_finish adds the last unit to progress_done */
+				  "UPDATE jobs SET result_path = ?2, result_size = ?3, progress_done = ?4 - 1, progress_total = ?4,"
+				  " problems = ?5"
 				  " WHERE id = ?1 AND cancel = 0",
 				  &st, e)))
 		return rc;
@@ -112,6 +116,7 @@ static int record_result(sqlite3 *db, int64_t job, const char *path, int64_t siz
 	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, size);
 	sqlite3_bind_int64(st, 4, messages);
+	sqlite3_bind_int64(st, 5, problems);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("recording the download"), e);
 	done = sqlite3_changes(db);
 	sqlite3_finalize(st);
@@ -168,7 +173,7 @@ static int download_run_task(struct engine_worker *w, const struct job_row *job,
 	} else if (rc == 0) {
 		if (stat(zip, &sb) != 0)
 			rc = err_set(e, CV_EIO, _("the download's zip is missing: %s"), strerror(errno));
-		else if ((rc = record_result(w->db, job->id, zip, (int64_t)sb.st_size, res.messages, e)) == 0) {
+		else if ((rc = record_result(w->db, job->id, zip, (int64_t)sb.st_size, res.messages, res.integrity_errors, e)) == 0) {
 			/* Cancelled while the zip was written: nobody wants it. */
 			unlink(zip);
 			rc = err_set(e, CV_ECANCELLED, _("cancelled by the user"));
@@ -240,25 +245,36 @@ void download_register(void)
 
 int download_expire(sqlite3 *db, int64_t now_ms, int days, int *expired, struct cv_err *e)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *sel, *upd;
 	int rc, n = 0;
 
 	if ((rc = catalog_prepare(db,
-				  "UPDATE jobs SET status = 'Expired', result_size = NULL"
-				  " WHERE kind = 'download' AND status = 'Completed' AND finished < ?1"
-				  " RETURNING result_path",
-				  &st, e)))
+				  "SELECT id, result_path FROM jobs WHERE kind = 'download' AND status = 'Completed'"
+				  " AND finished < ?1",
+				  &sel, e)))
 		return rc;
-	sqlite3_bind_int64(st, 1, now_ms - (int64_t)days * 86400000LL);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *path = catalog_text(st, 0);
+	if ((rc = catalog_prepare(db,
+				  "UPDATE jobs SET status = 'Expired', result_path = NULL, result_size = NULL WHERE id = ?1",
+				  &upd, e))) {
+		sqlite3_finalize(sel);
+		return rc;
+	}
+	sqlite3_bind_int64(sel, 1, now_ms - (int64_t)days * 86400000LL);
+	while (rc == 0 && sqlite3_step(sel) == SQLITE_ROW) {
+		const char *path = catalog_text(sel, 1);
 
-		if (*path)
-			unlink(path);
+		/* The file goes first: a row never says Expired while its
+		 * result is still on disk, except when unlink itself fails. */
+		if (*path && unlink(path) != 0 && errno != ENOENT)
+			continue;
+		sqlite3_bind_int64(upd, 1, sqlite3_column_int64(sel, 0));
+		if (sqlite3_step(upd) != SQLITE_DONE)
+			rc = catalog_error(db, _("expiring downloads"), e);
+		sqlite3_reset(upd);
 		n++;
 	}
-	rc = rc == SQLITE_DONE ? 0 : catalog_error(db, _("expiring downloads"), e);
-	sqlite3_finalize(st);
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
 	if (expired)
 		*expired = n;
 	return rc;

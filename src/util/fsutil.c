@@ -120,6 +120,72 @@ fail:
 	return err_set(e, fs_errno_code(saved), _("cannot write %s: %s"), path, strerror(saved));
 }
 
+int fs_copy_file(const char *src, const char *dst, mode_t mode, struct cv_err *e)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", dst, (long)getpid());
+	char chunk[1 << 16];
+	int in, out = -1, saved = 0;
+	const char *failed = dst;
+	ssize_t r;
+
+	in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (in < 0) {
+		saved = errno;
+		failed = src;
+		goto fail;
+	}
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (out < 0)
+		goto fail_errno;
+	/* Streamed in chunks: a download can be larger than memory. */
+	while ((r = read(in, chunk, sizeof chunk)) != 0) {
+		const char *p = chunk;
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			saved = errno;
+			failed = src;
+			goto fail;
+		}
+		while (r > 0) {
+			ssize_t w = write(out, p, (size_t)r);
+
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				goto fail_errno;
+			}
+			p += w;
+			r -= w;
+		}
+	}
+	if (fchmod(out, mode) != 0 || fsync(out) != 0)
+		goto fail_errno;
+	if (close(out) != 0) {
+		out = -1;
+		goto fail_errno;
+	}
+	out = -1;
+	if (rename(tmp, dst) != 0)
+		goto fail_errno;
+	close(in);
+	fsync_dir_of(dst);
+	free(tmp);
+	return 0;
+
+fail_errno:
+	saved = errno;
+fail:
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	unlink(tmp);
+	free(tmp);
+	return err_set(e, fs_errno_code(saved), _("cannot copy to %s: %s (%s)"), dst, strerror(saved), failed);
+}
+
 int fs_read_file(const char *path, size_t max, struct buf *out, struct cv_err *e)
 {
 	char chunk[8192];

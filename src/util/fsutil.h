@@ -17,6 +17,8 @@ struct cv_err;
 int fs_mkdir_p(const char *path, mode_t mode, struct cv_err *e);
 /* Write data to path atomically and durably with the given mode. */
 int fs_write_atomic(const char *path, const void *data, size_t n, mode_t mode, struct cv_err *e);
+/* Copy src to dst (temp file + fsync + rename) in fixed-size chunks. */
+int fs_copy_file(const char *src, const char *dst, mode_t mode, struct cv_err *e);
 /* Read a whole file of at most max bytes into out. */
 int fs_read_file(const char *path, size_t max, struct buf *out, struct cv_err *e);
 /* Refuse a path that is a symlink, not owned by us, or readable/writable by

@@ -3,6 +3,7 @@ TESTS += \
 	tests/graphsim/test_graphsim.py \
 	tests/integration/test_backup_exact.py \
 	tests/integration/test_credentials.py \
+	tests/integration/test_downloads.py \
 	tests/integration/test_store.py
 
 EXTRA_DIST += \
@@ -12,7 +13,7 @@ EXTRA_DIST += \
 	tests/graphsim/throttle.py tests/graphsim/hostile.py tests/graphsim/media.py \
 	tests/graphsim/util.py tests/graphsim/test_graphsim.py \
 	tests/integration/test_backup_exact.py tests/integration/test_credentials.py \
-	tests/integration/test_store.py \
+	tests/integration/test_store.py tests/integration/test_downloads.py \
 	scripts/demo.sh
 
 demo: chatvault

@@ -1,0 +1,112 @@
+"""Download jobs: the result zip in the store's downloads/, the job row and
+its statuses, expiry after the keep time, and cancel."""
+import os
+import sqlite3
+import subprocess
+import time
+import zipfile
+
+import cvtest
+
+
+class Downloads(cvtest.ChatvaultTest):
+    def backed_up(self, *sim_args):
+        self.start_sim(*sim_args)
+        self.setup_tenant()
+        self.cv("backup")
+        return self.cv("--json", "accounts", "list").json()[0]["upn"]
+
+    def download_jobs(self):
+        return self.cv("--json", "jobs", "list", "--kind", "download").json()
+
+    def test_result_zip_in_store_and_on_the_job(self):
+        upn = self.backed_up()
+        out = os.path.join(self.dir, "out")
+        self.cv("download", "--user", upn, "--format", "csv", "--out", out)
+        [job] = self.download_jobs()
+        self.assertEqual(job["status"], "Completed")
+        result = job["result"]
+        self.assertEqual(os.path.dirname(result), os.path.join(self.home, "downloads"))
+        self.assertEqual(os.path.getsize(result), job["resultSize"])
+        self.assertEqual(os.stat(result).st_mode & 0o777, 0o600)
+        with zipfile.ZipFile(result) as zf:
+            self.assertEqual(zf.namelist(), ["messages.csv"])
+            with open(os.path.join(out, "messages.csv"), "rb") as f:
+                self.assertEqual(zf.read("messages.csv"), f.read())
+        self.assertEqual(job["done"], job["total"])
+        self.assertGreater(job["done"], 0)
+        # Nothing is left behind in the store but the result.
+        self.assertEqual(os.listdir(os.path.join(self.home, "downloads")), [os.path.basename(result)])
+
+    def test_unknown_account_and_bad_range_fail_clearly(self):
+        upn = self.backed_up()
+        res = self.cv("download", "--user", "nobody@example.com", "--format", "json", "--out",
+                      os.path.join(self.dir, "x"), ok=False)
+        self.assertEqual(res.rc, 1)
+        self.assertIn("nobody@example.com", res.err)
+        res = self.cv("download", "--user", upn, "--format", "json", "--from", "2026-02-01", "--to", "2026-01-01",
+                      "--out", os.path.join(self.dir, "y"), ok=False)
+        self.assertEqual(res.rc, 2)
+        self.assertEqual(self.download_jobs(), [])
+
+    def test_expiry_deletes_the_result_and_marks_the_row(self):
+        upn = self.backed_up()
+        z = os.path.join(self.dir, "a.zip")
+        self.cv("download", "--user", upn, "--format", "json", "--zip", z)
+        self.cv("download", "--user", upn, "--format", "html", "--zip", os.path.join(self.dir, "b.zip"))
+        old, new = self.download_jobs()
+        self.assertTrue(os.path.exists(old["result"]) and os.path.exists(new["result"]))
+        # Age the first one past the default seven days.
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        eight_days = 8 * 86400 * 1000
+        db.execute("UPDATE jobs SET finished = finished - ? WHERE id = ?", (eight_days, old["id"]))
+        db.commit()
+        db.close()
+        old2, new2 = self.download_jobs()  # opening the store expires
+        self.assertEqual(old2["status"], "Expired")
+        self.assertNotIn("result", old2)
+        self.assertFalse(os.path.exists(old["result"]))
+        self.assertEqual(new2["status"], "Completed")
+        self.assertTrue(os.path.exists(new["result"]))
+        self.assertTrue(os.path.exists(z), "the copy the user asked for is theirs to keep")
+        # The keep time is configurable.
+        env = dict(self.env, CHATVAULT_DOWNLOAD_KEEP_DAYS="30")
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        db.execute("UPDATE jobs SET finished = finished - ? WHERE id = ?", (eight_days, new["id"]))
+        db.commit()
+        db.close()
+        self.assertEqual(self.cv("--json", "jobs", "list", "--kind", "download", env=env).json()[1]["status"],
+                         "Completed")
+
+    def test_cancel_stops_the_export(self):
+        upn = self.backed_up("--users", "1", "--chats-per-user", "8", "--messages-per-chat", "1500")
+        cmd = [cvtest.CHATVAULT, "-H", self.home, "-p", self.passfile, "download", "--user", upn,
+               "--format", "pdf", "--out", os.path.join(self.dir, "pdf")]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
+        deadline = time.time() + 60
+        job = None
+        while time.time() < deadline:
+            jobs = self.download_jobs()
+            if jobs and jobs[0]["status"] == "In Progress" and jobs[0]["done"] > 0:
+                job = jobs[0]
+                break
+            time.sleep(0.05)
+        self.assertIsNotNone(job, "the download never showed progress")
+        self.cv("jobs", "cancel", str(job["id"]))
+        out, err = proc.communicate(timeout=120)
+        self.assertEqual(proc.returncode, 1, err)
+        [job] = self.download_jobs()
+        self.assertEqual(job["status"], "Cancelled")
+        self.assertIn("cancelled", job.get("reason", ""))
+        self.assertLess(job["done"], job["total"])
+        self.assertNotIn("result", job)
+        self.assertEqual([n for n in os.listdir(os.path.join(self.home, "downloads")) if not n.startswith(".")], [])
+        # Cancelling again, or a job that does not exist, says so.
+        res = self.cv("jobs", "cancel", str(job["id"]), ok=False)
+        self.assertEqual(res.rc, 1)
+        self.assertIn("not running", res.err)
+        self.assertEqual(self.cv("jobs", "cancel", "x", ok=False).rc, 2)
+
+
+if __name__ == "__main__":
+    cvtest.main()
