@@ -31,26 +31,41 @@ static void filter_apply(struct ui *u, struct acct_table *t)
 	t->f.text = t->filter;
 }
 
+static void acct_fetch(struct ui *u, struct acct_table *t);
+
 void acct_reload(struct ui *u, struct acct_table *t)
 {
 	struct cv_err e = {0};
-	int64_t offset = t->list.cursor - t->list.top;
-	int h = t->height > 0 ? t->height : 1;
+	int64_t offset = t->list.cursor - t->list.top, want = t->cursor_id;
 
 	filter_apply(u, t);
 	if (app_accounts_count(u->app, &t->f, &t->list.count, &e) != 0) {
 		ui_say(u, 1, "%s", e.msg);
 		t->list.count = 0;
 	}
-	if (t->cursor_id) {
-		int64_t pos = app_accounts_position(u->app, &t->f, t->cursor_id);
+	acct_fetch(u, t);
+	if (want && t->cursor_id != want) {
+		/* The account moved: find it, and keep it at the same place on
+		 * the screen. */
+		int64_t pos = app_accounts_position(u->app, &t->f, want);
 
 		if (pos >= 0) {
-			/* Same account, same place on the screen. */
 			t->list.cursor = pos;
 			t->list.top = pos - offset;
+			acct_fetch(u, t);
 		}
 	}
+	if (app_tag_counts(u->app, &t->f, &t->tagged, &t->hidden, &e) != 0)
+		t->tagged = t->hidden = 0;
+}
+
+/* Fetch the visible window only: what a cursor movement needs. */
+static void acct_fetch(struct ui *u, struct acct_table *t)
+{
+	struct cv_err e = {0};
+	int h = t->height > 0 ? t->height : 1;
+
+	filter_apply(u, t);
 	ui_list_clamp(&t->list, h);
 	t->nrows = 0;
 	if (t->list.count > 0 &&
@@ -60,8 +75,6 @@ void acct_reload(struct ui *u, struct acct_table *t)
 	t->cursor_id = 0;
 	if (t->list.cursor - t->list.top < t->nrows)
 		t->cursor_id = t->rows[t->list.cursor - t->list.top].id;
-	if (app_tag_counts(u->app, &t->f, &t->tagged, &t->hidden, &e) != 0)
-		t->tagged = t->hidden = 0;
 }
 
 const struct app_account_row *acct_cursor(const struct acct_table *t)
@@ -119,12 +132,12 @@ static int layout(struct ui *u, const struct acct_table *t, int width, struct co
 
 	COL(APP_ACOL_UPN, _("Account"), 0, 0);
 	if (wide)
-		COL(APP_ACOL_NAME, _("Name"), 20, 0);
+		COL(APP_ACOL_NAME, _("Name"), 16, 0);
 	if (t->mode == ACCT_PRIVCHAT) {
 		int w0 = ui_width(u, privchat_word(0)), w1 = ui_width(u, privchat_word(1));
 
 		if (wide)
-			COL(APP_ACOL_DEPT, _("Department"), 14, 0);
+			COL(APP_ACOL_DEPT, _("Department"), 12, 0);
 		COL(APP_ACOL_PRIVCHAT, _("Private chat"), w0 > w1 ? w0 : w1, 0);
 	}
 	COL(APP_ACOL_STATUS, _("Backup status"), 12, 0);
@@ -135,12 +148,16 @@ static int layout(struct ui *u, const struct acct_table *t, int width, struct co
 		COL(ACOL_REASON, _("Reason"), 0, 0);
 #undef COL
 	rest = width - used;
-	/* Room for a typical UPN first, then for the longest status word,
-	 * then the rest to the account (and the reason on the Dashboard). */
-	grow(&cols[0], 22, &rest);
+	/* Room for a typical UPN and for the longest status word (on a narrow
+	 * screen the UPN comes first), then the rest to the account (and the
+	 * reason on the Dashboard). */
 	for (i = 1; i < n; i++)
 		if (cols[i].id == APP_ACOL_STATUS)
-			grow(&cols[i], 20, &rest);
+			break;
+	if (width < 100)
+		grow(&cols[0], 22, &rest);
+	grow(&cols[i], 20, &rest);
+	grow(&cols[0], 22, &rest);
 	if (rest < 0)
 		rest = 0;
 	if (t->mode == ACCT_DASHBOARD) {
@@ -366,8 +383,7 @@ int acct_command(struct ui *u, struct acct_table *t, enum ui_cmd cmd, int key)
 	switch (cmd) {
 	case CMD_UP: case CMD_DOWN: case CMD_PAGE_UP: case CMD_PAGE_DOWN: case CMD_HOME: case CMD_END:
 		ui_list_move(&t->list, cmd, t->height);
-		t->cursor_id = 0;
-		acct_reload(u, t);
+		acct_fetch(u, t);
 		return 1;
 	case CMD_SORT_NEXT: case CMD_SORT_PREV:
 		t->f.sort = (enum app_acol)(((int)t->f.sort + (cmd == CMD_SORT_NEXT ? 1 : APP_ACOL_COUNT - 1)) % APP_ACOL_COUNT);

@@ -277,7 +277,6 @@ class Console(cvtest.ChatvaultTest):
 
         self.keys("2")
         priv = on("priv")
-        self.assertEqual(len(self.row_upns(priv) | set(re.findall(r"INACTIVE", priv))) > 0, True)
         self.assertEqual(priv.count("INACTIVE"), 6)
         self.assertRegex(self.status_line(priv), r"^ 0 tagged · 0 jobs running")
         self.assertIn("F9", self.bar_line(priv))
@@ -299,7 +298,6 @@ class Console(cvtest.ChatvaultTest):
         self.keys("?")
         helps = self.wait_for("Help: every command")
         self.assertRegex(helps, r"(?m)^ a F9\s+activate\s+activate private chat backup")
-        self.assertRegex(helps, r"(?m)^ F10\s+quit\s")
         self.keys("Escape")
         on("dash")
         self.keys("F1")
@@ -309,7 +307,6 @@ class Console(cvtest.ChatvaultTest):
         m = re.search(r"lines (\d+)-(\d+) of (\d+)", self.status_line(end))
         self.assertIsNotNone(m, self.status_line(end))
         self.assertEqual(m.group(2), m.group(3))
-        shown = " ".join(self.screens[-10:])
         with open(os.path.join(SRCDIR, "ui", "command.c"), encoding="utf-8") as f:
             table = re.findall(r'\{CMD_\w+, "([\w-]+)", "([^"]*)"', f.read())
         self.assertGreater(len(table), 30)
@@ -317,7 +314,6 @@ class Console(cvtest.ChatvaultTest):
         for name, keys in table:
             self.assertRegex(help_text, r"(?m)^ %s\s+%s\s" % (re.escape(keys), re.escape(name)),
                              "help lacks %s (%s)" % (name, keys))
-        del shown
         self.keys("q")                 # q backs out of the help, it does not quit
         on("dash")
         self.keys("q")                 # and at the top level quits
@@ -539,7 +535,7 @@ class Console(cvtest.ChatvaultTest):
         self.assertIn("*" * len(wrong), s)
         self.keys("Enter")
         s = self.wait_for(re.compile(r"✗\s+Get an access token: .+"))
-        self.assertRegex(s, r"AADSTS7000215|[Ii]nvalid client secret|invalid_client")
+        self.assertIn("Get an access token: the client secret is not valid", s)
         self.assertNotIn("Status: Active", s)
         self.assertEqual(self.cv("--json", "tenant", "list").json(), [])
 
@@ -603,7 +599,7 @@ class Console(cvtest.ChatvaultTest):
             m = re.search(r"lines (\d+)-(\d+) of (\d+)", self.status_line(s))
             if m and m.group(2) == m.group(3):
                 break
-            self.keys("PPage" if False else "NPage")
+            self.keys("NPage")
             prev = m.group(0) if m else ""
             s = self.wait_for(lambda s: re.search(r"lines \d+-\d+ of \d+", s) and prev not in s)
         self.keys("/")
