@@ -53,17 +53,40 @@ static const char *type_word(const char *type)
 	return type;
 }
 
+/* Column widths from the translated titles (and the widest value). */
+static void chat_columns(struct ui *u, int *type_w, int *count_w, int *when_w)
+{
+	int w;
+
+	*type_w = 7;
+	if ((w = ui_width(u, _("Type"))) > *type_w)
+		*type_w = w;
+	if ((w = ui_width(u, type_word("meeting"))) > *type_w)
+		*type_w = w;
+	*count_w = 6;
+	if ((w = ui_width(u, _("Messages"))) > *count_w)
+		*count_w = w;
+	*when_w = 11;
+	if ((w = ui_width(u, _("Last activity"))) > *when_w)
+		*when_w = w;
+}
+
 static void chats_draw(struct ui *u, struct ui_view *v, int y, int h)
 {
 	struct chats_view *c = (struct chats_view *)v;
-	int tw = u->cols - 2 - 9 - 9 - 12 - 3, row;
+	int type_w, count_w, when_w, tw, xt, xc, xw, row;
 	int64_t i;
 
+	chat_columns(u, &type_w, &count_w, &when_w);
+	tw = u->cols - 2 - type_w - count_w - when_w - 3;
+	xt = 2 + tw + 1;
+	xc = xt + type_w + 1;
+	xw = xc + count_w + 1;
 	ui_put(u, y, 0, u->cols, "", UI_HEADER, 1);
 	ui_put(u, y, 2, tw, _("Chat"), UI_HEADER, 1);
-	ui_put(u, y, 3 + tw, 8, _("Type"), UI_HEADER, 1);
-	ui_put_right(u, y, 12 + tw, 8, _("Messages"), UI_HEADER);
-	ui_put(u, y, 22 + tw, 12, _("Last activity"), UI_HEADER, 1);
+	ui_put(u, y, xt, type_w, _("Type"), UI_HEADER, 1);
+	ui_put_right(u, y, xc, count_w, _("Messages"), UI_HEADER);
+	ui_put(u, y, xw, when_w, _("Last activity"), UI_HEADER, 1);
 	v->height = h - 1;
 	ui_list_clamp(&c->list, v->height);
 	if (c->n == 0) {
@@ -80,9 +103,9 @@ static void chats_draw(struct ui *u, struct ui_view *v, int y, int h)
 		ui_time(r->last_activity, when, sizeof when);
 		ui_put(u, y + 1 + row, 0, u->cols, "", a, 1);
 		ui_put(u, y + 1 + row, 2, tw, r->title, a, 1);
-		ui_put(u, y + 1 + row, 3 + tw, 8, type_word(r->type), a, 1);
-		ui_put_right(u, y + 1 + row, 12 + tw, 8, count, a);
-		ui_put(u, y + 1 + row, 22 + tw, 12, when, a, 1);
+		ui_put(u, y + 1 + row, xt, type_w, type_word(r->type), a, 1);
+		ui_put_right(u, y + 1 + row, xc, count_w, count, a);
+		ui_put(u, y + 1 + row, xw, when_w, when, a, 1);
 	}
 }
 

@@ -63,6 +63,8 @@ static void dialog_box(struct ui *u, const char *title, const char *text, const 
 	char lines[BOX_MAX_LINES][512];
 	int w = u->cols - 8 < 70 ? u->cols - 8 : 70, h, n, y, x, i;
 
+	if (ui_too_small(u))
+		return;
 	if (w < 20)
 		w = u->cols;
 	n = wrap(u, text, w - 4, lines, BOX_MAX_LINES);
@@ -137,9 +139,11 @@ int ui_prompt(struct ui *u, const char *label, char *out, size_t len, ui_complet
 		int key, lw, y = u->rows - 2;
 
 		ui_paint(u);
-		ui_clear_row(u, y, 0);
-		lw = ui_put(u, y, 0, u->cols / 2, label, UI_TITLE, 0);
-		ui_edit_draw(u, &ed, y, lw + 1, u->cols - lw - 2, 1);
+		if (!ui_too_small(u)) {
+			ui_clear_row(u, y, 0);
+			lw = ui_put(u, y, 0, u->cols / 2, label, UI_TITLE, 0);
+			ui_edit_draw(u, &ed, y, lw + 1, u->cols - lw - 2, 1);
+		}
 		refresh();
 		key = ui_getkey(u);
 		if (key == KEY_RESIZE)

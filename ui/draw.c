@@ -57,16 +57,47 @@ int ui_attr(enum ui_attr a)
 	return A_NORMAL;
 }
 
+/* In a non-UTF-8 locale, our own typography gets ASCII stand-ins (the
+ * sanitiser would turn it into '?'): the middle dot, the ellipsis, dashes. */
+static void ascii_typography(const char *s, struct buf *out)
+{
+	static const struct {
+		const char *utf8, *ascii;
+	} map[] = {{"\xc2\xb7", "|"}, {"\xe2\x80\xa6", "..."}, {"\xe2\x80\x93", "-"}, {"\xe2\x80\x94", "-"}};
+	size_t i;
+
+	while (*s) {
+		for (i = 0; i < sizeof map / sizeof map[0]; i++) {
+			size_t k = strlen(map[i].utf8);
+
+			if (strncmp(s, map[i].utf8, k) == 0) {
+				buf_append_str(out, map[i].ascii);
+				s += k;
+				break;
+			}
+		}
+		if (i == sizeof map / sizeof map[0])
+			buf_append_char(out, *s++);
+	}
+}
+
 /* Sanitise s into wide characters in w (up to cap), returning how many. */
 static size_t to_wide(struct ui *u, const char *s, wchar_t *w, size_t cap)
 {
-	struct buf b;
+	struct buf b, t;
 	mbstate_t st;
 	const char *p;
 	size_t n = 0, left;
 
 	buf_init(&b);
-	sanitize_append(&b, s ? s : "", s ? strlen(s) : 0, u->utf8 ? 0 : SAN_ASCII);
+	if (u->utf8)
+		sanitize_append(&b, s ? s : "", s ? strlen(s) : 0, 0);
+	else {
+		buf_init(&t);
+		ascii_typography(s ? s : "", &t);
+		sanitize_append(&b, buf_str(&t), t.len, SAN_ASCII);
+		buf_free(&t);
+	}
 	p = buf_str(&b);
 	left = b.len;
 	memset(&st, 0, sizeof st);

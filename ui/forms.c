@@ -49,6 +49,11 @@ static void form_draw(struct ui *u, struct form *fm)
 	int i, y = 3, x = 2, w = u->cols - 4;
 
 	ui_paint(u);
+	if (ui_too_small(u)) {
+		curs_set(0);
+		refresh();
+		return;
+	}
 	for (i = 2; i < u->rows - 3; i++)
 		ui_clear_row(u, i, 0);
 	ui_put(u, 2, x, w, fm->title, UI_TITLE, 0);

@@ -225,12 +225,17 @@ static void paint_bar(struct ui *u)
 	}
 }
 
+int ui_too_small(const struct ui *u)
+{
+	return u->cols < MIN_COLS || u->rows < MIN_ROWS;
+}
+
 void ui_paint(struct ui *u)
 {
 	struct ui_view *v = ui_top(u);
 
 	erase();
-	if (u->cols < MIN_COLS || u->rows < MIN_ROWS) {
+	if (ui_too_small(u)) {
 		char msg[128];
 
 		snprintf(msg, sizeof msg, _("Terminal too small: %dx%d, need %dx%d"), u->cols, u->rows, MIN_COLS,

@@ -133,6 +133,9 @@ void ui_pop(struct ui *u);
 void ui_say(struct ui *u, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Repaint everything now (used by dialogs for the screen behind them). */
 void ui_paint(struct ui *u);
+/* Is the terminal below the minimum size? Dialogs then draw nothing over
+ * the one line that says so. */
+int ui_too_small(const struct ui *u);
 /* Wait for one key, handling resizes; returns the key (UI_CHAR(c) for a
  * character) or -1 on a quit signal. */
 int ui_getkey(struct ui *u);
