@@ -39,6 +39,7 @@
 #define MIN_ROWS 12
 #define POLL_MS 1000          /* look for other processes' writes this often */
 #define RELOAD_MIN_MS 250     /* and reload at most four times a second */
+#define KEY_CALM_MS 400       /* rows do not re-sort under a key press in flight */
 
 static int sig_fd = -1;       /* write end of the self-pipe, for handlers */
 static int curses_on;
@@ -457,7 +458,7 @@ int tui_run(struct app *a)
 	struct ui u;
 	char keyerr[512];
 	int saved_stderr, logfd, i;
-	int64_t last_check = 0, last_reload = 0;
+	int64_t last_check = 0, last_reload = 0, last_key = 0;
 	int pending = 0;
 
 	memset(&u, 0, sizeof u);
@@ -539,7 +540,7 @@ int tui_run(struct app *a)
 				pending = 1;
 			last_check = now;
 		}
-		if (pending && !u.paused && now - last_reload >= RELOAD_MIN_MS) {
+		if (pending && !u.paused && now - last_reload >= RELOAD_MIN_MS && now - last_key >= KEY_CALM_MS) {
 			ui_reload(&u);
 			last_reload = now;
 			pending = 0;
@@ -556,8 +557,11 @@ int tui_run(struct app *a)
 			nfds = 3;
 		}
 		wait = POLL_MS - (now - last_check);
-		if (pending)
+		if (pending) {
 			wait = RELOAD_MIN_MS - (now - last_reload);
+			if (KEY_CALM_MS - (now - last_key) > wait)
+				wait = KEY_CALM_MS - (now - last_key);
+		}
 		if (wait < 0)
 			wait = 0;
 		if (poll(p, (nfds_t)nfds, (int)wait) < 0 && errno != EINTR)
@@ -568,8 +572,10 @@ int tui_run(struct app *a)
 			engine_drain_wake(a->engine);
 			pending = 1;
 		}
-		while (!u.quit && (key = read_key()) != ERR)
+		while (!u.quit && (key = read_key()) != ERR) {
 			handle_key(&u, key);
+			last_key = time_mono_ms();
+		}
 	}
 
 	pop_all(&u);
