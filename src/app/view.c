@@ -222,6 +222,20 @@ int app_accounts_count(struct app *a, const struct app_account_filter *f, int64_
 	return rc;
 }
 
+/* Append a zeroed element to a growing array and return it. */
+static void *array_push(void **arr, int *n, int *cap, size_t size)
+{
+	char *p;
+
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*arr = xreallocarray(*arr, (size_t)*cap, size);
+	}
+	p = (char *)*arr + (size_t)(*n)++ * size;
+	memset(p, 0, size);
+	return p;
+}
+
 static void copy_col(sqlite3_stmt *st, int col, char *out, size_t len)
 {
 	snprintf(out, len, "%s", catalog_text(st, col));
@@ -578,12 +592,7 @@ int app_tenants_summary(struct app *a, struct app_tenant_summary **out, int *n, 
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		struct app_tenant_summary *t;
 
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 4;
-			*out = xreallocarray(*out, (size_t)cap, sizeof **out);
-		}
-		t = &(*out)[(*n)++];
-		memset(t, 0, sizeof *t);
+		t = array_push((void **)out, n, &cap, sizeof **out);
 		t->id = sqlite3_column_int64(st, 0);
 		copy_col(st, 1, t->name, sizeof t->name);
 		copy_col(st, 2, t->status, sizeof t->status);
@@ -730,12 +739,7 @@ int app_account_chats(struct app *a, int64_t account, struct app_chat_row **out,
 		struct cv_err me;
 		cJSON *j;
 
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 32;
-			*out = xreallocarray(*out, (size_t)cap, sizeof **out);
-		}
-		c = &(*out)[(*n)++];
-		memset(c, 0, sizeof *c);
+		c = array_push((void **)out, n, &cap, sizeof **out);
 		c->id = sqlite3_column_int64(st, 0);
 		copy_col(st, 1, c->chat_id, sizeof c->chat_id);
 		copy_col(st, 2, c->type, sizeof c->type);
