@@ -135,9 +135,9 @@ static int html_chat(struct export_ctx *x, struct export_chat *c, struct cv_err 
 	struct html_state *st = x->state;
 	char *title = export_chat_title(c->meta, x->req->account_user_id);
 	char *name = name_make(x->names, title, c->chat_id, ".html");
-	/* --attachments: the image hook (opts.image, see htmltext.h) is wired
-	 * here once hosted contents can be read from the store; until then
-	 * every image is a placeholder. */
+	/* Inline images need hosted contents in the store (the backup-depth
+	 * work); until backups keep them, opts.image stays NULL and each image
+	 * is written as its "[image]" marker. */
 	struct htmltext_opts opts = {HTMLTEXT_INERT, NULL, NULL};
 	struct export_message *m;
 	struct export_file f;

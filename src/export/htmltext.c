@@ -3,7 +3,7 @@
  * allow-list (reliability.md 5.3): the output is a fresh serialisation of the
  * elements we know, with every text node escaped, so nothing the tenant wrote
  * is passed through as markup. No remote URL survives: an <img> becomes a
- * data: URI through the attachments hook or a placeholder. The same tree
+ * data: URI through the attachments hook or an "[image]" marker. The same tree
  * walk produces the plain text that CSV, EML and PDF show.
  */
 #include "config.h"
@@ -238,7 +238,7 @@ enum el_kind {
 	EL_VOID,   /* allow-listed, no content (br, hr) */
 	EL_CELL,   /* td, th: colspan/rowspan kept when numeric */
 	EL_A,      /* href kept when http, https or mailto */
-	EL_IMG,    /* data: URI through the hook, else a placeholder */
+	EL_IMG,    /* data: URI through the hook, else an "[image]" marker */
 	EL_AT,     /* a Teams mention: a styled span */
 	EL_EMOJI,  /* a Teams emoji: its alt text */
 };
@@ -297,7 +297,7 @@ static const struct el_rule el_rules[] = {
 	{"u", EL_KEEP, TX_INLINE},
 	{"ul", EL_KEEP, TX_BLOCK},
 	/* Dropped with their content: active content, document metadata,
-	 * form controls, and Teams placeholders the writers render themselves
+	 * form controls, and Teams reference elements the writers render themselves
 	 * (<attachment id> is shown from the attachments array). */
 	{"applet", EL_DROP, 0},
 	{"attachment", EL_DROP, 0},

@@ -32,7 +32,7 @@ struct htmltext_image {
 
 /* The attachments hook: asked for each <img> whose src is a Teams hosted
  * content URL; returns 1 with *img filled (valid until the next call) to
- * inline the image as a data: URI, or 0 for the "[image]" placeholder. */
+ * inline the image as a data: URI, or 0 for the "[image]" marker. */
 typedef int (*htmltext_image_fn)(void *ctx, const char *src, struct htmltext_image *img);
 
 struct htmltext_opts {
@@ -46,8 +46,8 @@ extern const char htmltext_css[];
 
 /* Append body (n bytes; HTML when is_html, else plain text) as a safe HTML
  * fragment: allow-listed elements only, text escaped, links only to
- * http/https/mailto, images inlined through opts->image or replaced by a
- * placeholder. opts may be NULL. */
+ * http/https/mailto, images inlined through opts->image or replaced by an
+ * "[image]" marker. opts may be NULL. */
 void htmltext_body_html(struct buf *out, const char *body, size_t n, int is_html,
 			const struct htmltext_opts *opts);
 /* Append body as plain text: block elements end lines, mentions keep their

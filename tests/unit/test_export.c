@@ -103,7 +103,7 @@ static void test_sanitiser(void)
 	char *s;
 
 	HTML_IS("<p>Hello <script>alert(1)</script>world</p>", "<p>Hello world</p>", "script dropped with content");
-	HTML_IS("<img src=x onerror=alert(1)>", "<span class=\"img\">[image]</span>", "img onerror -> placeholder");
+	HTML_IS("<img src=x onerror=alert(1)>", "<span class=\"img\">[image]</span>", "img onerror -> [image] marker");
 	HTML_IS("<a href=\"javascript:alert(1)\">x</a>", "x", "javascript: link unwrapped");
 	HTML_IS("<a href=\" JaVaScRiPt:alert(1)\">x</a>", "x", "mixed-case, spaced javascript: link");
 	HTML_IS("<a href=\"java&#x09;script:alert(1)\">x</a>", "x", "entity tab inside javascript:");
@@ -121,7 +121,7 @@ static void test_sanitiser(void)
 	HTML_IS("<p style=\"color:red\" class=\"c\" id=\"i\" onclick=\"x\">t</p>", "<p>t</p>",
 		"attributes dropped");
 	HTML_IS("<img src=\"https://evil/x.png\" alt=\"a &quot;pic&quot;\">",
-		"<span class=\"img\">[image: a &quot;pic&quot;]</span>", "remote img -> placeholder with alt");
+		"<span class=\"img\">[image: a &quot;pic&quot;]</span>", "remote img -> [image] marker with alt");
 	HTML_IS("<at id=\"0\">Bob</at>", "<span class=\"mention\">Bob</span>", "mention -> styled span");
 	HTML_IS("<p>&lt;b&gt; &amp; ' \"</p>", "<p>&lt;b&gt; &amp; &#x27; &quot;</p>", "text escaped");
 	/* libxml2 drops the ESC itself (not an XML character). */
@@ -130,7 +130,7 @@ static void test_sanitiser(void)
 	HTML_IS("<table><tr><td colspan=\"2\" width=\"9\">a</td><td rowspan=\"x\">b</td></tr></table>",
 		"<table><tr><td colspan=\"2\">a</td><td>b</td></tr></table>", "tables, numeric spans");
 	HTML_IS("<!-- c --><p>x<?pi?></p>", "<p>x</p>", "comments and PIs dropped");
-	HTML_IS("<attachment id=\"1\"></attachment><systemEventMessage/>", "", "Teams placeholders dropped");
+	HTML_IS("<attachment id=\"1\"></attachment><systemEventMessage/>", "", "Teams reference elements dropped");
 	HTML_IS("", "", "empty body");
 
 	s = to_html("<img src=\"https://graph.microsoft.com/v1.0/chats/c/messages/1/hostedContents/aWQ9/$value\">",
