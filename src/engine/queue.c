@@ -224,53 +224,75 @@ int job_bump_progress(sqlite3 *db, int64_t id, int64_t done_delta, int64_t total
 	return rc;
 }
 
-int job_lease(sqlite3 *db, const char *owner, struct job_row *out, char *what, struct cv_err *e)
+/* Lease one row: run sql (an UPDATE ... RETURNING at most one row, binding
+ * ?1 owner, ?2 now, ?3 the lease length) in its own transaction and hand
+ * the row to read(). CV_ENOTFOUND when nothing was leasable; on a failure
+ * after the row was read, drop() frees it again. */
+static int lease_one(sqlite3 *db, const char *sql, const char *owner, const char *what,
+		     void (*read)(sqlite3_stmt *st, void *out), void (*drop)(void *out), void *out,
+		     struct cv_err *e)
 {
 	sqlite3_stmt *st;
-	int64_t now = time_now_ms();
-	int rc;
+	int rc, got = 0;
 
 	ensure_functions(db);
 	if ((rc = catalog_begin(db, e)))
 		return rc;
-	/* A job needs a worker when it is unplanned, or when every task has
-	 * ended and it has not been finished (also after a crash). */
-	rc = catalog_prepare(db,
-			     "UPDATE jobs SET lease_owner = ?1, lease_expires = ?2 + ?3 WHERE id = ("
-			     " SELECT j.id FROM jobs j WHERE j.finished IS NULL"
-			     " AND (j.lease_owner IS NULL OR j.lease_expires < ?2 OR owner_dead(j.lease_owner))"
-			     " AND (j.planned = 0 OR j.cancel = 1 OR NOT EXISTS (SELECT 1 FROM tasks t"
-			     "      WHERE t.job = j.id AND t.state IN ('queued', 'running')))"
-			     " ORDER BY j.id LIMIT 1) RETURNING " JOB_COLS,
-			     &st, e);
-	if (rc) {
+	if ((rc = catalog_prepare(db, sql, &st, e))) {
 		catalog_rollback(db);
 		return rc;
 	}
 	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 2, time_now_ms());
 	sqlite3_bind_int64(st, 3, QUEUE_LEASE_MS);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		job_from_row(st, out);
-		*what = out->planned && !out->cancel ? 'f' : (out->cancel ? 'f' : 'p');
+		read(st, out);
+		got = 1;
 		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE) {
-			job_row_free(out);
-			catalog_rollback(db);
-			return catalog_error(db, _("leasing a job"), e);
-		}
-		return catalog_commit(db, e);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
-		rc = catalog_error(db, _("leasing a job"), e);
+		rc = catalog_error(db, what, e);
+		if (got)
+			drop(out);
 		catalog_rollback(db);
 		return rc;
 	}
-	catalog_rollback(db);
-	return CV_ENOTFOUND;
+	if (!got) {
+		catalog_rollback(db);
+		return CV_ENOTFOUND;
+	}
+	return catalog_commit(db, e);
+}
+
+static void job_read(sqlite3_stmt *st, void *out)
+{
+	job_from_row(st, out);
+}
+
+static void job_drop(void *out)
+{
+	job_row_free(out);
+}
+
+int job_lease(sqlite3 *db, const char *owner, struct job_row *out, char *what, struct cv_err *e)
+{
+	/* A job needs a worker when it is unplanned, or when every task has
+	 * ended (or it was cancelled) and it has not been finished (also after
+	 * a crash). */
+	int rc = lease_one(db,
+			   "UPDATE jobs SET lease_owner = ?1, lease_expires = ?2 + ?3 WHERE id = ("
+			   " SELECT j.id FROM jobs j WHERE j.finished IS NULL"
+			   " AND (j.lease_owner IS NULL OR j.lease_expires < ?2 OR owner_dead(j.lease_owner))"
+			   " AND (j.planned = 0 OR j.cancel = 1 OR NOT EXISTS (SELECT 1 FROM tasks t"
+			   "      WHERE t.job = j.id AND t.state IN ('queued', 'running')))"
+			   " ORDER BY j.id LIMIT 1) RETURNING " JOB_COLS,
+			   owner, _("leasing a job"), job_read, job_drop, out, e);
+
+	if (rc == 0)
+		*what = out->planned || out->cancel ? 'f' : 'p';
+	return rc;
 }
 
 int job_mark_planned(sqlite3 *db, int64_t id, struct cv_err *e)
@@ -315,58 +337,36 @@ int task_add(sqlite3 *db, int64_t job, const char *key, const char *kind, int64_
 	return rc;
 }
 
+static void task_read(sqlite3_stmt *st, void *p)
+{
+	struct task_row *out = p;
+
+	memset(out, 0, sizeof *out);
+	out->id = sqlite3_column_int64(st, 0);
+	out->job = sqlite3_column_int64(st, 1);
+	snprintf(out->kind, sizeof out->kind, "%s", catalog_text(st, 2));
+	out->key = xstrdup(catalog_text(st, 3));
+	out->account = sqlite3_column_int64(st, 4);
+	out->chat = sqlite3_column_int64(st, 5);
+	out->resume = dup_or_null(st, 6);
+}
+
+static void task_drop(void *out)
+{
+	task_row_free(out);
+}
+
 int task_lease(sqlite3 *db, const char *owner, struct task_row *out, struct cv_err *e)
 {
-	sqlite3_stmt *st;
-	int64_t now = time_now_ms();
-	int rc;
-
-	ensure_functions(db);
-	if ((rc = catalog_begin(db, e)))
-		return rc;
-	rc = catalog_prepare(db,
-			     "UPDATE tasks SET state = 'running', lease_owner = ?1, lease_expires = ?2 + ?3"
-			     " WHERE id = (SELECT t.id FROM tasks t JOIN jobs j ON j.id = t.job"
-			     "  WHERE j.finished IS NULL AND j.planned = 1 AND j.cancel = 0"
-			     "  AND (t.state = 'queued' OR (t.state = 'running' AND (t.lease_expires < ?2"
-			     "       OR owner_dead(t.lease_owner))))"
-			     "  ORDER BY t.kind <> 'account', t.id LIMIT 1)"
-			     " RETURNING id, job, kind, key, account, chat, resume",
-			     &st, e);
-	if (rc) {
-		catalog_rollback(db);
-		return rc;
-	}
-	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_int64(st, 3, QUEUE_LEASE_MS);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		memset(out, 0, sizeof *out);
-		out->id = sqlite3_column_int64(st, 0);
-		out->job = sqlite3_column_int64(st, 1);
-		snprintf(out->kind, sizeof out->kind, "%s", catalog_text(st, 2));
-		out->key = xstrdup(catalog_text(st, 3));
-		out->account = sqlite3_column_int64(st, 4);
-		out->chat = sqlite3_column_int64(st, 5);
-		out->resume = dup_or_null(st, 6);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE) {
-			task_row_free(out);
-			catalog_rollback(db);
-			return catalog_error(db, _("leasing a task"), e);
-		}
-		return catalog_commit(db, e);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		rc = catalog_error(db, _("leasing a task"), e);
-		catalog_rollback(db);
-		return rc;
-	}
-	catalog_rollback(db);
-	return CV_ENOTFOUND;
+	return lease_one(db,
+			 "UPDATE tasks SET state = 'running', lease_owner = ?1, lease_expires = ?2 + ?3"
+			 " WHERE id = (SELECT t.id FROM tasks t JOIN jobs j ON j.id = t.job"
+			 "  WHERE j.finished IS NULL AND j.planned = 1 AND j.cancel = 0"
+			 "  AND (t.state = 'queued' OR (t.state = 'running' AND (t.lease_expires < ?2"
+			 "       OR owner_dead(t.lease_owner))))"
+			 "  ORDER BY t.kind <> 'account', t.id LIMIT 1)"
+			 " RETURNING id, job, kind, key, account, chat, resume",
+			 owner, _("leasing a task"), task_read, task_drop, out, e);
 }
 
 int task_checkpoint(sqlite3 *db, int64_t task, const char *resume, int64_t items_delta, struct cv_err *e)
