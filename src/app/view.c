@@ -120,8 +120,8 @@ int app_filter_check(const char *text, struct cv_err *e)
 	return 0;
 }
 
-/* The WHERE clause for f, with its parameters collected in args (bound in
- * order from index 1). */
+/* The WHERE clause for f and the values of its parameters ?1 (tenant) and
+ * ?2 (the pattern or the privchat flag). */
 struct where {
 	struct buf sql;
 	int64_t tenant;
@@ -183,12 +183,45 @@ static void where_free(struct where *w)
 	w->pattern = NULL;
 }
 
-static const char *order_sql(const struct app_account_filter *f, struct buf *b)
+static void order_sql(const struct app_account_filter *f, struct buf *b)
 {
 	enum app_acol c = f->sort < APP_ACOL_COUNT ? f->sort : APP_ACOL_UPN;
 
 	buf_printf(b, " ORDER BY %s %s, a.id %s", sort_sql[c], f->desc ? "DESC" : "ASC", f->desc ? "DESC" : "ASC");
-	return buf_str(b);
+}
+
+/* Prepare an SQL template over "accounts a" with {where} replaced by the
+ * filter's WHERE clause (its parameters ?1 and ?2 are bound here) and
+ * {order} by the sort's ORDER BY clause. The caller binds ?3 and up. */
+static int prepare_filtered(struct app *a, const struct app_account_filter *f, const char *tmpl,
+			    sqlite3_stmt **st, struct cv_err *e)
+{
+	struct where w;
+	struct buf order, sql;
+	const char *p;
+	int rc;
+
+	where_build(f, &w);
+	buf_init(&order);
+	buf_init(&sql);
+	order_sql(f, &order);
+	for (p = tmpl; *p;) {
+		if (strncmp(p, "{where}", 7) == 0) {
+			buf_append_str(&sql, buf_str(&w.sql));
+			p += 7;
+		} else if (strncmp(p, "{order}", 7) == 0) {
+			buf_append_str(&sql, buf_str(&order));
+			p += 7;
+		} else
+			buf_append_char(&sql, *p++);
+	}
+	rc = catalog_prepare(a->store->db, buf_str(&sql), st, e);
+	if (rc == 0)
+		where_bind(&w, *st);
+	buf_free(&sql);
+	buf_free(&order);
+	where_free(&w);
+	return rc;
 }
 
 /* ---- the account window ------------------------------------------------- */
@@ -200,25 +233,16 @@ int app_view_open(struct app *a, struct cv_err *e)
 
 int app_accounts_count(struct app *a, const struct app_account_filter *f, int64_t *n, struct cv_err *e)
 {
-	struct where w;
-	struct buf sql;
 	sqlite3_stmt *st;
-	int rc;
+	int rc = prepare_filtered(a, f, "SELECT count(*) FROM accounts a{where}", &st, e);
 
-	where_build(f, &w);
-	buf_init(&sql);
-	buf_printf(&sql, "SELECT count(*) FROM accounts a%s", buf_str(&w.sql));
-	rc = catalog_prepare(a->store->db, buf_str(&sql), &st, e);
-	if (rc == 0) {
-		where_bind(&w, st);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			*n = sqlite3_column_int64(st, 0);
-		else
-			rc = catalog_error(a->store->db, _("counting accounts"), e);
-		sqlite3_finalize(st);
-	}
-	buf_free(&sql);
-	where_free(&w);
+	if (rc)
+		return rc;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*n = sqlite3_column_int64(st, 0);
+	else
+		rc = catalog_error(a->store->db, _("counting accounts"), e);
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -244,109 +268,85 @@ static void copy_col(sqlite3_stmt *st, int col, char *out, size_t len)
 int app_accounts_window(struct app *a, const struct app_account_filter *f, int64_t offset, int max,
 			struct app_account_row *rows, int *n, struct cv_err *e)
 {
-	struct where w;
-	struct buf sql, order;
 	sqlite3_stmt *st;
-	int rc, step;
+	int rc;
 
 	*n = 0;
-	where_build(f, &w);
-	buf_init(&sql);
-	buf_init(&order);
-	buf_printf(&sql,
-		   "SELECT a.id, a.tenant, a.upn, a.display_name, a.department, a.privchat, a.status, a.reason,"
-		   " a.last_backup, a.chats, a.messages, a.id IN (SELECT id FROM temp.tagged)"
-		   " FROM accounts a%s%s LIMIT ?3 OFFSET ?4",
-		   buf_str(&w.sql), order_sql(f, &order));
-	rc = catalog_prepare(a->store->db, buf_str(&sql), &st, e);
-	if (rc == 0) {
-		where_bind(&w, st);
-		sqlite3_bind_int(st, 3, max);
-		sqlite3_bind_int64(st, 4, offset);
-		while (*n < max && (step = sqlite3_step(st)) == SQLITE_ROW) {
-			struct app_account_row *r = &rows[(*n)++];
+	rc = prepare_filtered(a, f,
+			      "SELECT a.id, a.tenant, a.upn, a.display_name, a.department, a.privchat, a.status,"
+			      " a.reason, a.last_backup, a.chats, a.messages, a.id IN (SELECT id FROM temp.tagged)"
+			      " FROM accounts a{where}{order} LIMIT ?3 OFFSET ?4",
+			      &st, e);
+	if (rc)
+		return rc;
+	sqlite3_bind_int(st, 3, max);
+	sqlite3_bind_int64(st, 4, offset);
+	while (*n < max && sqlite3_step(st) == SQLITE_ROW) {
+		struct app_account_row *r = &rows[(*n)++];
 
-			r->id = sqlite3_column_int64(st, 0);
-			r->tenant = sqlite3_column_int64(st, 1);
-			copy_col(st, 2, r->upn, sizeof r->upn);
-			copy_col(st, 3, r->name, sizeof r->name);
-			copy_col(st, 4, r->dept, sizeof r->dept);
-			r->privchat = sqlite3_column_int(st, 5);
-			copy_col(st, 6, r->status, sizeof r->status);
-			copy_col(st, 7, r->reason, sizeof r->reason);
-			r->last_backup = sqlite3_column_int64(st, 8);
-			r->chats = sqlite3_column_int64(st, 9);
-			r->messages = sqlite3_column_int64(st, 10);
-			r->tagged = sqlite3_column_int(st, 11);
-		}
-		sqlite3_finalize(st);
+		r->id = sqlite3_column_int64(st, 0);
+		r->tenant = sqlite3_column_int64(st, 1);
+		copy_col(st, 2, r->upn, sizeof r->upn);
+		copy_col(st, 3, r->name, sizeof r->name);
+		copy_col(st, 4, r->dept, sizeof r->dept);
+		r->privchat = sqlite3_column_int(st, 5);
+		copy_col(st, 6, r->status, sizeof r->status);
+		copy_col(st, 7, r->reason, sizeof r->reason);
+		r->last_backup = sqlite3_column_int64(st, 8);
+		r->chats = sqlite3_column_int64(st, 9);
+		r->messages = sqlite3_column_int64(st, 10);
+		r->tagged = sqlite3_column_int(st, 11);
 	}
-	buf_free(&order);
-	buf_free(&sql);
-	where_free(&w);
-	return rc;
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* The single rank column of a query, or -1 when it returns no row. */
+static int64_t step_rank(sqlite3_stmt *st)
+{
+	int64_t pos = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+
+	sqlite3_finalize(st);
+	return pos;
 }
 
 int64_t app_accounts_position(struct app *a, const struct app_account_filter *f, int64_t id)
 {
-	struct where w;
-	struct buf sql, order;
 	sqlite3_stmt *st;
-	int64_t pos = -1;
 
 	/* The row's rank among the filtered rows in sort order: a window
 	 * function over the filtered set, which sqlite walks through the index. */
-	where_build(f, &w);
-	buf_init(&sql);
-	buf_init(&order);
-	buf_printf(&sql, "SELECT rn FROM (SELECT a.id, row_number() OVER (%s) - 1 AS rn FROM accounts a%s) WHERE id = ?3",
-		   order_sql(f, &order) + 1, buf_str(&w.sql));
-	if (catalog_prepare(a->store->db, buf_str(&sql), &st, NULL) == 0) {
-		where_bind(&w, st);
-		sqlite3_bind_int64(st, 3, id);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			pos = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	buf_free(&order);
-	buf_free(&sql);
-	where_free(&w);
-	return pos;
+	if (prepare_filtered(a, f,
+			     "SELECT rn FROM (SELECT a.id, row_number() OVER ({order}) - 1 AS rn"
+			     " FROM accounts a{where}) WHERE id = ?3",
+			     &st, NULL))
+		return -1;
+	sqlite3_bind_int64(st, 3, id);
+	return step_rank(st);
 }
 
 int64_t app_accounts_find(struct app *a, const struct app_account_filter *f, const char *text, int64_t from,
 			  int forward)
 {
-	struct where w;
-	struct buf sql, order, pat;
 	sqlite3_stmt *st;
-	int64_t pos = -1;
+	struct buf pat;
 
-	where_build(f, &w);
-	buf_init(&sql);
-	buf_init(&order);
+	if (prepare_filtered(a, f,
+			     "SELECT rn FROM (SELECT a.upn, a.display_name, IFNULL(a.department, '') AS dept,"
+			     " row_number() OVER ({order}) - 1 AS rn FROM accounts a{where})"
+			     " WHERE (upn LIKE ?3 ESCAPE '\\' OR display_name LIKE ?3 ESCAPE '\\'"
+			     " OR dept LIKE ?3 ESCAPE '\\')"
+			     " AND (CASE WHEN ?5 THEN rn > ?4 ELSE rn < ?4 END)"
+			     " ORDER BY CASE WHEN ?5 THEN rn ELSE -rn END LIMIT 1",
+			     &st, NULL))
+		return -1;
 	buf_init(&pat);
 	like_pattern(&pat, text, strlen(text), 1);
-	buf_printf(&sql,
-		   "SELECT rn FROM (SELECT a.upn, a.display_name, IFNULL(a.department, '') AS dept,"
-		   " row_number() OVER (%s) - 1 AS rn FROM accounts a%s)"
-		   " WHERE (upn LIKE ?3 ESCAPE '\\' OR display_name LIKE ?3 ESCAPE '\\' OR dept LIKE ?3 ESCAPE '\\')"
-		   " AND (CASE WHEN ?5 THEN rn > ?4 ELSE rn < ?4 END) ORDER BY rn %s LIMIT 1",
-		   order_sql(f, &order) + 1, buf_str(&w.sql), forward ? "ASC" : "DESC");
-	if (catalog_prepare(a->store->db, buf_str(&sql), &st, NULL) == 0) {
-		where_bind(&w, st);
-		sqlite3_bind_text(st, 3, buf_str(&pat), -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 4, from);
-		sqlite3_bind_int(st, 5, forward);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			pos = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
+	sqlite3_bind_text(st, 3, buf_str(&pat), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, from);
+	sqlite3_bind_int(st, 5, forward);
 	buf_free(&pat);
-	buf_free(&order);
-	buf_free(&sql);
-	where_free(&w);
-	return pos;
+	return step_rank(st);
 }
 
 /* ---- tags --------------------------------------------------------------- */
@@ -375,53 +375,47 @@ int app_tag_toggle(struct app *a, int64_t account, struct cv_err *e)
 	return rc;
 }
 
-/* INSERT the ids that the filter (plus an extra condition) selects. */
-static int tag_where(struct app *a, const struct app_account_filter *f, const char *extra, const char *glob,
-		     int64_t *added, struct cv_err *e)
+/* Run an INSERT into the tag set; *added how many ids were new. */
+static int tag_insert(struct app *a, sqlite3_stmt *st, int64_t *added, struct cv_err *e)
 {
-	struct where w;
-	struct buf sql;
-	sqlite3_stmt *st;
-	int rc;
+	int rc = 0;
 
-	where_build(f, &w);
-	buf_init(&sql);
-	buf_printf(&sql, "INSERT OR IGNORE INTO temp.tagged (id) SELECT a.id FROM accounts a%s%s", buf_str(&w.sql),
-		   extra ? extra : "");
-	rc = catalog_prepare(a->store->db, buf_str(&sql), &st, e);
-	if (rc == 0) {
-		where_bind(&w, st);
-		if (glob)
-			sqlite3_bind_text(st, 5, glob, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = catalog_error(a->store->db, _("updating the tag set"), e);
-		else if (added)
-			*added = sqlite3_changes(a->store->db);
-		sqlite3_finalize(st);
-	}
-	buf_free(&sql);
-	where_free(&w);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = catalog_error(a->store->db, _("updating the tag set"), e);
+	else if (added)
+		*added = sqlite3_changes(a->store->db);
+	sqlite3_finalize(st);
 	return rc;
 }
 
 int app_tag_filtered(struct app *a, const struct app_account_filter *f, int64_t *added, struct cv_err *e)
 {
-	return tag_where(a, f, NULL, NULL, added, e);
+	sqlite3_stmt *st;
+	int rc = prepare_filtered(a, f, "INSERT OR IGNORE INTO temp.tagged (id) SELECT a.id FROM accounts a{where}",
+				  &st, e);
+
+	return rc ? rc : tag_insert(a, st, added, e);
 }
 
 int app_tag_pattern(struct app *a, const struct app_account_filter *f, const char *glob, int64_t *added,
 		    struct cv_err *e)
 {
 	struct app_account_filter all = {f->tenant, NULL, APP_ACOL_UPN, 0};
+	sqlite3_stmt *st;
 	struct buf p;
 	int rc;
 
+	rc = prepare_filtered(a, &all,
+			      "INSERT OR IGNORE INTO temp.tagged (id) SELECT a.id FROM accounts a{where}"
+			      " AND (a.upn LIKE ?3 ESCAPE '\\' OR a.display_name LIKE ?3 ESCAPE '\\')",
+			      &st, e);
+	if (rc)
+		return rc;
 	buf_init(&p);
 	like_pattern(&p, glob, strlen(glob), 0);
-	rc = tag_where(a, &all, " AND (a.upn LIKE ?5 ESCAPE '\\' OR a.display_name LIKE ?5 ESCAPE '\\')", buf_str(&p),
-		       added, e);
+	sqlite3_bind_text(st, 3, buf_str(&p), -1, SQLITE_TRANSIENT);
 	buf_free(&p);
-	return rc;
+	return tag_insert(a, st, added, e);
 }
 
 int app_untag_all(struct app *a, struct cv_err *e)
@@ -432,29 +426,20 @@ int app_untag_all(struct app *a, struct cv_err *e)
 int app_tag_counts(struct app *a, const struct app_account_filter *f, int64_t *tagged, int64_t *hidden,
 		   struct cv_err *e)
 {
-	struct where w;
-	struct buf sql;
 	sqlite3_stmt *st;
-	int rc;
+	int rc = prepare_filtered(a, f,
+				  "SELECT (SELECT count(*) FROM temp.tagged),"
+				  " (SELECT count(*) FROM temp.tagged WHERE id NOT IN (SELECT a.id FROM accounts a{where}))",
+				  &st, e);
 
-	where_build(f, &w);
-	buf_init(&sql);
-	buf_printf(&sql,
-		   "SELECT (SELECT count(*) FROM temp.tagged),"
-		   " (SELECT count(*) FROM temp.tagged WHERE id NOT IN (SELECT a.id FROM accounts a%s))",
-		   buf_str(&w.sql));
-	rc = catalog_prepare(a->store->db, buf_str(&sql), &st, e);
-	if (rc == 0) {
-		where_bind(&w, st);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			*tagged = sqlite3_column_int64(st, 0);
-			*hidden = sqlite3_column_int64(st, 1);
-		} else
-			rc = catalog_error(a->store->db, _("counting tagged accounts"), e);
-		sqlite3_finalize(st);
-	}
-	buf_free(&sql);
-	where_free(&w);
+	if (rc)
+		return rc;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*tagged = sqlite3_column_int64(st, 0);
+		*hidden = sqlite3_column_int64(st, 1);
+	} else
+		rc = catalog_error(a->store->db, _("counting tagged accounts"), e);
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -581,7 +566,7 @@ int app_tenants_summary(struct app *a, struct app_tenant_summary **out, int *n, 
 			     " (SELECT count(*) FROM accounts WHERE tenant = t.id AND gone = 0 AND privchat = 1),"
 			     " (SELECT count(*) FROM accounts WHERE tenant = t.id AND last_backup IS NOT NULL),"
 			     " (SELECT max(finished) FROM jobs WHERE tenant = t.id AND kind = 'backup'),"
-			     " (SELECT count(*) FROM messages m JOIN chats c ON c.id = m.chat WHERE c.tenant = t.id),"
+			     " (SELECT IFNULL(sum(messages), 0) FROM chats WHERE tenant = t.id),"
 			     " IFNULL(u.messages, 0), IFNULL(u.requests, 0), IFNULL(u.throttled, 0)"
 			     " FROM tenants t LEFT JOIN usage u ON u.tenant = t.id AND u.month = ?1"
 			     " ORDER BY t.name COLLATE NOCASE",

@@ -103,7 +103,7 @@ struct app_tenant_summary {
 	char reason[256];
 	int64_t accounts, active, backed_up;
 	int64_t last_run;        /* ms of the latest finished backup, 0 if none */
-	int64_t messages;        /* stored message versions */
+	int64_t messages;        /* messages stored (an edit is a version, not another message) */
 	int64_t month_messages, month_requests, month_throttled;
 	int64_t monthly_limit;   /* -1 when none */
 };
