@@ -7,11 +7,17 @@
  * - /chats/{id}/messages pages newest first, at most 50 per page, and the
  *   nextLink must be followed exactly as given.
  * - Message ids are unique within a chat only: a message is keyed by
- *   (chat, id), a version by its etag (else lastModifiedDateTime).
+ *   (chat, id). A version is keyed by etag and lastModifiedDateTime together:
+ *   an edit or a deletion changes the etag, a reaction changes only
+ *   lastModifiedDateTime, and both must be kept.
+ * - $filter on lastModifiedDateTime is honoured only together with
+ *   $orderby=lastModifiedDateTime desc (§3.3), which is how later runs read
+ *   just what changed since the chat's watermark.
  */
 #include "config.h"
 
 #include "backup/backup.h"
+#include "backup/files.h"
 #include "graph/graph.h"
 #include "store/accounts.h"
 #include "store/catalog.h"
@@ -33,6 +39,9 @@
 #include <string.h>
 
 #define MEMBERS_EXPAND_LIMIT 25
+/* A later run re-reads this much before the watermark: a message Graph
+ * commits a little after its timestamp is still seen. */
+#define WATERMARK_OVERLAP_MS (10 * 60 * 1000)
 
 /* The tenant's directory id, used in record identities. */
 static int tenant_guid(struct engine_worker *w, int64_t tenant, char *out, size_t n, struct cv_err *e)
@@ -254,7 +263,7 @@ static int store_message_page(struct engine_worker *w, const struct job_row *job
 			      const char *guid, const char *chat_id, cJSON *msgs, const char *next,
 			      int64_t *stored, struct cv_err *e)
 {
-	struct buf raw = BUF_INIT;
+	struct buf raw = BUF_INIT, version = BUF_INIT;
 	cJSON *m;
 	int rc, n = 0;
 
@@ -281,20 +290,23 @@ static int store_message_page(struct engine_worker *w, const struct job_row *job
 		modified = json_time(m, "lastModifiedDateTime", 0);
 		mp.created = json_time(m, "createdDateTime", modified);
 		mp.modified = modified ? modified : mp.created;
-		mp.version = json_str(m, "etag");
-		if (mp.version == NULL)
-			mp.version = json_str_or(m, "lastModifiedDateTime", "0");
+		buf_reset(&version);
+		buf_printf(&version, "%s/%s", json_str_or(m, "etag", ""), json_str_or(m, "lastModifiedDateTime", "0"));
+		mp.version = version.data;
 		mp.deleted = json_str(m, "deletedDateTime") != NULL;
 		mp.snapshot = job->snapshot;
 		mp.raw = raw.data;
 		mp.raw_len = raw.len;
 		if ((rc = message_put(w->db, w->store->vault, &mp, &added, NULL, e)))
 			break;
+		if (added && (rc = backup_note_files(w->db, w->store->vault, t->chat, guid, chat_id, id, m, e)))
+			break;
 		n += added;
 	}
 	buf_free(&raw);
+	buf_free(&version);
 	if (rc == 0)
-		rc = task_checkpoint(w->db, t->id, next, n, e);
+		rc = task_checkpoint(w->db, t->id, next ? next : BACKUP_RESUME_FILES, n, e);
 	if (rc == 0)
 		rc = usage_add(w->db, job->tenant, 1, 0, cJSON_GetArraySize(msgs), e);
 	if (rc) {
@@ -307,27 +319,64 @@ static int store_message_page(struct engine_worker *w, const struct job_row *job
 	return rc;
 }
 
+/* The first page of a chat: everything, or what changed since the watermark. */
+static void first_page_url(struct buf *url, const char *chat_id, int64_t watermark)
+{
+	buf_append_str(url, "/v1.0/chats/");
+	url_escape(url, chat_id);
+	buf_append_str(url, "/messages?$top=50&$orderby=lastModifiedDateTime%20desc");
+	if (watermark > 0) {
+		char when[40];
+
+		time_format_iso8601(watermark - WATERMARK_OVERLAP_MS, when, sizeof when);
+		buf_append_str(url, "&$filter=lastModifiedDateTime%20gt%20");
+		url_escape(url, when);
+	}
+}
+
+/* After every page is stored: the next run starts from the newest change. */
+static int advance_watermark(struct engine_worker *w, int64_t chat, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_prepare(w->db,
+				  "UPDATE chats SET watermark = (SELECT max(modified) FROM messages WHERE chat = ?1)"
+				  " WHERE id = ?1",
+				  &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, chat);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(w->db, _("saving a chat's watermark"), e);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int run_chat(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
 		    struct graph_tenant *gt, const char *guid, struct cv_err *e)
 {
 	struct buf url = BUF_INIT;
 	char chat_id[600];
-	int64_t stored = 0;
-	int rc;
+	int64_t stored = 0, watermark = 0;
+	int rc, problems = 0;
+	sqlite3_stmt *st;
 
-	rc = catalog_text_by_id(w->db, "SELECT chat_id FROM chats WHERE id = ?1", t->chat, chat_id, sizeof chat_id, e);
-	if (rc == CV_ENOTFOUND)
-		return err_set(e, rc, _("the chat was removed from the store"));
-	if (rc)
+	if ((rc = catalog_prepare(w->db, "SELECT chat_id, coalesce(watermark, 0) FROM chats WHERE id = ?", &st, e)))
 		return rc;
-
-	if (t->resume && *t->resume) {
-		buf_append_str(&url, t->resume);
-	} else {
-		buf_append_str(&url, "/v1.0/chats/");
-		url_escape(&url, chat_id);
-		buf_append_str(&url, "/messages?$top=50");
+	sqlite3_bind_int64(st, 1, t->chat);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return err_set(e, CV_ENOTFOUND, _("the chat was removed from the store"));
 	}
+	snprintf(chat_id, sizeof chat_id, "%s", catalog_text(st, 0));
+	watermark = sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+
+	if (t->resume && strcmp(t->resume, BACKUP_RESUME_FILES) == 0)
+		; /* every page is stored: only files may be left */
+	else if (t->resume && *t->resume)
+		buf_append_str(&url, t->resume);
+	else
+		first_page_url(&url, chat_id, watermark);
 	while (url.len && !w->stop) {
 		struct graph_request req = {
 			.url = url.data, .cls = GRAPH_CLASS_CHAT_MESSAGES, .resource = chat_id,
@@ -350,6 +399,10 @@ static int run_chat(struct engine_worker *w, const struct job_row *job, const st
 		engine_notify(w->engine);
 	}
 	buf_free(&url);
+	if (rc == 0 && !w->stop)
+		rc = backup_fetch_files(w, job, t, gt, guid, chat_id, &problems, e);
+	if (rc == 0 && !w->stop)
+		rc = advance_watermark(w, t->chat, e);
 	if (rc) {
 		if (rc == CV_EGONE)
 			err_set(e, rc, _("the chat no longer exists (404)"));
@@ -388,13 +441,37 @@ static void note_reason(struct tally *ty, const char *reason)
 		snprintf(ty->first_reason, sizeof ty->first_reason, "%s", reason);
 }
 
+/* Files of the account's chats that this job tried and could not keep. */
+static int count_file_problems(struct engine_worker *w, const struct job_row *job, int64_t account, int *count,
+			       char *why, size_t n, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_prepare(w->db,
+				  "SELECT count(*), (SELECT f2.reason FROM files f2 JOIN account_chats a2 ON a2.chat = f2.chat"
+				  " WHERE a2.account = ?1 AND f2.job = ?2 AND f2.status NOT IN (0, 200) ORDER BY f2.id LIMIT 1)"
+				  " FROM files f JOIN account_chats ac ON ac.chat = f.chat"
+				  " WHERE ac.account = ?1 AND f.job = ?2 AND f.status NOT IN (0, 200)",
+				  &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, account);
+	sqlite3_bind_int64(st, 2, job->id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*count = sqlite3_column_int(st, 0);
+		snprintf(why, n, "%s", catalog_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
 /* One account's outcome: its own task, then the chats it is a member of. */
 static int finish_account(struct engine_worker *w, const struct job_row *job, int64_t account, int code,
 			  const char *reason, struct tally *ty, struct cv_err *e)
 {
 	sqlite3_stmt *st;
-	int chats = 0, failed = 0, rc, worst = 0;
-	char why[300] = "", summary[600];
+	int chats = 0, failed = 0, files = 0, rc, worst = 0;
+	char why[300] = "", file_why[300] = "", summary[600];
 	const char *status;
 
 	if ((rc = catalog_prepare(w->db,
@@ -415,6 +492,8 @@ static int finish_account(struct engine_worker *w, const struct job_row *job, in
 		}
 	}
 	sqlite3_finalize(st);
+	if ((rc = count_file_problems(w, job, account, &files, file_why, sizeof file_why, e)))
+		return rc;
 
 	ty->accounts++;
 	if (job->cancel) {
@@ -426,10 +505,17 @@ static int finish_account(struct engine_worker *w, const struct job_row *job, in
 		ty->auth += !strcmp(status, ST_AUTH_ERROR);
 		ty->conn += !strcmp(status, ST_CONN_ERROR);
 		ty->partial += !strcmp(status, ST_PARTIAL);
-	} else if (failed == 0) {
+	} else if (failed == 0 && files == 0) {
 		status = ST_COMPLETED;
 		reason = NULL;
 		ty->completed++;
+	} else if (failed == 0) {
+		status = ST_PARTIAL;
+		snprintf(summary, sizeof summary, P_("%d file could not be downloaded: %s",
+					     "%d files could not be downloaded: %s", files),
+			 files, file_why);
+		reason = summary;
+		ty->partial++;
 	} else {
 		status = failed == chats ? engine_status_for_error(worst, ST_PARTIAL) : ST_PARTIAL;
 		snprintf(summary, sizeof summary, P_("%d of %d chat could not be backed up: %s",

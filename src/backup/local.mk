@@ -1,2 +1,3 @@
 libchatvault_a_SOURCES += \
-	src/backup/backup.c src/backup/backup.h
+	src/backup/backup.c src/backup/backup.h \
+	src/backup/files.c src/backup/files.h

@@ -118,13 +118,12 @@ int cmd_download(struct cli *c)
 		if (rc == 0 && c->verbose >= 0)
 			fprintf(stderr, _("%lld messages written to %s\n"), (long long)j.progress_done,
 				req.zip_path ? req.zip_path : req.out_dir);
-		if (rc == 0 && j.problems) {
-			fprintf(stderr,
-				P_("%lld stored record failed its integrity check and was left out\n",
-				   "%lld stored records failed their integrity check and were left out\n", j.problems),
-				(long long)j.problems);
+		/* the job's note: damaged records left out, files the backup
+		 * could not get (written as placeholders) */
+		if (rc == 0 && j.reason && *j.reason)
+			fprintf(stderr, "%s\n", j.reason);
+		if (rc == 0 && j.problems)
 			rc = EXIT_PARTIAL;
-		}
 		job_row_free(&j);
 	}
 out:

@@ -394,7 +394,7 @@ int task_finish(sqlite3 *db, int64_t task, int code, const char *reason, struct 
 
 	if ((rc = catalog_prepare(db,
 				  "UPDATE tasks SET state = ?2, error_code = ?3, reason = ?4, lease_owner = NULL,"
-				  " lease_expires = NULL WHERE id = ?1 RETURNING job",
+				  " lease_expires = NULL WHERE id = ?1 AND state NOT IN ('done', 'failed') RETURNING job",
 				  &st, e)))
 		return rc;
 	sqlite3_bind_int64(st, 1, task);

@@ -160,7 +160,7 @@ static int csv_chat(struct export_ctx *x, struct export_chat *c, struct cv_err *
 	struct export_message *m;
 	int rc;
 
-	while ((rc = export_stream_next_message(x->stream, &m, e)) == 1) {
+	while ((rc = export_next_message(x, &m, e)) == 1) {
 		csv_message(st, c, m);
 		x->result->messages++;
 	}

@@ -290,7 +290,7 @@ static void plain_body(struct buf *out, const struct export_message *m, const cJ
 
 static void html_body(struct buf *out, const struct export_message *m, const cJSON *chat)
 {
-	static const struct htmltext_opts opts = {HTMLTEXT_INERT, NULL, NULL};
+	static const struct htmltext_opts opts = {HTMLTEXT_INERT, NULL, NULL, NULL};
 
 	buf_append_str(out, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><style>");
 	buf_append_str(out, htmltext_css);
@@ -396,7 +396,7 @@ static int eml_chat(struct export_ctx *x, struct export_chat *c, struct cv_err *
 	st->ntail = st->tailpos = 0;
 	st->seq = 0;
 	st->first[0] = '\0';
-	while ((rc = export_stream_next_message(x->stream, &m, e)) == 1) {
+	while ((rc = export_next_message(x, &m, e)) == 1) {
 		char own[MSGID_LEN];
 		GMimeMessage *gm;
 

@@ -11,6 +11,7 @@
 #include "util/json.h"
 #include "util/xalloc.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 
@@ -78,6 +79,33 @@ char *export_chat_title(const cJSON *chat, const char *self_user_id)
 	return buf_steal(&b);
 }
 
+int export_next_message(struct export_ctx *x, struct export_message **m, struct cv_err *e)
+{
+	int rc = export_stream_next_message(x->stream, m, e);
+
+	if (rc == 1 && x->req->attachments) {
+		int arc = export_attach_message(x, &x->attach, x->chat, (*m)->msg, e);
+
+		if (arc < 0)
+			return arc;
+	}
+	return rc;
+}
+
+/* With attachments, each chat gets a folder named like its page. */
+static void attach_chat(struct export_ctx *x, const struct export_chat *c)
+{
+	char *title, *folder;
+
+	if (!x->req->attachments)
+		return;
+	title = export_chat_title(c->meta, x->req->account_user_id);
+	folder = name_make(x->names, title, c->chat_id, " files");
+	export_attach_chat(&x->attach, folder);
+	free(folder);
+	free(title);
+}
+
 int export_run(sqlite3 *db, const struct vault *v, const struct export_request *req,
 	       struct export_result *res, struct cv_err *e)
 {
@@ -94,6 +122,8 @@ int export_run(sqlite3 *db, const struct vault *v, const struct export_request *
 			       req->format ? req->format : "", export_formats());
 	if (dir == NULL)
 		return err_set(e, CV_EINVAL, _("give --out DIR or --zip FILE"));
+	if (req->attachments && req->blobs_dir == NULL)
+		return err_set(e, CV_EINVAL, _("attachments need the store's blob directory"));
 	memset(&q, 0, sizeof q);
 	q.tenant = req->tenant;
 	q.tenant_guid = req->tenant_guid;
@@ -107,6 +137,8 @@ int export_run(sqlite3 *db, const struct vault *v, const struct export_request *
 
 	memset(&x, 0, sizeof x);
 	x.req = req;
+	x.db = db;
+	x.vault = v;
 	x.result = res;
 	if ((rc = export_out_open(dir, &x.out, e)))
 		return rc;
@@ -117,6 +149,8 @@ int export_run(sqlite3 *db, const struct vault *v, const struct export_request *
 		goto out;
 	while ((rc = export_stream_next_chat(x.stream, &chat, e)) == 1) {
 		res->chats++;
+		x.chat = chat;
+		attach_chat(&x, chat);
 		if ((rc = w->chat(&x, chat, e)))
 			break;
 	}
@@ -124,12 +158,13 @@ int export_run(sqlite3 *db, const struct vault *v, const struct export_request *
 		rc = w->end(&x, e);
 	if (rc == 0 && req->zip_path)
 		rc = export_out_zip(x.out, req->zip_path, e);
-	res->integrity_errors = export_stream_integrity_errors(x.stream);
+	res->integrity_errors += export_stream_integrity_errors(x.stream);
 out:
 	if (req->out_dir == NULL && x.out)
 		export_out_remove(x.out);
 	export_stream_free(&x.stream);
 	name_set_free(&x.names);
+	export_attach_free(&x.attach);
 	export_out_free(&x.out);
 	return rc < 0 ? rc : 0;
 }

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
+#include "export/attach.h"
 #include "export/names.h"
 #include "export/output.h"
 #include "export/stream.h"
@@ -29,6 +30,7 @@ struct export_request {
 	const char *out_dir;          /* write files here (created), or NULL */
 	const char *zip_path;         /* write one zip here, or NULL */
 	const char *staging_dir;      /* for --zip without --out: a private temporary directory */
+	const char *blobs_dir;        /* the store's blobs/, for --attachments */
 	int (*tick)(void *ctx, int64_t messages); /* progress and cancel (see export_query) */
 	void *tick_ctx;
 };
@@ -43,10 +45,14 @@ struct export_result {
 
 struct export_ctx {
 	const struct export_request *req;
+	sqlite3 *db;
+	const struct vault *vault;
 	struct export_stream *stream;
 	struct export_out *out;
 	struct name_set *names;
 	struct export_result *result;
+	struct export_attachments attach; /* the current message's files (--attachments) */
+	const struct export_chat *chat;   /* the chat being written */
 	void *state;                  /* the writer's own */
 };
 
@@ -56,6 +62,10 @@ struct export_writer {
 	int (*chat)(struct export_ctx *x, struct export_chat *c, struct cv_err *e);
 	int (*end)(struct export_ctx *x, struct cv_err *e);             /* may be NULL */
 };
+
+/* The next message of the chat being written, with its files copied beside
+ * it when attachments are asked for (x->attach): 1, 0 at the end, or < 0. */
+int export_next_message(struct export_ctx *x, struct export_message **m, struct cv_err *e);
 
 /* The writer for a format name, or NULL. */
 const struct export_writer *export_writer_find(const char *format);

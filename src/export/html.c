@@ -9,6 +9,7 @@
 
 #include "export/export.h"
 #include "export/htmltext.h"
+#include "store/files.h"
 #include "util/buf.h"
 #include "util/encode.h"
 #include "util/err.h"
@@ -22,9 +23,13 @@
 /* The second layer behind the allow-list (reliability.md 5.3). */
 #define HTML_CSP "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
+/* Larger images are linked to their copy rather than inlined. */
+#define IMAGE_INLINE_MAX ((size_t)16 << 20)
+
 struct html_state {
 	char *index_name;
 	struct buf index;     /* one <li> per chat */
+	struct buf image;     /* the image being inlined */
 };
 
 static void html_state_free(struct export_ctx *x)
@@ -35,6 +40,7 @@ static void html_state_free(struct export_ctx *x)
 		return;
 	free(st->index_name);
 	buf_free(&st->index);
+	buf_free(&st->image);
 	free(st);
 	x->state = NULL;
 }
@@ -130,27 +136,60 @@ static void index_entry(struct buf *index, const char *name, const char *title, 
 	buf_free(&t);
 }
 
+/* Inline images: the hosted content this message's files hold, read whole. */
+static int inline_image(void *ctx, const char *src, struct htmltext_image *img)
+{
+	struct export_ctx *x = ctx;
+	struct html_state *st = x->state;
+	const struct export_attachment *att;
+	struct buf id = BUF_INIT;
+	struct cv_err e;
+	int got = 0;
+
+	if (file_hosted_id(src, &id) && (att = export_attach_find(&x->attach, "hosted", id.data)) != NULL &&
+	    export_attach_bytes(x, att, IMAGE_INLINE_MAX, &st->image, &e) == 1) {
+		img->mime = export_image_type((const unsigned char *)st->image.data, st->image.len);
+		img->data = (const unsigned char *)st->image.data;
+		img->len = st->image.len;
+		got = img->mime != NULL;
+	}
+	buf_free(&id);
+	return got;
+}
+
+static const char *file_href(void *ctx, const char *content_url)
+{
+	struct export_ctx *x = ctx;
+	const struct export_attachment *att = export_attach_find(&x->attach, "file", content_url);
+
+	return att ? att->href : NULL;
+}
+
 static int html_chat(struct export_ctx *x, struct export_chat *c, struct cv_err *e)
 {
 	struct html_state *st = x->state;
 	char *title = export_chat_title(c->meta, x->req->account_user_id);
 	char *name = name_make(x->names, title, c->chat_id, ".html");
-	/* Inline images need hosted contents in the store (the backup-depth
-	 * work); until backups keep them, opts.image stays NULL and each image
-	 * is written as its "[image]" marker. */
-	struct htmltext_opts opts = {HTMLTEXT_INERT, NULL, NULL};
+	/* With attachments, images are inlined and files linked; text only,
+	 * each image is its "[image]" marker and each file its name. */
+	struct htmltext_opts opts = {HTMLTEXT_INERT, NULL, NULL, NULL};
 	struct export_message *m;
 	struct export_file f;
 	struct buf b = BUF_INIT;
 	int64_t count = 0;
 	int rc;
 
+	if (x->req->attachments) {
+		opts.image = inline_image;
+		opts.file_href = file_href;
+		opts.image_ctx = x;
+	}
 	if ((rc = export_file_begin(x->out, NULL, name, &f, e)) != 0)
 		goto fail;
 	page_head(&b, title);
 	chat_header(&b, x, c, title, st->index_name);
 	buf_append_str(&b, "<main>\n");
-	while ((rc = export_stream_next_message(x->stream, &m, e)) == 1) {
+	while ((rc = export_next_message(x, &m, e)) == 1) {
 		htmltext_message_html(&b, m, c->meta, &opts);
 		count++;
 		spill(&b, f.f, 65536);

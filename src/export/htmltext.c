@@ -612,7 +612,7 @@ static void html_leave(struct walker *w, xmlNode *n)
 void htmltext_body_html(struct buf *out, const char *body, size_t n, int is_html,
 			const struct htmltext_opts *opts)
 {
-	static const struct htmltext_opts none = {HTMLTEXT_INERT, NULL, NULL};
+	static const struct htmltext_opts none = {HTMLTEXT_INERT, NULL, NULL, NULL};
 	struct html_walker h;
 	htmlDocPtr doc;
 
@@ -1328,7 +1328,32 @@ static void html_lines(struct buf *out, const char *s, size_t n)
 	}
 }
 
-static void html_attachments(struct buf *out, const cJSON *msg)
+/* A relative path as an href: each segment percent-encoded, so no name can
+ * become a scheme, a query or a way out of the export. */
+static void href_path(struct buf *out, const char *path)
+{
+	struct buf seg = BUF_INIT, enc = BUF_INIT;
+	const char *p = path;
+
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+
+		buf_reset(&seg);
+		buf_append(&seg, p, n);
+		buf_reset(&enc);
+		url_escape(&enc, seg.data);
+		buf_append(out, enc.data, enc.len);
+		if (!slash)
+			break;
+		buf_append_char(out, '/');
+		p = slash + 1;
+	}
+	buf_free(&seg);
+	buf_free(&enc);
+}
+
+static void html_attachments(struct buf *out, const cJSON *msg, const struct htmltext_opts *opts)
 {
 	const cJSON *a;
 	int files = 0;
@@ -1363,16 +1388,25 @@ static void html_attachments(struct buf *out, const cJSON *msg)
 		buf_free(&title);
 		buf_free(&lines);
 	}
-	/* Reference files are listed by name only: their SharePoint URL is a
-	 * remote address, and the file itself comes with --attachments. */
+	/* Never the SharePoint URL (a remote address): the name, linked to the
+	 * copy beside the page when the export has --attachments. */
 	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(msg, "attachments"))
 	{
+		const char *href = NULL, *url = json_str(a, "contentUrl");
+
 		if (att_kind(a) != ATT_FILE)
 			continue;
+		if (opts && opts->file_href && url)
+			href = opts->file_href(opts->image_ctx, url);
 		buf_append_str(out, files++ ? "" : "<ul class=\"files\">");
 		buf_append_str(out, "<li>📎 ");
+		if (href) {
+			buf_append_str(out, "<a href=\"");
+			href_path(out, href);
+			buf_append_str(out, "\">");
+		}
 		escape_str(out, json_str(a, "name"));
-		buf_append_str(out, "</li>");
+		buf_append_str(out, href ? "</a></li>" : "</li>");
 	}
 	if (files)
 		buf_append_str(out, "</ul>\n");
@@ -1423,7 +1457,7 @@ void htmltext_message_html(struct buf *out, const struct export_message *m, cons
 	if (body)
 		htmltext_body_html(out, body, strlen(body), is_html_body(msg), opts);
 	buf_append_str(out, "</div>\n");
-	html_attachments(out, msg);
+	html_attachments(out, msg, opts);
 	if ((nr = htmltext_reactions(msg, r, 32)) > 0) {
 		buf_append_str(out, "<div class=\"reactions\">");
 		for (i = 0; i < nr; i++) {

@@ -35,10 +35,15 @@ struct htmltext_image {
  * inline the image as a data: URI, or 0 for the "[image]" marker. */
 typedef int (*htmltext_image_fn)(void *ctx, const char *src, struct htmltext_image *img);
 
+/* The files hook: for a reference file's contentUrl, the relative path of
+ * its copy beside the page (or NULL to show the name only). */
+typedef const char *(*htmltext_file_fn)(void *ctx, const char *content_url);
+
 struct htmltext_opts {
 	unsigned flags;           /* HTMLTEXT_INERT */
 	htmltext_image_fn image;  /* NULL: text only */
 	void *image_ctx;
+	htmltext_file_fn file_href; /* NULL: names only (ctx is image_ctx) */
 };
 
 /* Styles for pages and mail parts showing htmltext_message_html output. */

@@ -14,6 +14,7 @@
 #include "store/catalog.h"
 #include "store/store.h"
 #include "store/tenants.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/i18n.h"
 #include "util/json.h"
@@ -152,6 +153,7 @@ static int download_run_task(struct engine_worker *w, const struct job_row *job,
 	req.as_of = json_int(p, "as_of", 0);
 	req.chat_id = json_str(p, "chat");
 	req.out_dir = json_str(p, "out");
+	req.blobs_dir = w->store->blobs_dir;
 	req.tick = download_tick;
 	req.tick_ctx = &tick;
 	rc = catalog_text_by_id(w->db, "SELECT user_id FROM accounts WHERE id = ?1", req.account, user_id,
@@ -179,16 +181,28 @@ static int download_run_task(struct engine_worker *w, const struct job_row *job,
 			rc = err_set(e, CV_ECANCELLED, _("cancelled by the user"));
 		} else if (rc == 1) {
 			rc = 0;
-			if (res.integrity_errors) {
-				char note[200];
+			if (res.integrity_errors || res.missing_attachments) {
+				struct buf note = BUF_INIT;
 
 				/* Kept as the job's reason; finish shows it beside Completed. */
-				snprintf(note, sizeof note,
-					 P_("%lld stored record failed its integrity check and was left out",
-					    "%lld stored records failed their integrity check and were left out",
-					    res.integrity_errors),
-					 (long long)res.integrity_errors);
-				job_set_status(w->db, job->id, ST_IN_PROGRESS, note, NULL);
+				if (res.integrity_errors)
+					buf_printf(&note,
+						   P_("%lld stored record failed its integrity check and was left out",
+						      "%lld stored records failed their integrity check and were left out",
+						      res.integrity_errors),
+						   (long long)res.integrity_errors);
+				if (res.integrity_errors && res.missing_attachments)
+					buf_append_str(&note, "; ");
+				if (res.missing_attachments)
+					buf_printf(&note,
+						   P_("%lld attachment was not available at backup time (a placeholder "
+						      "names it)",
+						      "%lld attachments were not available at backup time (placeholders "
+						      "name them)",
+						      res.missing_attachments),
+						   (long long)res.missing_attachments);
+				job_set_status(w->db, job->id, ST_IN_PROGRESS, note.data, NULL);
+				buf_free(&note);
 			}
 		}
 	}

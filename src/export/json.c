@@ -31,7 +31,7 @@ static int json_chat(struct export_ctx *x, struct export_chat *c, struct cv_err 
 	buf_append_str(&b, "{\"chat\":");
 	json_append(&b, c->meta);
 	buf_append_str(&b, ",\"messages\":[");
-	while ((rc = export_stream_next_message(x->stream, &m, e)) == 1) {
+	while ((rc = export_next_message(x, &m, e)) == 1) {
 		if (!first)
 			buf_append_char(&b, ',');
 		first = 0;

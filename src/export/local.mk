@@ -1,4 +1,5 @@
 libchatvault_a_SOURCES += \
+	src/export/attach.c src/export/attach.h \
 	src/export/export.c src/export/export.h \
 	src/export/job.c src/export/job.h \
 	src/export/json.c \

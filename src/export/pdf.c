@@ -270,7 +270,7 @@ static int pdf_chat(struct export_ctx *x, struct export_chat *c, struct cv_err *
 	d.y = MARGIN;
 	pdf_title_block(&d, x, c, title);
 	free(title);
-	while ((rc = export_stream_next_message(x->stream, &m, e)) == 1) {
+	while ((rc = export_next_message(x, &m, e)) == 1) {
 		pdf_message(&d, m, c->meta);
 		count++;
 	}

@@ -146,4 +146,34 @@ static const char *const catalog_migrations[] = {
 	"  target TEXT,"
 	"  detail TEXT"
 	");",
+
+	/* 2: hosted contents and files, and the per-chat watermark */
+	"CREATE TABLE blobs ("
+	"  name TEXT PRIMARY KEY,"
+	"  size INTEGER NOT NULL,"
+	"  created INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	/* One row per hosted content or reference file of a message. ref is a
+	 * keyed hash of what Graph names it by (hosted content id, contentUrl);
+	 * meta_enc holds the name, content type and that reference. status is
+	 * 0 until fetched, then the HTTP status that settled it (200 stored,
+	 * 403, 404), or -1 after an error worth trying again. */
+	"CREATE TABLE files ("
+	"  id INTEGER PRIMARY KEY,"
+	"  chat INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,"
+	"  message_id TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('hosted', 'file')),"
+	"  ref TEXT NOT NULL,"
+	"  meta_enc BLOB NOT NULL,"
+	"  status INTEGER NOT NULL DEFAULT 0,"
+	"  reason TEXT,"
+	"  job INTEGER,"
+	"  blob TEXT REFERENCES blobs(name),"
+	"  size INTEGER,"
+	"  UNIQUE (chat, message_id, ref)"
+	");"
+	"CREATE INDEX files_chat_status ON files(chat, status);"
+	"CREATE INDEX files_ref ON files(ref, status);"
+	/* the newest lastModifiedDateTime a finished run has read in full */
+	"ALTER TABLE chats ADD COLUMN watermark INTEGER;",
 };

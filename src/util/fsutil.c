@@ -62,7 +62,45 @@ int fs_mkdir_p(const char *path, mode_t mode, struct cv_err *e)
 	return rc;
 }
 
-static int fsync_dir_of(const char *path)
+int fs_write_all(int fd, const void *data, size_t n)
+{
+	const char *p = data;
+
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+ssize_t fs_read_full(int fd, void *data, size_t n)
+{
+	char *p = data;
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, p + got, n - got);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+int fs_sync_parent(const char *path)
 {
 	char *copy = xstrdup(path);
 	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -85,17 +123,8 @@ int fs_write_atomic(const char *path, const void *data, size_t n, mode_t mode, s
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		goto fail;
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail_close;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
+	if (fs_write_all(fd, p, n) != 0)
+		goto fail_close;
 	if (fchmod(fd, mode) != 0 || fsync(fd) != 0)
 		goto fail_close;
 	if (close(fd) != 0) {
@@ -105,7 +134,7 @@ int fs_write_atomic(const char *path, const void *data, size_t n, mode_t mode, s
 	fd = -1;
 	if (rename(tmp, path) != 0)
 		goto fail;
-	fsync_dir_of(path);
+	fs_sync_parent(path);
 	free(tmp);
 	return 0;
 
@@ -139,8 +168,6 @@ int fs_copy_file(const char *src, const char *dst, mode_t mode, struct cv_err *e
 		goto fail_errno;
 	/* Streamed in chunks: a download can be larger than memory. */
 	while ((r = read(in, chunk, sizeof chunk)) != 0) {
-		const char *p = chunk;
-
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -148,17 +175,8 @@ int fs_copy_file(const char *src, const char *dst, mode_t mode, struct cv_err *e
 			failed = src;
 			goto fail;
 		}
-		while (r > 0) {
-			ssize_t w = write(out, p, (size_t)r);
-
-			if (w < 0) {
-				if (errno == EINTR)
-					continue;
-				goto fail_errno;
-			}
-			p += w;
-			r -= w;
-		}
+		if (fs_write_all(out, chunk, (size_t)r) != 0)
+			goto fail_errno;
 	}
 	if (fchmod(out, mode) != 0 || fsync(out) != 0)
 		goto fail_errno;
@@ -170,7 +188,7 @@ int fs_copy_file(const char *src, const char *dst, mode_t mode, struct cv_err *e
 	if (rename(tmp, dst) != 0)
 		goto fail_errno;
 	close(in);
-	fsync_dir_of(dst);
+	fs_sync_parent(dst);
 	free(tmp);
 	return 0;
 

@@ -27,6 +27,12 @@ int fs_check_private(const char *path, struct cv_err *e);
 int fs_exists(const char *path);
 /* Join dir and name with one '/'; the caller owns the result. */
 char *fs_join(const char *dir, const char *name);
+/* write() all n bytes, retrying short writes and EINTR: 0, or -1 with errno. */
+int fs_write_all(int fd, const void *data, size_t n);
+/* read() until n bytes or end of file: the count read, or -1 with errno. */
+ssize_t fs_read_full(int fd, void *data, size_t n);
+/* fsync the directory holding path, so a rename into it is durable. */
+int fs_sync_parent(const char *path);
 /* Map errno from a failed write to CV_ENOSPC or CV_EIO. */
 int fs_errno_code(int err);
 

@@ -1,6 +1,7 @@
 # Integration tests: the real binary against the Graph simulator.
 TESTS += \
 	tests/graphsim/test_graphsim.py \
+	tests/integration/test_backup_depth.py \
 	tests/integration/test_backup_exact.py \
 	tests/integration/test_credentials.py \
 	tests/integration/test_downloads.py \
@@ -12,6 +13,7 @@ EXTRA_DIST += \
 	tests/graphsim/graphsim.py tests/graphsim/tenant.py tests/graphsim/identity.py \
 	tests/graphsim/throttle.py tests/graphsim/hostile.py tests/graphsim/media.py \
 	tests/graphsim/util.py tests/graphsim/test_graphsim.py \
+	tests/integration/test_backup_depth.py \
 	tests/integration/test_backup_exact.py tests/integration/test_credentials.py \
 	tests/integration/test_store.py tests/integration/test_downloads.py \
 	scripts/demo.sh

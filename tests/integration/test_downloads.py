@@ -13,7 +13,7 @@ class Downloads(cvtest.ChatvaultTest):
     def backed_up(self, *sim_args):
         self.start_sim(*sim_args)
         self.setup_tenant()
-        self.cv("backup")
+        self.backup()
         return self.cv("--json", "accounts", "list").json()[0]["upn"]
 
     def download_jobs(self):

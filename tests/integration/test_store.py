@@ -60,7 +60,7 @@ class Store(cvtest.ChatvaultTest):
     def test_tampered_record_detected_others_readable(self):
         self.start_sim()
         self.setup_tenant()
-        self.cv("backup")
+        self.backup()
         upn = self.cv("--json", "accounts", "list").json()[0]["upn"]
         before = self.download_json(upn)
         total = sum(len(d["messages"]) for d in before.values())
@@ -87,7 +87,7 @@ class Store(cvtest.ChatvaultTest):
         import zipfile
         self.start_sim()
         self.setup_tenant()
-        self.cv("backup")
+        self.backup()
         upn = self.cv("--json", "accounts", "list").json()[0]["upn"]
         z = os.path.join(self.dir, "out.zip")
         self.cv("download", "--user", upn, "--format", "json", "--zip", z)
@@ -101,7 +101,7 @@ class Store(cvtest.ChatvaultTest):
         import json
         self.start_sim()
         self.setup_tenant()
-        self.cv("backup")
+        self.backup()
         upn = self.cv("--json", "accounts", "list").json()[0]["upn"]
         every = [m for d in self.download_json(upn).values() for m in d["messages"]]
         days = sorted({m["createdDateTime"][:10] for m in every})

@@ -646,7 +646,7 @@ class Console(cvtest.ChatvaultTest):
 
     def test_chat_list_titles_fit(self):
         self.store_with_tenant(activate=True)
-        self.cv("backup")
+        self.backup()
         for width in (80, 120):
             self.start_console(width, 24)
             self.keys("2")
@@ -791,7 +791,7 @@ class Console(cvtest.ChatvaultTest):
     # ------------------------------------------ 7. hostile text in the pager
     def test_hostile_chat_is_inert(self):
         self.store_with_tenant(activate=True)
-        self.cv("backup")
+        self.backup()
         truth = self.sim.truth()
         hostile = [c for c in truth["chats"] if c["topic"] == "Hostile content"][0]
         uid = hostile["members"][0]["userId"]
@@ -1089,7 +1089,7 @@ class Console(cvtest.ChatvaultTest):
 
     def test_download_dialog(self):
         self.store_with_tenant(activate=True)
-        self.cv("backup")
+        self.backup()
         truth = self.sim.truth()
         accounts = self.accounts()
         upn = sorted(accounts)[0]

@@ -2,11 +2,14 @@
  * Unit tests for src/store/vault.c and kdf.c: known-answer tests for every
  * primitive (AES-256-GCM, HMAC-SHA-256, HKDF, Argon2id), then the key file
  * (create, open, recovery, passphrase change, damage, permissions) and
- * records (tampering, swapped identity, nonce uniqueness, threads).
+ * records (tampering, swapped identity, nonce uniqueness, threads), and the
+ * blob store (chunking, deduplication, tampering, truncation, swapping).
  */
 #include "config.h"
 
 #include "tap.h"
+#include "store/blobs.h"
+#include "store/files.h"
 #include "store/kdf.h"
 #include "store/vault.h"
 #include "util/buf.h"
@@ -16,6 +19,7 @@
 #include "util/xalloc.h"
 
 #include <dirent.h>
+#include <ftw.h>
 #include <gcrypt.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -79,24 +83,17 @@ static void spit(const char *path, const char *text, size_t n)
 		xfatal("cannot write %s", path);
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
 static void rm_tmpdir(void)
 {
-	DIR *d = opendir(tmpdir);
-	struct dirent *de;
-
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		char *p;
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		p = fs_join(tmpdir, de->d_name);
-		unlink(p);
-		free(p);
-	}
-	closedir(d);
-	rmdir(tmpdir);
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ------------------------------------------------------------------ */
@@ -755,6 +752,184 @@ static void test_blob_names(const struct vault *v, const struct vault *other)
 	free(big);
 }
 
+/* ---- the blob store ---------------------------------------------------- */
+
+static int collect(void *ctx, const void *p, size_t n)
+{
+	buf_append(ctx, p, n);
+	return 0;
+}
+
+/* Store n bytes written in pieces of step; name receives the blob name. */
+static int put_blob(const struct vault *v, const char *dir, const unsigned char *data, size_t n, size_t step,
+		    char *name)
+{
+	struct blob_writer *w;
+	struct cv_err e;
+	uint64_t size = 0;
+	size_t i;
+
+	if (blob_writer_new(dir, v, &w, &e) != 0)
+		return -1;
+	for (i = 0; i < n; i += step)
+		if (blob_write(w, data + i, n - i < step ? n - i : step, &e) != 0) {
+			blob_abort(&w);
+			return -1;
+		}
+	if (blob_commit(&w, name, &size, &e) != 0 || size != n)
+		return -1;
+	return 0;
+}
+
+static int read_back(const struct vault *v, const char *dir, const char *name, struct buf *out, struct cv_err *e)
+{
+	buf_reset(out);
+	return blob_read(dir, v, name, collect, out, e);
+}
+
+static long count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	long n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Rewrite a blob file through fn (flip, cut, ...). */
+static void mangle(const char *dir, const char *name, void (*fn)(struct buf *))
+{
+	char *path = xasprintf("%s/%.2s/%s", dir, name, name);
+	struct buf b = BUF_INIT;
+
+	if (fs_read_file(path, 1 << 26, &b, NULL) == 0) {
+		fn(&b);
+		chmod(path, 0600);
+		fs_write_atomic(path, b.data, b.len, 0600, NULL);
+	}
+	buf_free(&b);
+	free(path);
+}
+
+static void flip_middle(struct buf *b)
+{
+	b->data[b->len / 2] ^= 0x01;
+}
+
+static void cut_last_chunk(struct buf *b)
+{
+	/* the last chunk is the small tail: drop it entirely */
+	b->len -= (3u * BLOB_CHUNK + 12345u) - 3u * BLOB_CHUNK + 5 + VAULT_SEAL_OVERHEAD;
+}
+
+static void append_byte(struct buf *b)
+{
+	buf_append_char(b, 'x');
+}
+
+static void test_blob_store(const struct vault *v, const struct vault *other)
+{
+	char *dir = fs_join(tmpdir, "blobs");
+	size_t n = 3 * BLOB_CHUNK + 12345, i;
+	unsigned char *data = xmalloc(n);
+	char a[VAULT_BLOB_NAME_LEN + 1], b[VAULT_BLOB_NAME_LEN + 1], c[VAULT_BLOB_NAME_LEN + 1];
+	char *sub, *path, *path_c;
+	struct buf out = BUF_INIT;
+	struct cv_err e;
+
+	for (i = 0; i < n; i++)
+		data[i] = (unsigned char)(i * 31 + (i >> 11));
+	fs_mkdir_p(dir, 0700, NULL);
+
+	ok(put_blob(v, dir, data, n, 100000, a) == 0, "a 3 MiB blob is written in pieces");
+	vault_blob_name(v, data, n, b);
+	is_str(a, b, "its name is the keyed hash of the whole content");
+	ok(read_back(v, dir, a, &out, &e) == 0 && out.len == n && memcmp(out.data, data, n) == 0,
+	   "it reads back byte for byte across 4 chunks");
+	ok(put_blob(v, dir, data, n, BLOB_CHUNK, b) == 0 && strcmp(a, b) == 0,
+	   "the same content written in other pieces gets the same name");
+	sub = xasprintf("%s/%.2s", dir, a);
+	ok(count_files(sub) == 1 && count_files(dir) == 2, "identical content is stored once (no temp left)");
+	ok(put_blob(v, dir, data, 0, 1, c) == 0 && read_back(v, dir, c, &out, &e) == 0 && out.len == 0,
+	   "an empty blob round-trips");
+	ok(put_blob(v, dir, data, BLOB_CHUNK, 4096, c) == 0 && read_back(v, dir, c, &out, &e) == 0 &&
+		   out.len == BLOB_CHUNK && memcmp(out.data, data, BLOB_CHUNK) == 0,
+	   "a blob of exactly one chunk round-trips");
+	ok(read_back(other, dir, a, &out, &e) == CV_EINTEGRITY, "another store's key cannot read it");
+
+	/* Move blob c's file over blob a's name: every chunk authenticates
+	 * under its own file id, but the content is not what the name says. */
+	path = xasprintf("%s/%.2s/%s", dir, a, a);
+	path_c = xasprintf("%s/%.2s/%s", dir, c, c);
+	{
+		struct buf keep = BUF_INIT, swap = BUF_INIT;
+
+		fs_read_file(path, 1 << 26, &keep, NULL);
+		fs_read_file(path_c, 1 << 26, &swap, NULL);
+		fs_write_atomic(path, swap.data, swap.len, 0600, NULL);
+		ok(read_back(v, dir, a, &out, &e) == CV_EINTEGRITY && strstr(e.msg, "other content") != NULL,
+		   "a blob file put under another name is refused: %s", e.msg);
+		fs_write_atomic(path, keep.data, keep.len, 0600, NULL);
+		buf_free(&keep);
+		buf_free(&swap);
+	}
+	ok(read_back(v, dir, a, &out, &e) == 0, "restored blob reads again");
+
+	mangle(dir, a, flip_middle);
+	ok(read_back(v, dir, a, &out, &e) == CV_EINTEGRITY, "one flipped bit is refused: %s", e.msg);
+	unlink(path);
+	ok(put_blob(v, dir, data, n, 65536, b) == 0 && read_back(v, dir, a, &out, &e) == 0,
+	   "once removed, the content is stored afresh");
+	mangle(dir, a, cut_last_chunk);
+	ok(read_back(v, dir, a, &out, &e) == CV_EINTEGRITY, "a blob cut at a chunk boundary is refused: %s", e.msg);
+	unlink(path);
+	put_blob(v, dir, data, n, 65536, b);
+	mangle(dir, a, append_byte);
+	ok(read_back(v, dir, a, &out, &e) == CV_EINTEGRITY, "bytes after the last chunk are refused");
+	ok(read_back(v, dir, "../../etc/passwd", &out, &e) == CV_EINTEGRITY, "a name that is not a blob name is refused");
+	ok(read_back(v, dir, "00000000000000000000000000000000000000000000000000000000000000ff", &out, &e) ==
+		   CV_EINTEGRITY,
+	   "a missing blob is reported");
+	{
+		struct blob_writer *w;
+		char *tmp = fs_join(dir, "tmp");
+
+		blob_writer_new(dir, v, &w, &e);
+		blob_write(w, data, 5000, &e);
+		blob_abort(&w);
+		ok(count_files(tmp) == 0, "an aborted blob leaves no temporary file");
+		free(tmp);
+	}
+	{
+		struct buf id = BUF_INIT;
+
+		ok(file_hosted_id("https://graph.microsoft.com/v1.0/chats/19:a@thread.v2/messages/17/hostedContents/"
+				  "aWQ9eF8wLXd1cy1kMQ==/$value",
+				  &id) == 1 &&
+			   strcmp(id.data, "aWQ9eF8wLXd1cy1kMQ==") == 0,
+		   "hosted content id found in an <img> src");
+		buf_reset(&id);
+		ok(file_hosted_id("https://x/hostedContents/a/b/$value", &id) == 0 &&
+			   file_hosted_id("https://x/hostedContents/../$value2", &id) == 0 &&
+			   file_hosted_id("https://x/hostedContents/a\"b/$value", &id) == 0 &&
+			   file_hosted_id("https://x/image.png", &id) == 0 && id.len == 0,
+		   "other and hostile srcs give no id");
+		buf_free(&id);
+	}
+	free(path);
+	free(path_c);
+	free(sub);
+	free(dir);
+	free(data);
+	buf_free(&out);
+}
+
 static void bench_records(const struct vault *v)
 {
 	unsigned char pt[1024];
@@ -819,6 +994,7 @@ int main(void)
 	test_records(v);
 	test_threads(v);
 	test_blob_names(v, other);
+	test_blob_store(v, other);
 	bench_records(v);
 	vault_free(&v);
 	vault_free(&other);

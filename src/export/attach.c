@@ -1,0 +1,263 @@
+/* Hosted images and shared files in an export (see attach.h). */
+#include "config.h"
+
+#include "export/attach.h"
+#include "export/export.h"
+#include "store/blobs.h"
+#include "store/catalog.h"
+#include "store/files.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/i18n.h"
+#include "util/json.h"
+#include "util/xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INLINE_MAX ((size_t)32 << 20) /* hosted images are read whole only up to this size */
+
+void export_attach_chat(struct export_attachments *a, const char *folder)
+{
+	export_attach_free(a);
+	a->folder = xstrdup(folder);
+	a->names = name_set_new();
+}
+
+static void clear_items(struct export_attachments *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++) {
+		struct export_attachment *t = &a->items[i];
+
+		free(t->kind);
+		free(t->reference);
+		free(t->name);
+		free(t->href);
+		free(t->blob);
+		free(t->reason);
+	}
+	a->n = 0;
+}
+
+void export_attach_free(struct export_attachments *a)
+{
+	clear_items(a);
+	free(a->items);
+	free(a->folder);
+	name_set_free(&a->names);
+	memset(a, 0, sizeof *a);
+}
+
+const struct export_attachment *export_attach_find(const struct export_attachments *a, const char *kind,
+						   const char *reference)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->items[i].kind, kind) == 0 && strcmp(a->items[i].reference, reference) == 0)
+			return &a->items[i];
+	return NULL;
+}
+
+const char *export_image_type(const unsigned char *p, size_t n)
+{
+	if (n >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0)
+		return "image/png";
+	if (n >= 3 && memcmp(p, "\xff\xd8\xff", 3) == 0)
+		return "image/jpeg";
+	if (n >= 6 && (memcmp(p, "GIF87a", 6) == 0 || memcmp(p, "GIF89a", 6) == 0))
+		return "image/gif";
+	if (n >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0)
+		return "image/webp";
+	return NULL;
+}
+
+struct capped {
+	struct buf *out;
+	size_t max;
+};
+
+static int to_capped(void *ctx, const void *p, size_t n)
+{
+	struct capped *c = ctx;
+
+	if (c->out->len + n > c->max)
+		return CV_ETOOBIG;
+	buf_append(c->out, p, n);
+	return 0;
+}
+
+int export_attach_bytes(struct export_ctx *x, const struct export_attachment *att, size_t max, struct buf *out,
+			struct cv_err *e)
+{
+	struct capped c = {out, max};
+	int rc;
+
+	if (att->blob == NULL || (uint64_t)att->size > max)
+		return 0;
+	buf_reset(out);
+	rc = blob_read(x->req->blobs_dir, x->vault, att->blob, to_capped, &c, e);
+	if (rc == CV_ETOOBIG)
+		return 0;
+	return rc ? rc : 1;
+}
+
+/* ---- loading a message's files ------------------------------------------ */
+
+struct load {
+	struct export_ctx *x;
+	struct export_attachments *a;
+	const struct export_chat *chat;
+	const char *message_id;
+	struct cv_err *e;
+};
+
+static int load_one(void *ctx, const char *kind, const char *reference, const char *name)
+{
+	struct load *l = ctx;
+	struct export_attachments *a = l->a;
+	struct export_attachment *t;
+	char ref[VAULT_BLOB_NAME_LEN + 1];
+	sqlite3_stmt *st;
+	int rc;
+
+	if (export_attach_find(a, kind, reference))
+		return 0; /* named twice in one message */
+	if (a->n == a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 4;
+		a->items = xreallocarray(a->items, a->cap, sizeof *a->items);
+	}
+	t = &a->items[a->n++];
+	memset(t, 0, sizeof *t);
+	t->kind = xstrdup(kind);
+	t->reference = xstrdup(reference);
+	t->name = name ? xstrdup(name) : NULL;
+	file_ref(l->x->vault, kind, reference, ref);
+	if ((rc = catalog_prepare(l->x->db,
+				  "SELECT status, reason, blob, coalesce(size, 0) FROM files"
+				  " WHERE chat = ? AND message_id = ? AND ref = ?",
+				  &st, l->e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, l->chat->rowid);
+	sqlite3_bind_text(st, 2, l->message_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ref, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		t->reason = xstrdup(_("no backup run has fetched this file yet"));
+	else if (sqlite3_column_int(st, 0) == 200 && sqlite3_column_type(st, 2) != SQLITE_NULL)
+		t->blob = xstrdup(catalog_text(st, 2));
+	else if (sqlite3_column_int(st, 0) == FILE_PENDING)
+		t->reason = xstrdup(_("no backup run has fetched this file yet"));
+	else
+		t->reason = xstrdup(catalog_text(st, 1));
+	t->size = sqlite3_column_int64(st, 3);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* ---- writing them beside the page --------------------------------------- */
+
+static int to_file(void *ctx, const void *p, size_t n)
+{
+	return fwrite(p, 1, n, ctx) == n ? 0 : CV_EIO;
+}
+
+static int write_placeholder(struct export_ctx *x, struct export_attachments *a, struct export_attachment *t,
+			     struct cv_err *e)
+{
+	char *name = name_make(a->names, t->name, _("file"), ".unavailable.txt");
+	struct export_file f;
+	int rc;
+
+	if ((rc = export_file_begin(x->out, a->folder, name, &f, e)) == 0) {
+		fprintf(f.f, _("This file was not available when the chat was backed up.\nReason: %s\n"),
+			t->reason ? t->reason : "");
+		rc = export_file_end(x->out, &f, e);
+	}
+	if (rc == 0) {
+		t->href = xasprintf("%s/%s", a->folder, name);
+		x->result->missing_attachments++;
+	}
+	free(name);
+	return rc;
+}
+
+static int write_one(struct export_ctx *x, struct export_attachments *a, struct export_attachment *t,
+		     const char *message_id, int index, struct cv_err *e)
+{
+	struct buf bytes = BUF_INIT;
+	struct export_file f;
+	char *name;
+	int rc, whole = 0;
+
+	if (t->blob == NULL)
+		return write_placeholder(x, a, t, e);
+	if (strcmp(t->kind, "hosted") == 0) {
+		char base[96];
+		const char *type = NULL;
+
+		/* An image's name comes from its type, sniffed from its bytes. */
+		if ((rc = export_attach_bytes(x, t, INLINE_MAX, &bytes, e)) == CV_EINTEGRITY)
+			goto damaged;
+		if (rc < 0) {
+			buf_free(&bytes);
+			return rc;
+		}
+		whole = rc == 1;
+		if (whole)
+			type = export_image_type((const unsigned char *)bytes.data, bytes.len);
+		snprintf(base, sizeof base, "image %s-%d", message_id, index);
+		name = name_make(a->names, base, "image",
+				 !type ? ".bin" : strcmp(type, "image/png") == 0 ? ".png"
+				 : strcmp(type, "image/jpeg") == 0 ? ".jpg"
+				 : strcmp(type, "image/gif") == 0 ? ".gif" : ".webp");
+	} else {
+		name = name_make(a->names, t->name, _("file"), "");
+	}
+	if ((rc = export_file_begin(x->out, a->folder, name, &f, e)) == 0) {
+		if (whole)
+			rc = fwrite(bytes.data, 1, bytes.len, f.f) == bytes.len ? 0 : CV_EIO;
+		else
+			rc = blob_read(x->req->blobs_dir, x->vault, t->blob, to_file, f.f, e);
+		if (rc == 0)
+			rc = export_file_end(x->out, &f, e);
+		else
+			export_file_abort(x->out, &f);
+	}
+	if (rc == 0)
+		t->href = xasprintf("%s/%s", a->folder, name);
+	free(name);
+	buf_free(&bytes);
+	if (rc != CV_EINTEGRITY)
+		return rc;
+damaged:
+	/* A damaged blob is left out like a damaged record: counted, and the
+	 * rest of the export goes on. */
+	buf_free(&bytes);
+	x->result->integrity_errors++;
+	free(t->blob);
+	t->blob = NULL;
+	free(t->reason);
+	t->reason = xstrdup(_("the stored copy failed its integrity check"));
+	return write_placeholder(x, a, t, e);
+}
+
+int export_attach_message(struct export_ctx *x, struct export_attachments *a, const struct export_chat *c,
+			  const cJSON *msg, struct cv_err *e)
+{
+	struct load l = {x, a, c, json_str(msg, "id"), e};
+	size_t i;
+	int rc;
+
+	clear_items(a);
+	if (!x->req->attachments || l.message_id == NULL)
+		return 0;
+	if ((rc = file_refs_each(msg, load_one, &l)))
+		return rc;
+	for (i = 0; i < a->n; i++)
+		if ((rc = write_one(x, a, &a->items[i], l.message_id, (int)i + 1, e)))
+			return rc;
+	return 0;
+}

@@ -1,0 +1,212 @@
+"""Backup depth: incremental runs after edits, deletions, reactions and new
+messages (compared exactly with the ground truth, old versions through
+--as-of), hosted images and shared files byte for byte, chats that start to
+answer 403/404, and resuming after the process is killed at random points."""
+import base64
+import hashlib
+import os
+import random
+import re
+import signal
+import sqlite3
+import subprocess
+import time
+
+import urllib.parse
+
+import cvtest
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 16), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def user_chats(truth, user):
+    return [c for c in truth["chats"] if any(m.get("userId") == user["id"] for m in c["members"])]
+
+
+def expected_files(truth, chats):
+    """(sha256 of every stored file, count of refused ones) for these chats,
+    one per (message, file) as an export writes them."""
+    digests, refused = [], 0
+    for c in chats:
+        for m in c["messages"]:
+            seen = set()
+            for key, info in truth["hosted"].items():
+                if key.startswith("%s/%s/" % (c["id"], m["id"])):
+                    digests.append(info["sha256"])
+            for a in m.get("attachments") or []:
+                url = a.get("contentUrl") or ""
+                if a.get("contentType") != "reference" or not url.startswith("https://") or url in seen:
+                    continue
+                seen.add(url)
+                info = truth["files"][url]
+                if info["status"] == 200:
+                    digests.append(info["sha256"])
+                else:
+                    refused += 1
+    return sorted(digests), refused
+
+
+class BackupDepth(cvtest.ChatvaultTest, cvtest.TruthChecks):
+    sim_args = ("--users", "10", "--chats-per-user", "4", "--messages-per-chat", "200",
+                "--throttle", "off", "--seed", "5")
+
+    def snapshot_ids(self):
+        return [s["id"] for s in self.cv("--json", "snapshots").json()]
+
+    def test_incremental_versions_and_as_of(self):
+        self.start_sim()
+        self.setup_tenant()
+        self.sim.post("/_sim/stats/reset")
+        self.backup()
+        first = self.sim.get("/_sim/stats")["by_class"].get("chat_messages", 0)
+        before = self.sim.truth()
+        snap1 = self.snapshot_ids()[-1]
+
+        changed = self.sim.post("/_sim/mutate", {"edit": 0.03, "delete": 0.02, "new": 40, "react": 0.03,
+                                                 "seed": 9})
+        self.assertGreater(min(changed.values()), 0, changed)
+        self.sim.post("/_sim/stats/reset")
+        self.backup()
+        second = self.sim.get("/_sim/stats")["by_class"].get("chat_messages", 0)
+        chats = len(before["chats"])
+        print("# first run: %d chat-message requests; after %s: %d (%d chats)" % (first, changed, second, chats))
+        # Each chat is read from its watermark: about one page per chat
+        # (plus the images of new messages), not the whole history again.
+        self.assertLess(second, first * 0.4)
+        self.assertLessEqual(second, 2 * chats + 10)
+
+        # (statuses describe one run: the first run reported the refused files)
+        after = self.sim.truth()
+        self.check_against_truth(after, statuses=False)
+        # The first run is still there, exactly as it was.
+        self.check_against_truth(before, as_of=snap1, statuses=False)
+        self.assertEqual(len(self.snapshot_ids()), 2)
+
+        # Every earlier state the simulator served is kept as a version.
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        versions = dict(((c, m), n) for c, m, n in db.execute(
+            "SELECT c.chat_id, m.message_id, count(*) FROM messages m JOIN chats c ON c.id = m.chat"
+            " GROUP BY m.chat, m.message_id"))
+        db.close()
+        touched = 0
+        for c in after["chats"]:
+            for mid, old in c["versions"].items():
+                self.assertEqual(versions[(c["id"], mid)], len(old) + 1, (c["id"], mid))
+                touched += 1
+        self.assertGreater(touched, 10)
+
+        # A third run with nothing changed reads one page per chat.
+        self.sim.post("/_sim/stats/reset")
+        self.backup()
+        third = self.sim.get("/_sim/stats")["by_class"].get("chat_messages", 0)
+        self.assertLessEqual(third, chats)
+
+    def test_files_byte_for_byte(self):
+        self.start_sim()
+        self.setup_tenant()
+        self.backup()
+        truth = self.sim.truth()
+        checked = 0
+        for user in truth["users"][:4]:
+            upn = user["userPrincipalName"]
+            out = os.path.join(self.dir, "att-" + upn.split("@")[0])
+            res = self.cv("download", "--user", upn, "--format", "json", "--attachments", "--out", out)
+            want, refused = expected_files(truth, user_chats(truth, user))
+            got, placeholders = [], 0
+            for root, _, files in os.walk(out):
+                if root == out:
+                    continue  # the chats' .json pages
+                for name in files:
+                    if name.endswith(".unavailable.txt"):
+                        placeholders += 1
+                        with open(os.path.join(root, name), encoding="utf-8") as f:
+                            self.assertIn("not available", f.read())
+                    else:
+                        got.append(sha256_file(os.path.join(root, name)))
+            self.assertEqual(sorted(got), want, upn)
+            self.assertEqual(placeholders, refused, upn)
+            if refused:
+                self.assertRegex(res.err, r"%d attachments? (was|were) not available" % refused)
+            checked += len(got)
+        self.assertGreater(checked, 20)
+
+        # HTML: inline images are embedded (and equal to the stored bytes),
+        # nothing points at Graph, files link to their copies.
+        hosted = {v["sha256"] for v in truth["hosted"].values()}
+        upn = truth["users"][0]["userPrincipalName"]
+        out = os.path.join(self.dir, "html")
+        self.cv("download", "--user", upn, "--format", "html", "--attachments", "--out", out)
+        embedded = 0
+        for name in os.listdir(out):
+            if not name.endswith(".html"):
+                continue
+            with open(os.path.join(out, name), encoding="utf-8") as f:
+                page = f.read()
+            self.assertNotIn("hostedContents", page)
+            for url in re.findall(r'href="([^"]+)"', page):
+                self.assertNotIn("/personal/", url, "a file link points at OneDrive")
+            for data in re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page):
+                self.assertIn(hashlib.sha256(base64.b64decode(data)).hexdigest(), hosted)
+                embedded += 1
+            for href in re.findall(r'<a href="([^"#:]+)"', page):
+                target = os.path.join(out, *[urllib.parse.unquote(p) for p in href.split("/")])
+                self.assertTrue(os.path.isfile(target), href)
+        self.assertGreater(embedded, 0)
+
+    def test_chat_answering_403_and_404(self):
+        self.start_sim()
+        self.setup_tenant()
+        self.backup()
+        truth = self.sim.truth()
+        group = [c for c in truth["chats"] if c["chatType"] == "group" and c["topic"] != "Hostile content"]
+        gone, denied = group[0], group[1]
+        self.sim.post("/_sim/chat/forbid", {"id": gone["id"], "status": 404})
+        self.sim.post("/_sim/chat/forbid", {"id": denied["id"], "status": 403})
+        self.sim.post("/_sim/mutate", {"new": 30, "seed": 4})
+        res = self.cv("backup", ok=None)
+        self.assertEqual(res.rc, 3, res.err)
+        accounts = {a["upn"]: a for a in self.cv("--json", "accounts", "list").json()}
+        ids = {u["id"]: u["userPrincipalName"] for u in truth["users"]}
+        for chat, code in ((gone, "404"), (denied, "403")):
+            for m in chat["members"]:
+                a = accounts[ids[m["userId"]]]
+                self.assertEqual(a["status"], "Partially Completed", a)
+                self.assertIn("could not be backed up", a["reason"])
+        # What was backed up before is still there.
+        member = ids[gone["members"][0]["userId"]]
+        got = self.download_json(member)
+        self.assertEqual([m["id"] for m in got[gone["id"]]["messages"]], [m["id"] for m in gone["messages"]])
+
+    def test_resume_after_kill_9(self):
+        self.start_sim("--users", "8", "--chats-per-user", "3", "--messages-per-chat", "300",
+                       "--throttle", "off", "--latency", "15", "--seed", "6")
+        self.setup_tenant()
+        rng = random.Random(6)
+        cmd = [cvtest.CHATVAULT, "-H", self.home, "-p", self.passfile, "backup"]
+        kills = 0
+        for _ in range(20):
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
+            time.sleep(rng.uniform(0.2, 1.2))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                kills += 1
+            proc.wait()
+        self.assertGreaterEqual(kills, 15)
+        self.backup()
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+        dup = db.execute("SELECT count(*) FROM (SELECT 1 FROM messages GROUP BY chat, message_id, version"
+                         " HAVING count(*) > 1)").fetchone()[0]
+        db.close()
+        self.assertEqual(dup, 0)
+        self.check_against_truth(statuses=False)
+
+
+if __name__ == "__main__":
+    cvtest.main()
