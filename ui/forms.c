@@ -282,9 +282,8 @@ void ui_download_dialog(struct ui *u, int64_t account, const char *who)
 {
 	const char *formats_list[8] = {NULL};
 	char formats[128], *save = NULL, *tok, title[512];
-	/* "With attachments" joins the form when backups store hosted
-	 * contents and files; until then every download is text only. */
-	enum { FORMAT, FROM, TO, ASOF, BUTTON, NFIELDS };
+	static const char *contents[] = {N_("Text only"), N_("With attachments"), NULL};
+	enum { FORMAT, CONTENT, FROM, TO, ASOF, BUTTON, NFIELDS };
 	struct field f[NFIELDS];
 	struct form fm;
 	int n = 0, done = 0;
@@ -296,6 +295,7 @@ void ui_download_dialog(struct ui *u, int64_t account, const char *who)
 	memset(f, 0, sizeof f);
 	memset(&fm, 0, sizeof fm);
 	f[FORMAT] = (struct field){F_CHOICE, N_("Format"), {{0}, 0, 0, 0}, formats_list, 0};
+	f[CONTENT] = (struct field){F_CHOICE, N_("Content"), {{0}, 0, 0, 0}, contents, 0};
 	f[FROM] = (struct field){F_TEXT, N_("From (YYYY-MM-DD)"), {{0}, 0, 0, 0}, NULL, 0};
 	f[TO] = (struct field){F_TEXT, N_("To (YYYY-MM-DD)"), {{0}, 0, 0, 0}, NULL, 0};
 	f[ASOF] = (struct field){F_TEXT, N_("As of snapshot"), {{0}, 0, 0, 0}, NULL, 0};
@@ -313,6 +313,7 @@ void ui_download_dialog(struct ui *u, int64_t account, const char *who)
 		memset(&in, 0, sizeof in);
 		in.account = account;
 		in.format = formats_list[f[FORMAT].choice];
+		in.attachments = f[CONTENT].choice == 1;
 		field_text(&f[FROM], from, sizeof from);
 		field_text(&f[TO], to, sizeof to);
 		field_text(&f[ASOF], asof, sizeof asof);

@@ -528,14 +528,16 @@ static int finish_account(struct engine_worker *w, const struct job_row *job, in
 	}
 	note_reason(ty, reason);
 	if ((rc = catalog_prepare(w->db,
-				  "UPDATE accounts SET status = ?2, reason = ?3, last_backup = CASE WHEN ?2 = ?4"
+				  "UPDATE accounts SET status = ?2, reason = ?3, last_backup = CASE WHEN ?4"
 				  " THEN ?5 ELSE last_backup END WHERE id = ?1",
 				  &st, e)))
 		return rc;
 	sqlite3_bind_int64(st, 1, account);
 	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, reason, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, ST_COMPLETED, -1, SQLITE_STATIC);
+	/* Every message is stored (a refused file does not undo that): this
+	 * is the account's latest backup. */
+	sqlite3_bind_int(st, 4, !job->cancel && code == 0 && failed == 0);
 	sqlite3_bind_int64(st, 5, time_now_ms());
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(w->db, _("updating an account"), e);
 	sqlite3_finalize(st);

@@ -4,6 +4,10 @@
  * MIME structure are done by a library. Each message is multipart/alternative
  * (plain text, then the sanitised HTML), and carries In-Reply-To/References
  * to the previous message of the chat so that a mail client threads it.
+ * With --attachments the message becomes multipart/mixed: the alternative,
+ * then one base64 part per image or file, streamed from the copy written
+ * beside the chat (never held in memory whole); a file the backup could not
+ * get is a short text part saying why.
  *
  * Header injection (reliability.md 5.2): every header is built from
  * structured data; tenant text goes through the terminal sanitiser first (a
@@ -22,10 +26,12 @@
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
+#include <fcntl.h>
 #include <gmime/gmime.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* References lists the chat's first message and the last REFS_TAIL. */
 #define REFS_TAIL 10
@@ -299,10 +305,68 @@ static void html_body(struct buf *out, const struct export_message *m, const cJS
 	buf_append_str(out, "</body></html>\n");
 }
 
+/* One attachment part, its content read from the copy beside the chat. */
+static GMimeObject *file_part(struct export_ctx *x, const struct export_attachment *a, int index)
+{
+	char *path, *name, fallback[48];
+	GMimePart *part;
+	int fd;
+
+	snprintf(fallback, sizeof fallback, "attachment-%d", index);
+	if (a->blob == NULL) {
+		struct buf why = BUF_INIT;
+		GMimeObject *note;
+		char *clean;
+
+		buf_printf(&why, _("This file was not available when the chat was backed up.\nReason: %s\n"),
+			   a->reason ? a->reason : "");
+		note = text_part("plain", why.data);
+		buf_free(&why);
+		clean = header_text(a->name ? a->name : fallback);
+		g_mime_part_set_filename((GMimePart *)note, clean);
+		g_mime_object_set_disposition(note, GMIME_DISPOSITION_ATTACHMENT);
+		free(clean);
+		return note;
+	}
+	path = xasprintf("%s/%s", export_out_path(x->out), a->href);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return NULL;
+	if (strcmp(a->kind, "hosted") == 0) {
+		/* the copy's name ends in the type sniffed from its bytes */
+		const char *dot = strrchr(a->href, '.');
+
+		part = g_mime_part_new_with_type("image", dot && strcmp(dot, ".jpg") == 0   ? "jpeg"
+							  : dot && strcmp(dot, ".gif") == 0 ? "gif"
+							  : dot && strcmp(dot, ".webp") == 0 ? "webp"
+							  : "png");
+	} else {
+		part = g_mime_part_new_with_type("application", "octet-stream");
+	}
+	{
+		GMimeStream *fs = g_mime_stream_fs_new(fd);
+		GMimeDataWrapper *content = g_mime_data_wrapper_new_with_stream(fs, GMIME_CONTENT_ENCODING_DEFAULT);
+
+		g_mime_part_set_content(part, content);
+		g_object_unref(content);
+		g_object_unref(fs);
+	}
+	g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_BASE64);
+	name = header_text(a->name ? a->name : strrchr(a->href, '/') + 1);
+	g_mime_part_set_filename(part, name);
+	g_mime_object_set_disposition((GMimeObject *)part,
+				      strcmp(a->kind, "hosted") == 0 ? GMIME_DISPOSITION_INLINE
+								     : GMIME_DISPOSITION_ATTACHMENT);
+	free(name);
+	return (GMimeObject *)part;
+}
+
 /* Build one message; the caller unrefs it. */
-static GMimeMessage *eml_build(struct eml_state *st, const struct export_chat *c, const char *subject,
+static GMimeMessage *eml_build(struct export_ctx *x, const struct export_chat *c, const char *subject,
 			       const struct export_message *m, const char *own_id)
 {
+	struct eml_state *st = x->state;
 	const cJSON *msg = m->msg;
 	const char *sender_uid = json_str(msg, "from/user/id");
 	GMimeMessage *gm = g_mime_message_new(TRUE);
@@ -350,7 +414,23 @@ static GMimeMessage *eml_build(struct eml_state *st, const struct export_chat *c
 	part = text_part("html", b.data);
 	g_mime_multipart_add(alt, part);
 	g_object_unref(part);
-	g_mime_message_set_mime_part(gm, (GMimeObject *)alt);
+	if (x->attach.n > 0) {
+		GMimeMultipart *mixed = g_mime_multipart_new_with_subtype("mixed");
+		size_t i;
+
+		g_mime_multipart_add(mixed, (GMimeObject *)alt);
+		for (i = 0; i < x->attach.n; i++) {
+			part = file_part(x, &x->attach.items[i], (int)i + 1);
+			if (part) {
+				g_mime_multipart_add(mixed, part);
+				g_object_unref(part);
+			}
+		}
+		g_mime_message_set_mime_part(gm, (GMimeObject *)mixed);
+		g_object_unref(mixed);
+	} else {
+		g_mime_message_set_mime_part(gm, (GMimeObject *)alt);
+	}
 	g_object_unref(alt);
 	buf_free(&b);
 	return gm;
@@ -368,17 +448,39 @@ static int eml_write(struct export_ctx *x, const char *dir, GMimeMessage *gm, lo
 	snprintf(name, sizeof name, "%06ld.eml", seq);
 	if ((rc = export_file_begin(x->out, dir, name, &f, e)) != 0)
 		return rc;
-	/* Serialise in memory and write once: GMime's FILE* stream seeks
-	 * before every small write, which flushes stdio each time. */
-	mem = g_mime_stream_mem_new();
-	if (g_mime_object_write_to_stream((GMimeObject *)gm, st->format, mem) < 0) {
+	if (x->attach.n > 0) {
+		/* Attachments can be large: stream into the file through a
+		 * write buffer rather than build the message in memory. */
+		GMimeStream *fs, *out;
+		ssize_t w;
+
+		fflush(f.f);
+		fs = g_mime_stream_fs_new(dup(fileno(f.f)));
+		out = g_mime_stream_buffer_new(fs, GMIME_STREAM_BUFFER_BLOCK_WRITE);
+		w = g_mime_object_write_to_stream((GMimeObject *)gm, st->format, out);
+		if (w >= 0 && g_mime_stream_flush(out) != 0)
+			w = -1;
+		g_object_unref(out);
+		g_object_unref(fs);
+		if (w < 0) {
+			export_file_abort(x->out, &f);
+			return err_set(e, CV_EIO, _("cannot write a message with attachments to %s/%s"),
+				       export_out_path(x->out), dir);
+		}
+	} else {
+		/* Serialise in memory and write once: GMime's FILE* stream
+		 * seeks before every small write, which flushes stdio each time. */
+		mem = g_mime_stream_mem_new();
+		if (g_mime_object_write_to_stream((GMimeObject *)gm, st->format, mem) < 0) {
+			g_object_unref(mem);
+			export_file_abort(x->out, &f);
+			return err_set(e, CV_EFAIL, _("cannot encode a message of %s/%s"), export_out_path(x->out),
+				       dir);
+		}
+		bytes = g_mime_stream_mem_get_byte_array((GMimeStreamMem *)mem);
+		fwrite(bytes->data, 1, bytes->len, f.f);
 		g_object_unref(mem);
-		export_file_abort(x->out, &f);
-		return err_set(e, CV_EFAIL, _("cannot encode a message of %s/%s"), export_out_path(x->out), dir);
 	}
-	bytes = g_mime_stream_mem_get_byte_array((GMimeStreamMem *)mem);
-	fwrite(bytes->data, 1, bytes->len, f.f);
-	g_object_unref(mem);
 	if ((rc = export_file_end(x->out, &f, e)) != 0)
 		return rc;
 	x->result->files++;
@@ -401,7 +503,7 @@ static int eml_chat(struct export_ctx *x, struct export_chat *c, struct cv_err *
 		GMimeMessage *gm;
 
 		message_id(own, sizeof own, c->chat_id, json_str(m->msg, "id"));
-		gm = eml_build(st, c, title, m, own);
+		gm = eml_build(x, c, title, m, own);
 		rc = eml_write(x, dir, gm, ++st->seq, e);
 		g_object_unref(gm);
 		if (rc)

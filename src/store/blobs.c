@@ -8,6 +8,7 @@
 #include "util/i18n.h"
 #include "util/xalloc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gcrypt.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAGIC "CVBLOB1\n"
@@ -223,6 +225,28 @@ void blob_abort(struct blob_writer **wp)
 	free(w->dir);
 	free(w);
 	*wp = NULL;
+}
+
+void blob_sweep_tmp(const char *dir, long max_age_s)
+{
+	char *tmpdir = fs_join(dir, "tmp");
+	DIR *d = opendir(tmpdir);
+	struct dirent *de;
+	time_t now = time(NULL);
+
+	while (d && (de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		struct stat st;
+
+		if (len < 5 || strcmp(de->d_name + len - 5, ".part") != 0)
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    now - st.st_mtime > max_age_s)
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	if (d)
+		closedir(d);
+	free(tmpdir);
 }
 
 int blob_read(const char *dir, const struct vault *v, const char *name,

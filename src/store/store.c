@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "store/store.h"
+#include "store/blobs.h"
 #include "store/catalog.h"
 #include "store/vault.h"
 #include "util/buf.h"
@@ -17,6 +18,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* A temporary blob file this old is a leftover of a killed process: no
+ * single file takes a day to download. */
+#define STALE_TMP_S (24 * 3600L)
 
 char *store_default_home(void)
 {
@@ -106,6 +111,7 @@ int store_open(const char *home, const char *secret, size_t len, int recovery, s
 		goto fail;
 	fs_mkdir_p(s->blobs_dir, 0700, NULL);
 	fs_mkdir_p(s->downloads_dir, 0700, NULL);
+	blob_sweep_tmp(s->blobs_dir, STALE_TMP_S);
 	*out = s;
 	return 0;
 fail:
