@@ -28,3 +28,10 @@ CLEANFILES += tests/locale/de/LC_MESSAGES/chatvault.mo
 include tests/unit/local.mk
 include tests/integration/local.mk
 include tests/ui/local.mk
+
+# Benchmarks: figures, not pass/fail (doc/benchmarks.md records them).
+bench: chatvault
+	CHATVAULT='$(abs_top_builddir)/chatvault' $(PYTHON3) $(top_srcdir)/tests/bench/bench_export.py
+
+EXTRA_DIST += tests/bench/bench_export.py
+.PHONY: bench

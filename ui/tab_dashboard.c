@@ -8,6 +8,8 @@
 #include "ui/accounts.h"
 
 #include "app/app.h"
+#include "app/schedule.h"
+#include "util/timeutil.h"
 #include "util/i18n.h"
 #include "util/xalloc.h"
 
@@ -50,7 +52,8 @@ static void dashboard_reload(struct ui *u, struct ui_view *v)
 
 static void draw_tenant(struct ui *u, const struct app_tenant_summary *t, int y)
 {
-	char line[1024], last[32], cap[64], msgs[32], month[32];
+	char line[1024], last[32], next[32], cap[64], msgs[32], month[32];
+	int64_t next_ms;
 
 	ui_time(t->last_run, last, sizeof last);
 	ui_count(t->messages, msgs, sizeof msgs);
@@ -61,8 +64,14 @@ static void draw_tenant(struct ui *u, const struct app_tenant_summary *t, int y)
 		snprintf(cap, sizeof cap, "%s", _("no cap"));
 	ui_put(u, y, 1, 24, t->name, UI_TITLE, 1);
 	ui_put(u, y, 26, 22, t->status, strcmp(t->status, "Active") ? UI_ERROR : UI_OK, 1);
-	snprintf(line, sizeof line, _("backed up %lld/%lld · last run %s · next run: not scheduled"),
-		 (long long)t->backed_up, (long long)t->active, last);
+	/* the next slot of a `chatvault run` that is alive on this store */
+	next_ms = app_schedule_next_run(u->app, time_now_ms());
+	if (next_ms)
+		ui_time(next_ms, next, sizeof next);
+	else
+		snprintf(next, sizeof next, "%s", _("not scheduled"));
+	snprintf(line, sizeof line, _("backed up %lld/%lld · last run %s · next run %s"), (long long)t->backed_up,
+		 (long long)t->active, last, next);
 	ui_put(u, y, 49, u->cols - 50, line, UI_NORMAL, 0);
 	snprintf(line, sizeof line, _("messages stored %s · this month %s messages, %lld requests (%lld throttled) · cap %s"),
 		 msgs, month, (long long)t->month_requests, (long long)t->month_throttled, cap);

@@ -454,6 +454,29 @@ int app_privchat_set(struct app *a, int64_t tenant, const char *const *upns, int
 
 /* ---- backup ------------------------------------------------------------- */
 
+/* An unfinished, uncancelled backup of the tenant with the same parameters:
+ * 1 with *job set, 0 if none. */
+static int unfinished_backup(struct app *a, int64_t tenant, const char *params, int64_t *job, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_prepare(a->store->db,
+				  "SELECT id FROM jobs WHERE kind = 'backup' AND tenant = ? AND params = ?"
+				  " AND finished IS NULL AND cancel = 0 ORDER BY id LIMIT 1",
+				  &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, tenant);
+	sqlite3_bind_text(st, 2, params, -1, SQLITE_STATIC);
+	rc = 0;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*job = sqlite3_column_int64(st, 0);
+		rc = 1;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int app_backup_start(struct app *a, int64_t tenant, const int64_t *account_ids, int n, int64_t *job,
 		     struct cv_err *e)
 {
@@ -469,7 +492,17 @@ int app_backup_start(struct app *a, int64_t tenant, const int64_t *account_ids, 
 	}
 	text = cJSON_PrintUnformatted(params);
 	cJSON_Delete(params);
-	rc = job_enqueue(a->store->db, "backup", tenant, text, job, e);
+	/* The same backup still unfinished (its process was killed, or it is
+	 * running elsewhere) is joined, not repeated: it resumes where it was. */
+	rc = unfinished_backup(a, tenant, text, job, e);
+	if (rc == 1) {
+		cJSON_free(text);
+		if (a->engine)
+			engine_kick(a->engine);
+		return 0;
+	}
+	if (rc == 0)
+		rc = job_enqueue(a->store->db, "backup", tenant, text, job, e);
 	cJSON_free(text);
 	if (rc == 0) {
 		char target[32];

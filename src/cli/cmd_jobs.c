@@ -3,6 +3,7 @@
 
 #include "cli/cli.h"
 #include "app/app.h"
+#include "app/schedule.h"
 #include "engine/engine.h"
 #include "engine/queue.h"
 #include "store/accounts.h"
@@ -75,15 +76,28 @@ fail:
 	return cli_fail(&e);
 }
 
+/* How often `run` looks at the schedule. */
+#define SCHEDULE_TICK_S 20
+
 int cmd_run(struct cli *c)
 {
+	const char *at = SCHEDULE_DEFAULT;
+	struct schedule sched;
 	volatile int *stop;
 	struct cv_err e = {0};
 	struct app *a;
-	int rc;
+	int rc, i;
 
-	if (c->argc != 1)
-		return cli_usage_error(_("run takes no arguments"));
+	for (i = 1; i < c->argc; i++) {
+		if (strcmp(c->argv[i], "--at") == 0 && i + 1 < c->argc)
+			at = c->argv[++i];
+		else if (strncmp(c->argv[i], "--at=", 5) == 0)
+			at = c->argv[i] + 5;
+		else
+			return cli_usage_error(_("run takes only --at TIMES"));
+	}
+	if (schedule_parse(at, &sched, &e) != 0)
+		return cli_usage_error("%s", e.msg);
 	if ((rc = cli_open(c, &a)))
 		return rc;
 	stop = cli_install_stop_signals();
@@ -91,10 +105,27 @@ int cmd_run(struct cli *c)
 		app_close(&a);
 		return cli_fail(&e);
 	}
-	if (c->verbose >= 0)
-		fprintf(stderr, "%s\n", _("chatvault engine running; stop with SIGTERM or Ctrl-C"));
-	while (!*stop)
-		pause();
+	if (c->verbose >= 0) {
+		if (sched.n)
+			fprintf(stderr, _("chatvault engine running; backups every day at %s (local time); stop with "
+					  "SIGTERM or Ctrl-C\n"),
+				at);
+		else
+			fprintf(stderr, "%s\n", _("chatvault engine running queued jobs only; stop with SIGTERM or Ctrl-C"));
+	}
+	while (!*stop) {
+		int queued = 0;
+
+		if (sched.n && app_schedule_tick(a, &sched, at, time_now_ms(), &queued, &e) != 0)
+			fprintf(stderr, _("chatvault: the schedule could not be checked: %s\n"), e.msg);
+		else if (queued && c->verbose >= 0)
+			fprintf(stderr, P_("scheduled backup queued for %d tenant\n",
+					   "scheduled backups queued for %d tenants\n", queued),
+				queued);
+		/* a signal cuts the sleep short */
+		for (i = 0; i < SCHEDULE_TICK_S * 10 && !*stop; i++)
+			usleep(100000);
+	}
 	if (c->verbose >= 0)
 		fprintf(stderr, "%s\n", _("stopping after the page in flight"));
 	app_close(&a); /* joins the workers and gives back their leases */

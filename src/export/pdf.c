@@ -4,7 +4,8 @@
  * work (fonts through fontconfig, any script, bidi, line breaking); this file
  * only places lines on pages: each block is laid out once and drawn line by
  * line, so a long message continues on the next page. All tenant text passes
- * the sanitiser first, so controls show as inert text.
+ * the sanitiser first, so controls show as inert text. With --attachments,
+ * inline PNG images are drawn below their message, scaled to the text width.
  */
 #include "config.h"
 
@@ -16,12 +17,15 @@
 #include "util/json.h"
 #include "util/sanitize.h"
 #include "util/timeutil.h"
+#include "util/xalloc.h"
 
 #include <cairo-pdf.h>
 #include <cairo.h>
+#include <fcntl.h>
 #include <pango/pangocairo.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A4 in points, 2 cm margins, room for the page number below. */
 #define PAGE_W 595.276
@@ -148,9 +152,76 @@ static void pdf_title_block(struct pdf_doc *d, const struct export_ctx *x, const
 	pdf_rule(d);
 }
 
-static void pdf_message(struct pdf_doc *d, const struct export_message *m, const cJSON *chat)
+/* Images larger than this many pixels are named, not drawn: cairo decodes
+ * them whole (4 bytes a pixel). */
+#define IMAGE_MAX_PIXELS (16L << 20)
+#define IMAGE_MAX_H 320.0
+
+static cairo_status_t read_png(void *closure, unsigned char *data, unsigned int len)
+{
+	return fread(data, 1, len, closure) == len ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_READ_ERROR;
+}
+
+/* PNG width and height from the IHDR chunk, without decoding anything. */
+static int png_size(FILE *f, long *w, long *h)
+{
+	unsigned char head[24];
+
+	if (fread(head, 1, sizeof head, f) != sizeof head || memcmp(head, "\x89PNG\r\n\x1a\n", 8) != 0 ||
+	    memcmp(head + 12, "IHDR", 4) != 0)
+		return -1;
+	*w = (long)head[16] << 24 | (long)head[17] << 16 | (long)head[18] << 8 | head[19];
+	*h = (long)head[20] << 24 | (long)head[21] << 16 | (long)head[22] << 8 | head[23];
+	rewind(f);
+	return *w > 0 && *h > 0 ? 0 : -1;
+}
+
+static void pdf_image(struct pdf_doc *d, struct export_ctx *x, const struct export_attachment *a)
+{
+	char *path = xasprintf("%s/%s", export_out_path(x->out), a->href);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+	cairo_surface_t *img = NULL;
+	long w, h;
+	double scale, dh;
+
+	free(path);
+	if (f == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if (png_size(f, &w, &h) == 0 && w <= IMAGE_MAX_PIXELS / h)
+		img = cairo_image_surface_create_from_png_stream(read_png, f);
+	fclose(f);
+	if (img == NULL || cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) {
+		if (img)
+			cairo_surface_destroy(img);
+		return;
+	}
+	scale = 0.75; /* 96 dpi pixels to points */
+	if ((double)w * scale > TEXT_W)
+		scale = TEXT_W / (double)w;
+	if ((double)h * scale > IMAGE_MAX_H)
+		scale = IMAGE_MAX_H / (double)h;
+	dh = (double)h * scale;
+	if (d->y + dh > BOTTOM)
+		pdf_new_page(d);
+	cairo_save(d->cr);
+	cairo_translate(d->cr, MARGIN, d->y);
+	cairo_scale(d->cr, scale, scale);
+	cairo_set_source_surface(d->cr, img, 0, 0);
+	cairo_paint(d->cr);
+	cairo_restore(d->cr);
+	cairo_surface_destroy(img);
+	d->y += dh + 4;
+}
+
+static void pdf_message(struct pdf_doc *d, struct export_ctx *x, const struct export_message *m,
+			const cJSON *chat)
 {
 	const cJSON *msg = m->msg;
+	size_t i;
 	char local[64];
 	struct buf b = BUF_INIT;
 
@@ -181,6 +252,9 @@ static void pdf_message(struct pdf_doc *d, const struct export_message *m, const
 	buf_reset(&b);
 	htmltext_message_text(&b, msg, chat, HTMLTEXT_INERT);
 	pdf_text(d, b.data, d->body, 0, m->deleted ? 0.45 : 0, 2);
+	for (i = 0; i < x->attach.n; i++)
+		if (x->attach.items[i].blob && strcmp(x->attach.items[i].kind, "hosted") == 0)
+			pdf_image(d, x, &x->attach.items[i]);
 	buf_reset(&b);
 	htmltext_attachment_names(&b, msg, "; ");
 	if (b.len) {
@@ -271,7 +345,7 @@ static int pdf_chat(struct export_ctx *x, struct export_chat *c, struct cv_err *
 	pdf_title_block(&d, x, c, title);
 	free(title);
 	while ((rc = export_next_message(x, &m, e)) == 1) {
-		pdf_message(&d, m, c->meta);
+		pdf_message(&d, x, m, c->meta);
 		count++;
 	}
 	if (rc == 0 && count == 0)

@@ -147,7 +147,7 @@ static const char *const catalog_migrations[] = {
 	"  detail TEXT"
 	");",
 
-	/* 2: hosted contents and files, and the per-chat watermark */
+	/* 2: hosted contents and files, the per-chat watermark, settings */
 	"CREATE TABLE blobs ("
 	"  name TEXT PRIMARY KEY,"
 	"  size INTEGER NOT NULL,"
@@ -175,5 +175,10 @@ static const char *const catalog_migrations[] = {
 	"CREATE INDEX files_chat_status ON files(chat, status);"
 	"CREATE INDEX files_ref ON files(ref, status);"
 	/* the newest lastModifiedDateTime a finished run has read in full */
-	"ALTER TABLE chats ADD COLUMN watermark INTEGER;",
+	"ALTER TABLE chats ADD COLUMN watermark INTEGER;"
+	/* store-wide settings, such as the running scheduler's times */
+	"CREATE TABLE settings ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL"
+	") WITHOUT ROWID;",
 };

@@ -184,6 +184,18 @@ class BackupDepth(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.assertEqual(sorted(got), want)
         self.assertEqual(notes, refused)
 
+        # PDF: every inline image is drawn (pdfimages lists what the pages hold).
+        out = os.path.join(self.dir, "pdf")
+        self.cv("download", "--user", upn, "--format", "pdf", "--attachments", "--out", out)
+        images = 0
+        for name in os.listdir(out):
+            if name.endswith(".pdf"):
+                listing = subprocess.run(["pdfimages", "-list", os.path.join(out, name)], capture_output=True,
+                                         text=True, check=True).stdout
+                images += sum(1 for line in listing.splitlines()[2:] if line.strip())
+        chats = {c["id"] for c in user_chats(truth, truth["users"][0])}
+        self.assertEqual(images, sum(1 for k in truth["hosted"] if k.split("/")[0] in chats))
+
     def test_chat_answering_403_and_404(self):
         self.start_sim()
         self.setup_tenant()

@@ -1016,6 +1016,24 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
                                  "the message counts are misaligned at %d columns:\n%s" % (width, s))
         self.quit()
 
+    # ------------------------------------ the scheduler's next run
+    def test_dashboard_shows_next_scheduled_run(self):
+        self.store_with_tenant(activate=True)
+        s = self.start_console(120, 30)
+        s = self.wait_for("backed up")
+        self.assertIn("next run not scheduled", s)
+        later = time.strftime("%H:%M", time.localtime(time.time() + 2 * 3600))
+        log = open(os.path.join(self.dir, "run.out"), "w")
+        proc = subprocess.Popen([cvtest.CHATVAULT, "-H", self.home, "-p", self.passfile, "run", "--at", later],
+                                stdout=log, stderr=subprocess.STDOUT, env=self.env)
+        try:
+            self.wait_for(re.compile(r"next run (\d\d-\d\d )?" + later), 30)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(60), 0)
+            log.close()
+        self.quit()
+
     # ------------------------------------ 11. live progress of another process
     def test_live_progress_of_cli_backup(self):
         self.store_with_tenant(activate=True, sim_args=("--users", "4", "--chats-per-user", "4",
