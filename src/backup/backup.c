@@ -385,7 +385,10 @@ static int run_chat(struct engine_worker *w, const struct job_row *job, const st
 		cJSON *page = NULL;
 		const char *next;
 
-		if ((rc = graph_get_json(w->conn, gt, &req, &page, e)))
+		/* The cap is checked before each page: a run stops within one
+		 * page of it, and the resume point waits for next month. */
+		if ((rc = usage_check_cap(w->db, job->tenant, e)) ||
+		    (rc = graph_get_json(w->conn, gt, &req, &page, e)))
 			break;
 		next = graph_page_next(page);
 		rc = store_message_page(w, job, t, guid, chat_id, graph_page_value(page), next, &stored, e);
@@ -403,6 +406,8 @@ static int run_chat(struct engine_worker *w, const struct job_row *job, const st
 		rc = backup_fetch_files(w, job, t, gt, guid, chat_id, &problems, e);
 	if (rc == 0 && !w->stop)
 		rc = advance_watermark(w, t->chat, e);
+	if (rc == CV_ECAP)
+		return rc; /* the reason is the tenant's, not this chat's */
 	if (rc) {
 		if (rc == CV_EGONE)
 			err_set(e, rc, _("the chat no longer exists (404)"));
@@ -431,7 +436,7 @@ static int backup_run_task(struct engine_worker *w, const struct job_row *job, c
 /* ---- final statuses ----------------------------------------------------- */
 
 struct tally {
-	int accounts, completed, partial, auth, conn;
+	int accounts, completed, partial, auth, conn, suspended;
 	char first_reason[600];
 };
 
@@ -470,7 +475,7 @@ static int finish_account(struct engine_worker *w, const struct job_row *job, in
 			  const char *reason, struct tally *ty, struct cv_err *e)
 {
 	sqlite3_stmt *st;
-	int chats = 0, failed = 0, files = 0, rc, worst = 0;
+	int chats = 0, failed = 0, capped = 0, files = 0, rc, worst = 0;
 	char why[300] = "", file_why[300] = "", summary[600];
 	const char *status;
 
@@ -485,6 +490,7 @@ static int finish_account(struct engine_worker *w, const struct job_row *job, in
 		chats++;
 		if (strcmp(catalog_text(st, 0), "done") != 0) {
 			failed++;
+			capped += sqlite3_column_int(st, 1) == CV_ECAP;
 			if (!worst)
 				worst = sqlite3_column_int(st, 1);
 			if (!why[0])
@@ -517,11 +523,19 @@ static int finish_account(struct engine_worker *w, const struct job_row *job, in
 		reason = summary;
 		ty->partial++;
 	} else {
-		status = failed == chats ? engine_status_for_error(worst, ST_PARTIAL) : ST_PARTIAL;
-		snprintf(summary, sizeof summary, P_("%d of %d chat could not be backed up: %s",
-					     "%d of %d chats could not be backed up: %s", chats),
-			 failed, chats, why);
+		/* Every chat left out was stopped by the monthly cap: the
+		 * account's backups are suspended until next month. */
+		status = capped == failed		? ST_SUSPENDED
+			 : failed == chats ? engine_status_for_error(worst, ST_PARTIAL)
+					   : ST_PARTIAL;
+		if (strcmp(status, ST_SUSPENDED) == 0)
+			snprintf(summary, sizeof summary, "%s", why); /* the cap, as it was reached */
+		else
+			snprintf(summary, sizeof summary, P_("%d of %d chat could not be backed up: %s",
+						     "%d of %d chats could not be backed up: %s", chats),
+				 failed, chats, why);
 		reason = summary;
+		ty->suspended += !strcmp(status, ST_SUSPENDED);
 		ty->partial += !strcmp(status, ST_PARTIAL);
 		ty->auth += !strcmp(status, ST_AUTH_ERROR);
 		ty->conn += !strcmp(status, ST_CONN_ERROR);
@@ -590,6 +604,9 @@ static int backup_finish(struct engine_worker *w, const struct job_row *job, str
 		snprintf(reason, sizeof reason, "%s", ty.first_reason);
 	} else if (ty.conn == ty.accounts) {
 		status = ST_CONN_ERROR;
+		snprintf(reason, sizeof reason, "%s", ty.first_reason);
+	} else if (ty.suspended == ty.accounts) {
+		status = ST_SUSPENDED;
 		snprintf(reason, sizeof reason, "%s", ty.first_reason);
 	} else {
 		status = ST_PARTIAL;

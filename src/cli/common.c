@@ -86,7 +86,8 @@ int cli_exit_for_status(const char *status)
 {
 	if (strcmp(status, ST_COMPLETED) == 0)
 		return EXIT_OK;
-	if (strcmp(status, ST_PARTIAL) == 0)
+	/* Suspended (the monthly cap): the run finished, some items did not */
+	if (strcmp(status, ST_PARTIAL) == 0 || strcmp(status, ST_SUSPENDED) == 0)
 		return EXIT_PARTIAL;
 	return EXIT_FAIL;
 }

@@ -94,6 +94,8 @@ const char *engine_status_for_error(int code, const char *fallback)
 	case CV_ETHROTTLED:
 	case CV_ESERVER:
 		return ST_CONN_ERROR;
+	case CV_ECAP:
+		return ST_SUSPENDED;
 	default:
 		return fallback;
 	}

@@ -82,17 +82,57 @@ int snapshot_resolve(sqlite3 *db, int64_t tenant, const char *spec, int64_t *id,
 	return rc;
 }
 
+static void this_month(char *month, size_t n, struct tm *tm)
+{
+	time_t now = time(NULL);
+
+	gmtime_r(&now, tm);
+	snprintf(month, n, "%04d-%02d", tm->tm_year + 1900, tm->tm_mon + 1);
+}
+
+int usage_check_cap(sqlite3 *db, int64_t tenant, struct cv_err *e)
+{
+	char month[24];
+	struct tm tm;
+	sqlite3_stmt *st;
+	int64_t limit = -1, used = 0;
+	int rc;
+
+	this_month(month, sizeof month, &tm);
+	if ((rc = catalog_prepare(db,
+				  "SELECT t.monthly_limit, coalesce(u.messages, 0) FROM tenants t LEFT JOIN usage u"
+				  " ON u.tenant = t.id AND u.month = ?2 WHERE t.id = ?1",
+				  &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, tenant);
+	sqlite3_bind_text(st, 2, month, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		limit = sqlite3_column_int64(st, 0);
+		used = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (limit < 0 || used < limit)
+		return 0;
+	tm.tm_mon++;
+	if (tm.tm_mon == 12) {
+		tm.tm_mon = 0;
+		tm.tm_year++;
+	}
+	return err_set(e, CV_ECAP,
+		       _("the monthly cap of %lld messages is reached (%lld retrieved this month); private chat "
+			 "backups resume on %04d-%02d-01 (UTC) or when the cap is raised"),
+		       (long long)limit, (long long)used, tm.tm_year + 1900, tm.tm_mon + 1);
+}
+
 int usage_add(sqlite3 *db, int64_t tenant, int64_t requests, int64_t throttled, int64_t messages,
 	      struct cv_err *e)
 {
 	char month[24];
-	time_t now = time(NULL);
 	struct tm tm;
 	sqlite3_stmt *st;
 	int rc;
 
-	gmtime_r(&now, &tm);
-	snprintf(month, sizeof month, "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
+	this_month(month, sizeof month, &tm);
 	if ((rc = catalog_prepare(db,
 				  "INSERT INTO usage (tenant, month, requests, throttled, messages) VALUES (?1,?2,?3,?4,?5)"
 				  " ON CONFLICT (tenant, month) DO UPDATE SET requests = requests + ?3,"

@@ -75,6 +75,7 @@ const char *err_code_name(int code)
 	case CV_ECANCELLED: return "cancelled";
 	case CV_ETOOBIG: return "too-big";
 	case CV_ELOCKED: return "locked";
+	case CV_ECAP: return "cap";
 	default: return "error";
 	}
 }

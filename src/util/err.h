@@ -30,6 +30,7 @@ enum cv_errcode {
 	CV_ECANCELLED = -19,/* stopped by the user or a signal */
 	CV_ETOOBIG = -20,   /* answer larger than the cap */
 	CV_ELOCKED = -21,   /* leased by another worker or process */
+	CV_ECAP = -22,      /* the tenant's monthly message cap is reached */
 };
 
 struct cv_err {

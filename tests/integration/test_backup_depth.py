@@ -220,6 +220,35 @@ class BackupDepth(cvtest.ChatvaultTest, cvtest.TruthChecks):
         got = self.download_json(member)
         self.assertEqual([m["id"] for m in got[gone["id"]]["messages"]], [m["id"] for m in gone["messages"]])
 
+    def test_monthly_cap_suspends(self):
+        self.start_sim("--users", "6", "--chats-per-user", "3", "--messages-per-chat", "60", "--throttle", "off",
+                       "--seed", "8")
+        self.cv("init")
+        self.cv("tenant", "add", *self.tenant_args(), "--monthly-limit", "150")
+        self.cv("accounts", "sync")
+        self.cv("privchat", "activate", "--all")
+        res = self.cv("backup", ok=None)
+        self.assertEqual(res.rc, 3, res.err)
+        usage = self.cv("--json", "usage").json()
+        # The cap is checked before every page of at most 50 messages, by
+        # at most 8 workers at once.
+        self.assertGreaterEqual(usage["messages"], 150)
+        self.assertLess(usage["messages"], 150 + 8 * 50)
+        accounts = self.cv("--json", "accounts", "list").json()
+        suspended = [a for a in accounts if a["status"] == "Suspended"]
+        self.assertTrue(suspended, accounts)
+        for a in suspended:
+            self.assertRegex(a["reason"], r"monthly cap of 150 messages is reached .* resume on \d{4}-\d\d-01")
+
+        # For the rest of the month no chat is read at all.
+        self.sim.post("/_sim/stats/reset")
+        res = self.cv("backup", ok=None)
+        self.assertEqual(res.rc, 3, res.err)
+        self.assertIn("monthly cap", res.err)
+        self.assertEqual(self.sim.get("/_sim/stats")["by_class"].get("chat_messages", 0), 0)
+        self.assertEqual({a["status"] for a in self.cv("--json", "accounts", "list").json()}, {"Suspended"})
+        self.assertEqual(self.cv("--json", "jobs", "list").json()[0]["status"], "Suspended")
+
     def test_resume_after_kill_9(self):
         self.start_sim("--users", "8", "--chats-per-user", "3", "--messages-per-chat", "300",
                        "--throttle", "off", "--latency", "15", "--seed", "6")
