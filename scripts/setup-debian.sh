@@ -9,7 +9,7 @@ PKGS="build-essential autoconf automake autopoint gettext libtool pkg-config
       libgcrypt20-dev libxml2-dev libgmime-3.0-dev libpango1.0-dev
       libcairo2-dev libzip-dev python3 python3-cryptography tmux sqlite3
       qpdf poppler-utils fonts-noto-core fonts-noto-cjk fonts-dejavu-core
-      locales openssl ca-certificates"
+      libemail-mime-perl locales openssl ca-certificates"
 
 missing=""
 for p in $PKGS; do

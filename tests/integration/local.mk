@@ -9,7 +9,7 @@ TESTS += \
 	tests/integration/test_store.py
 
 EXTRA_DIST += \
-	tests/lib/cvtest.py \
+	tests/lib/cvtest.py tests/lib/eml_parts.pl \
 	tests/graphsim/README.md \
 	tests/graphsim/graphsim.py tests/graphsim/tenant.py tests/graphsim/identity.py \
 	tests/graphsim/throttle.py tests/graphsim/hostile.py tests/graphsim/media.py \

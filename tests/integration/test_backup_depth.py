@@ -183,6 +183,14 @@ class BackupDepth(cvtest.ChatvaultTest, cvtest.TruthChecks):
                         got.append(hashlib.sha256(part.get_payload(decode=True)).hexdigest())
         self.assertEqual(sorted(got), want)
         self.assertEqual(notes, refused)
+        # ... and a second, independent parser (Perl's Email::MIME) agrees.
+        emls = [os.path.join(root, n) for root, _, files in os.walk(out) for n in files if n.endswith(".eml")]
+        perl = subprocess.run(["perl", os.path.join(os.path.dirname(cvtest.__file__), "eml_parts.pl"), *emls],
+                              capture_output=True, text=True)
+        self.assertEqual(perl.returncode, 0, perl.stderr)
+        parts = [line.split("\t") for line in perl.stdout.splitlines()]
+        self.assertEqual(sorted(d for _, t, d in parts if t != "text/plain"), want)
+        self.assertEqual(sum(1 for _, t, _ in parts if t == "text/plain"), refused)
 
         # PDF: every inline image is drawn (pdfimages lists what the pages hold).
         out = os.path.join(self.dir, "pdf")
