@@ -13,6 +13,7 @@
 #include "util/i18n.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/xalloc.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -134,8 +135,8 @@ static int settled_this_job(struct engine_worker *w, const struct job_row *job, 
 	sqlite3_bind_text(st, 1, p->ref, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, job->id);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		char *reason = sqlite3_column_type(st, 1) == SQLITE_NULL ? NULL : strdup(catalog_text(st, 1));
-		char *blob = sqlite3_column_type(st, 2) == SQLITE_NULL ? NULL : strdup(catalog_text(st, 2));
+		char *reason = sqlite3_column_type(st, 1) == SQLITE_NULL ? NULL : xstrdup(catalog_text(st, 1));
+		char *blob = sqlite3_column_type(st, 2) == SQLITE_NULL ? NULL : xstrdup(catalog_text(st, 2));
 		int status = sqlite3_column_int(st, 0);
 		int64_t size = sqlite3_column_int64(st, 3);
 

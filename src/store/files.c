@@ -111,8 +111,6 @@ int file_note(sqlite3 *db, const struct vault *v, const struct file_note *f, str
 	cJSON_AddStringToObject(obj, "reference", f->reference);
 	if (f->name)
 		cJSON_AddStringToObject(obj, "name", f->name);
-	if (f->content_type)
-		cJSON_AddStringToObject(obj, "contentType", f->content_type);
 	json_append(&meta, obj);
 	cJSON_Delete(obj);
 	ad = file_ad(f->tenant_guid, f->chat_id, f->message_id, ref, &adlen);

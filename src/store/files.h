@@ -3,8 +3,8 @@
  * same transaction as the message page that names it (status 0, pending) and
  * settled later by the fetch: 200 with the blob that holds its bytes, 403 or
  * 404 when Graph refused it for good, -1 after an error worth another try.
- * What identifies the file to Graph (hosted content id, contentUrl), its
- * name and its content type are sealed in meta_enc; the plain ref column is a
+ * What identifies the file to Graph (hosted content id, contentUrl) and its
+ * name are sealed in meta_enc; the plain ref column is a
  * keyed hash of the reference, so equal references can be found without
  * revealing them.
  */
@@ -30,7 +30,6 @@ struct file_note {
 	const char *kind;        /* "hosted" or "file" */
 	const char *reference;   /* hosted content id, or the file's contentUrl */
 	const char *name;        /* attachment name, or NULL */
-	const char *content_type;
 };
 
 /* The hosted content id in an <img src> that points at
@@ -53,7 +52,7 @@ void file_ref(const struct vault *v, const char *kind, const char *reference, ch
 /* Note a file of a message unless it is noted already. */
 int file_note(sqlite3 *db, const struct vault *v, const struct file_note *f, struct cv_err *e);
 
-/* Unseal a file row's meta JSON ({"kind","reference","name","contentType"}). */
+/* Unseal a file row's meta JSON ({"kind","reference","name"}). */
 int file_meta_open(const struct vault *v, const char *tenant_guid, const char *chat_id,
 		   const char *message_id, const char *ref, const void *sealed, size_t len, struct buf *out,
 		   struct cv_err *e);

@@ -155,7 +155,7 @@ static const char *const catalog_migrations[] = {
 	") WITHOUT ROWID;"
 	/* One row per hosted content or reference file of a message. ref is a
 	 * keyed hash of what Graph names it by (hosted content id, contentUrl);
-	 * meta_enc holds the name, content type and that reference. status is
+	 * meta_enc holds the name and that reference. status is
 	 * 0 until fetched, then the HTTP status that settled it (200 stored,
 	 * 403, 404), or -1 after an error worth trying again. */
 	"CREATE TABLE files ("
