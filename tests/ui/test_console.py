@@ -1125,7 +1125,11 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.wait_for(re.compile(r"Format\s+< (?!json)\w+ >"))
         self.keys("Left")
         self.wait_for(re.compile(r"Format\s+< json >"))
-        self.keys("Tab")
+        self.assertRegex(s, r"Content\s+< Text only >")
+        self.keys("Tab", "Right")                 # the content choice
+        self.wait_for(re.compile(r"Content\s+< With attachments >"))
+        self.keys("Left", "Tab")
+        self.wait_for(re.compile(r"Content\s+< Text only >"))
         self.type("2001-02-30")                   # not a date
         self.keys("Tab", "Tab", "Tab", "Enter")
         self.wait_for("'2001-02-30' is not a date YYYY-MM-DD")
@@ -1143,6 +1147,23 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
         with zipfile.ZipFile(j["result"]) as z:
             got = sum(len(json.loads(z.read(n))["messages"]) for n in z.namelist())
         self.assertEqual(got, want)
+
+        # With attachments: the chats' files come along in "… files" folders.
+        self.keys("2")
+        self.wait_for("0 tagged")
+        self.keys("F8")
+        self.wait_for("Download the chats of ")
+        self.keys("Tab", "Right")
+        self.wait_for(re.compile(r"Content\s+< With attachments >"))
+        self.keys("Tab", "Tab", "Tab", "Tab", "Enter")
+        s = self.wait_for(re.compile(r"download job (\d+) queued"))
+        job2 = int(re.search(r"download job (\d+) queued", s).group(1))
+        self.keys("5")
+        self.wait_for(re.compile(r"(?m)^\s+%d .*Completed" % job2))
+        j2 = {j["id"]: j for j in self.cv("--json", "jobs", "list").json()}[job2]
+        with zipfile.ZipFile(j2["result"]) as z:
+            names = z.namelist()
+        self.assertTrue(any(" files/" in n for n in names), names)
         self.quit()
 
     # ---------------------------------------------------------- quitting
