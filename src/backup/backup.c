@@ -118,6 +118,18 @@ out:
 	return rc;
 }
 
+/* A page is stored with its resume point: go on with its nextLink (none
+ * ends the task's loop), and show the job In Progress again if a retry had
+ * marked it Retrying. next belongs to the page, so call this before freeing it. */
+static void page_stored(struct engine_worker *w, const struct job_row *job, struct buf *url, const char *next)
+{
+	buf_reset(url);
+	if (next)
+		buf_append_str(url, next);
+	job_swap_status(w->db, job->id, ST_RETRYING, ST_IN_PROGRESS, NULL, NULL);
+	engine_notify(w->engine);
+}
+
 /* ---- account task: discover chats -------------------------------------- */
 
 /* Replace a chat's truncated member list with every member. */
@@ -242,14 +254,11 @@ static int run_account(struct engine_worker *w, const struct job_row *job, const
 		next = graph_page_next(page);
 		if (rc == 0)
 			rc = store_chat_page(w, job, t, guid, chats, next, e);
-		buf_reset(&url);
-		if (rc == 0 && next)
-			buf_append_str(&url, next);
+		if (rc == 0)
+			page_stored(w, job, &url, next);
 		cJSON_Delete(page);
 		if (rc)
 			break;
-		job_swap_status(w->db, job->id, ST_RETRYING, ST_IN_PROGRESS, NULL, NULL);
-		engine_notify(w->engine);
 	}
 	buf_free(&url);
 	if (rc == 0 && w->stop)
@@ -357,7 +366,7 @@ static int run_chat(struct engine_worker *w, const struct job_row *job, const st
 	struct buf url = BUF_INIT;
 	char chat_id[600];
 	int64_t stored = 0, watermark = 0;
-	int rc, problems = 0;
+	int rc;
 	sqlite3_stmt *st;
 
 	if ((rc = catalog_prepare(w->db, "SELECT chat_id, coalesce(watermark, 0) FROM chats WHERE id = ?", &st, e)))
@@ -392,18 +401,15 @@ static int run_chat(struct engine_worker *w, const struct job_row *job, const st
 			break;
 		next = graph_page_next(page);
 		rc = store_message_page(w, job, t, guid, chat_id, graph_page_value(page), next, &stored, e);
-		buf_reset(&url);
-		if (rc == 0 && next)
-			buf_append_str(&url, next);
+		if (rc == 0)
+			page_stored(w, job, &url, next);
 		cJSON_Delete(page);
 		if (rc)
 			break;
-		job_swap_status(w->db, job->id, ST_RETRYING, ST_IN_PROGRESS, NULL, NULL);
-		engine_notify(w->engine);
 	}
 	buf_free(&url);
 	if (rc == 0 && !w->stop)
-		rc = backup_fetch_files(w, job, t, gt, guid, chat_id, &problems, e);
+		rc = backup_fetch_files(w, job, t, gt, guid, chat_id, e);
 	if (rc == 0 && !w->stop)
 		rc = advance_watermark(w, t->chat, e);
 	if (rc == CV_ECAP)

@@ -227,8 +227,7 @@ static int fetch_one(struct engine_worker *w, struct graph_tenant *gt, const cha
 }
 
 int backup_fetch_files(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
-		       struct graph_tenant *gt, const char *guid, const char *chat_id, int *problems,
-		       struct cv_err *e)
+		       struct graph_tenant *gt, const char *guid, const char *chat_id, struct cv_err *e)
 {
 	struct pending p = {.reference = BUF_INIT};
 	int rc = 0;
@@ -273,7 +272,6 @@ int backup_fetch_files(struct engine_worker *w, const struct job_row *job, const
 		default:
 			goto out; /* disk full, credential refused, stopped: the task ends */
 		}
-		(*problems)++;
 		if ((rc = settle(w, job, t, p.id, status, why, NULL, 0, e)))
 			break;
 	}

@@ -30,11 +30,11 @@ struct vault;
 int backup_note_files(sqlite3 *db, const struct vault *v, int64_t chat, const char *tenant_guid,
 		      const char *chat_id, const char *message_id, const struct cJSON *msg, struct cv_err *e);
 
-/* Fetch the pending files of the task's chat into the blob store. A file Graph refuses
- * (403, 404) or that keeps failing is recorded on its row and counted in
- * *problems; only a store error, a refused credential or a stop ends it early. */
+/* Fetch the pending files of the task's chat into the blob store. A file
+ * Graph refuses (403, 404) or that keeps failing is recorded on its row (the
+ * account's final status counts those rows); only a store error, a refused
+ * credential or a stop ends it early. */
 int backup_fetch_files(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
-		       struct graph_tenant *gt, const char *tenant_guid, const char *chat_id, int *problems,
-		       struct cv_err *e);
+		       struct graph_tenant *gt, const char *tenant_guid, const char *chat_id, struct cv_err *e);
 
 #endif
