@@ -119,7 +119,7 @@ int cmd_download(struct cli *c)
 			fprintf(stderr, _("%lld messages written to %s\n"), (long long)j.progress_done,
 				req.zip_path ? req.zip_path : req.out_dir);
 		/* the job's note: damaged records left out, files the backup
-		 * could not get (written as placeholders) */
+		 * could not get (written as .unavailable.txt notes) */
 		if (rc == 0 && j.reason && *j.reason)
 			fprintf(stderr, "%s\n", j.reason);
 		if (rc == 0 && j.problems)

@@ -10,13 +10,12 @@
 #include "util/err.h"
 #include "util/i18n.h"
 #include "util/json.h"
+#include "util/sanitize.h"
 #include "util/xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define INLINE_MAX ((size_t)32 << 20) /* hosted images are read whole only up to this size */
 
 void export_attach_chat(struct export_attachments *a, const char *folder)
 {
@@ -62,7 +61,9 @@ const struct export_attachment *export_attach_find(const struct export_attachmen
 	return NULL;
 }
 
-const char *export_image_type(const unsigned char *p, size_t n)
+/* The MIME type of an image by its first bytes, or NULL if not PNG, JPEG,
+ * GIF or WebP. */
+static const char *image_type(const unsigned char *p, size_t n)
 {
 	if (n >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0)
 		return "image/png";
@@ -144,104 +145,126 @@ static int load_one(void *ctx, const char *kind, const char *reference, const ch
 	sqlite3_bind_int64(st, 1, l->chat->rowid);
 	sqlite3_bind_text(st, 2, l->message_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, ref, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW)
+	if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) == FILE_PENDING) {
 		t->reason = xstrdup(_("no backup run has fetched this file yet"));
-	else if (sqlite3_column_int(st, 0) == 200 && sqlite3_column_type(st, 2) != SQLITE_NULL)
+	} else if (sqlite3_column_int(st, 0) == 200 && sqlite3_column_type(st, 2) != SQLITE_NULL) {
 		t->blob = xstrdup(catalog_text(st, 2));
-	else if (sqlite3_column_int(st, 0) == FILE_PENDING)
-		t->reason = xstrdup(_("no backup run has fetched this file yet"));
-	else
+		t->size = sqlite3_column_int64(st, 3);
+	} else {
 		t->reason = xstrdup(catalog_text(st, 1));
-	t->size = sqlite3_column_int64(st, 3);
+	}
 	sqlite3_finalize(st);
 	return 0;
 }
 
 /* ---- writing them beside the page --------------------------------------- */
 
-static int to_file(void *ctx, const void *p, size_t n)
+void export_attach_note(const struct export_attachment *att, struct buf *out)
 {
-	return fwrite(p, 1, n, ctx) == n ? 0 : CV_EIO;
+	struct buf why = BUF_INIT;
+
+	if (att->reason)
+		sanitize_append(&why, att->reason, strlen(att->reason), 0);
+	buf_printf(out, _("This file was not available when the chat was backed up.\nReason: %s\n"), buf_str(&why));
+	buf_free(&why);
 }
 
-static int write_placeholder(struct export_ctx *x, struct export_attachments *a, struct export_attachment *t,
+static int write_unavailable(struct export_ctx *x, struct export_attachments *a, struct export_attachment *t,
 			     struct cv_err *e)
 {
 	char *name = name_make(a->names, t->name, _("file"), ".unavailable.txt");
+	struct buf note = BUF_INIT;
 	struct export_file f;
 	int rc;
 
+	export_attach_note(t, &note);
 	if ((rc = export_file_begin(x->out, a->folder, name, &f, e)) == 0) {
-		fprintf(f.f, _("This file was not available when the chat was backed up.\nReason: %s\n"),
-			t->reason ? t->reason : "");
+		fwrite(note.data, 1, note.len, f.f);
 		rc = export_file_end(x->out, &f, e);
 	}
 	if (rc == 0) {
 		t->href = xasprintf("%s/%s", a->folder, name);
 		x->result->missing_attachments++;
 	}
+	buf_free(&note);
 	free(name);
 	return rc;
+}
+
+/* Copy a blob into a file, keeping its first bytes to tell an image's type. */
+struct copy {
+	FILE *f;
+	unsigned char head[16];
+	size_t headlen;
+};
+
+static int to_copy(void *ctx, const void *p, size_t n)
+{
+	struct copy *c = ctx;
+
+	if (c->headlen < sizeof c->head) {
+		size_t k = n < sizeof c->head - c->headlen ? n : sizeof c->head - c->headlen;
+
+		memcpy(c->head + c->headlen, p, k);
+		c->headlen += k;
+	}
+	return fwrite(p, 1, n, c->f) == n ? 0 : CV_EIO;
+}
+
+static const char *image_ext(const char *mime)
+{
+	if (mime == NULL)
+		return ".bin";
+	return strcmp(mime, "image/png") == 0 ? ".png" : strcmp(mime, "image/jpeg") == 0 ? ".jpg"
+	       : strcmp(mime, "image/gif") == 0 ? ".gif" : ".webp";
 }
 
 static int write_one(struct export_ctx *x, struct export_attachments *a, struct export_attachment *t,
 		     const char *message_id, int index, struct cv_err *e)
 {
-	struct buf bytes = BUF_INIT;
+	int hosted = strcmp(t->kind, "hosted") == 0;
+	struct copy c = {0};
 	struct export_file f;
 	char *name;
-	int rc, whole = 0;
+	int rc;
 
 	if (t->blob == NULL)
-		return write_placeholder(x, a, t, e);
-	if (strcmp(t->kind, "hosted") == 0) {
+		return write_unavailable(x, a, t, e);
+	/* A file keeps its own name; an image is named once its first bytes
+	 * have told its type (the final name is only used at the rename). */
+	name = hosted ? NULL : name_make(a->names, t->name, _("file"), "");
+	if ((rc = export_file_begin(x->out, a->folder, hosted ? "image" : name, &f, e))) {
+		free(name);
+		return rc;
+	}
+	c.f = f.f;
+	rc = blob_read(x->req->blobs_dir, x->vault, t->blob, to_copy, &c, e);
+	if (rc == 0 && hosted) {
 		char base[96];
-		const char *type = NULL;
 
-		/* An image's name comes from its type, sniffed from its bytes. */
-		if ((rc = export_attach_bytes(x, t, INLINE_MAX, &bytes, e)) == CV_EINTEGRITY)
-			goto damaged;
-		if (rc < 0) {
-			buf_free(&bytes);
-			return rc;
-		}
-		whole = rc == 1;
-		if (whole)
-			type = export_image_type((const unsigned char *)bytes.data, bytes.len);
+		t->mime = image_type(c.head, c.headlen);
 		snprintf(base, sizeof base, "image %s-%d", message_id, index);
-		name = name_make(a->names, base, "image",
-				 !type ? ".bin" : strcmp(type, "image/png") == 0 ? ".png"
-				 : strcmp(type, "image/jpeg") == 0 ? ".jpg"
-				 : strcmp(type, "image/gif") == 0 ? ".gif" : ".webp");
-	} else {
-		name = name_make(a->names, t->name, _("file"), "");
+		name = name_make(a->names, base, "image", image_ext(t->mime));
+		free(f.name);
+		f.name = xstrdup(name);
 	}
-	if ((rc = export_file_begin(x->out, a->folder, name, &f, e)) == 0) {
-		if (whole)
-			rc = fwrite(bytes.data, 1, bytes.len, f.f) == bytes.len ? 0 : CV_EIO;
-		else
-			rc = blob_read(x->req->blobs_dir, x->vault, t->blob, to_file, f.f, e);
-		if (rc == 0)
-			rc = export_file_end(x->out, &f, e);
-		else
-			export_file_abort(x->out, &f);
-	}
+	if (rc == 0)
+		rc = export_file_end(x->out, &f, e);
+	else
+		export_file_abort(x->out, &f);
 	if (rc == 0)
 		t->href = xasprintf("%s/%s", a->folder, name);
 	free(name);
-	buf_free(&bytes);
 	if (rc != CV_EINTEGRITY)
 		return rc;
-damaged:
 	/* A damaged blob is left out like a damaged record: counted, and the
 	 * rest of the export goes on. */
-	buf_free(&bytes);
 	x->result->integrity_errors++;
 	free(t->blob);
 	t->blob = NULL;
-	free(t->reason);
+	t->mime = NULL;
 	t->reason = xstrdup(_("the stored copy failed its integrity check"));
-	return write_placeholder(x, a, t, e);
+	return write_unavailable(x, a, t, e);
 }
 
 int export_attach_message(struct export_ctx *x, struct export_attachments *a, const struct export_chat *c,

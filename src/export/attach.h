@@ -5,9 +5,9 @@
  * export_attach_message() looks up each file the message JSON names (so an
  * --as-of export gets the files of that version), copies the stored bytes
  * into the chat's own folder beside its page (streamed, byte for byte), and
- * writes a named placeholder for a file the backup could not get, counting
- * it in result->missing_attachments. Writers then ask for a file's relative
- * path (links) or its bytes (inline images, MIME parts).
+ * for a file the backup could not get writes "<name>.unavailable.txt" saying
+ * why, counting it in result->missing_attachments. Writers then ask for a
+ * file's relative path (links) or its bytes (inline images, MIME parts).
  */
 #ifndef CV_EXPORT_ATTACH_H
 #define CV_EXPORT_ATTACH_H
@@ -28,6 +28,7 @@ struct export_attachment {
 	char *href;      /* path relative to the export's top directory */
 	char *blob;      /* NULL when the backup could not get it */
 	char *reason;    /* why not, when blob is NULL */
+	const char *mime; /* an image's type, sniffed from its bytes as they were copied; else NULL */
 	int64_t size;
 };
 
@@ -50,9 +51,9 @@ const struct export_attachment *export_attach_find(const struct export_attachmen
  * or not stored, negative on an error. */
 int export_attach_bytes(struct export_ctx *x, const struct export_attachment *att, size_t max, struct buf *out,
 			struct cv_err *e);
-/* The MIME type of an image by its first bytes, or NULL if not PNG, JPEG,
- * GIF or WebP. */
-const char *export_image_type(const unsigned char *p, size_t n);
+/* The text that stands in for a file the backup could not get: that it was
+ * not available, and the (sanitised) reason. Appended to out. */
+void export_attach_note(const struct export_attachment *att, struct buf *out);
 void export_attach_free(struct export_attachments *a);
 
 #endif

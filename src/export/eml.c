@@ -318,8 +318,7 @@ static GMimeObject *file_part(struct export_ctx *x, const struct export_attachme
 		GMimeObject *note;
 		char *clean;
 
-		buf_printf(&why, _("This file was not available when the chat was backed up.\nReason: %s\n"),
-			   a->reason ? a->reason : "");
+		export_attach_note(a, &why);
 		note = text_part("plain", why.data);
 		buf_free(&why);
 		clean = header_text(a->name ? a->name : fallback);
@@ -333,17 +332,9 @@ static GMimeObject *file_part(struct export_ctx *x, const struct export_attachme
 	free(path);
 	if (fd < 0)
 		return NULL;
-	if (strcmp(a->kind, "hosted") == 0) {
-		/* the copy's name ends in the type sniffed from its bytes */
-		const char *dot = strrchr(a->href, '.');
-
-		part = g_mime_part_new_with_type("image", dot && strcmp(dot, ".jpg") == 0   ? "jpeg"
-							  : dot && strcmp(dot, ".gif") == 0 ? "gif"
-							  : dot && strcmp(dot, ".webp") == 0 ? "webp"
-							  : "png");
-	} else {
-		part = g_mime_part_new_with_type("application", "octet-stream");
-	}
+	/* a->mime is "image/…", sniffed when the copy was written */
+	part = a->mime ? g_mime_part_new_with_type("image", a->mime + 6)
+		       : g_mime_part_new_with_type("application", "octet-stream");
 	{
 		GMimeStream *fs = g_mime_stream_fs_new(fd);
 		GMimeDataWrapper *content = g_mime_data_wrapper_new_with_stream(fs, GMIME_CONTENT_ENCODING_DEFAULT);

@@ -147,11 +147,11 @@ static int inline_image(void *ctx, const char *src, struct htmltext_image *img)
 	int got = 0;
 
 	if (file_hosted_id(src, &id) && (att = export_attach_find(&x->attach, "hosted", id.data)) != NULL &&
-	    export_attach_bytes(x, att, IMAGE_INLINE_MAX, &st->image, &e) == 1) {
-		img->mime = export_image_type((const unsigned char *)st->image.data, st->image.len);
+	    att->mime && export_attach_bytes(x, att, IMAGE_INLINE_MAX, &st->image, &e) == 1) {
+		img->mime = att->mime;
 		img->data = (const unsigned char *)st->image.data;
 		img->len = st->image.len;
-		got = img->mime != NULL;
+		got = 1;
 	}
 	buf_free(&id);
 	return got;

@@ -195,10 +195,10 @@ static int download_run_task(struct engine_worker *w, const struct job_row *job,
 					buf_append_str(&note, "; ");
 				if (res.missing_attachments)
 					buf_printf(&note,
-						   P_("%lld attachment was not available at backup time (a placeholder "
-						      "names it)",
-						      "%lld attachments were not available at backup time (placeholders "
-						      "name them)",
+						   P_("%lld attachment was not available at backup time (its "
+						      ".unavailable.txt says why)",
+						      "%lld attachments were not available at backup time (their "
+						      ".unavailable.txt files say why)",
 						      res.missing_attachments),
 						   (long long)res.missing_attachments);
 				job_set_status(w->db, job->id, ST_IN_PROGRESS, note.data, NULL);

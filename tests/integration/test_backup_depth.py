@@ -120,19 +120,19 @@ class BackupDepth(cvtest.ChatvaultTest, cvtest.TruthChecks):
             out = os.path.join(self.dir, "att-" + upn.split("@")[0])
             res = self.cv("download", "--user", upn, "--format", "json", "--attachments", "--out", out)
             want, refused = expected_files(truth, user_chats(truth, user))
-            got, placeholders = [], 0
+            got, unavailable = [], 0
             for root, _, files in os.walk(out):
                 if root == out:
                     continue  # the chats' .json pages
                 for name in files:
                     if name.endswith(".unavailable.txt"):
-                        placeholders += 1
+                        unavailable += 1
                         with open(os.path.join(root, name), encoding="utf-8") as f:
                             self.assertIn("not available", f.read())
                     else:
                         got.append(sha256_file(os.path.join(root, name)))
             self.assertEqual(sorted(got), want, upn)
-            self.assertEqual(placeholders, refused, upn)
+            self.assertEqual(unavailable, refused, upn)
             if refused:
                 self.assertRegex(res.err, r"%d attachments? (was|were) not available" % refused)
             checked += len(got)
