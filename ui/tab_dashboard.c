@@ -27,6 +27,7 @@ struct dashboard_view {
 	int ntenants;
 	struct app_job_row *jobs;
 	int njobs;
+	int64_t next_run;   /* the running scheduler's next slot, 0 if none runs */
 };
 
 static void dashboard_reload(struct ui *u, struct ui_view *v)
@@ -37,6 +38,7 @@ static void dashboard_reload(struct ui *u, struct ui_view *v)
 	free(d->tenants);
 	free(d->jobs);
 	app_tenants_summary(u->app, &d->tenants, &d->ntenants, NULL);
+	d->next_run = app_schedule_next_run(u->app, time_now_ms());
 	/* With one tenant selected, show only it. */
 	for (i = k = 0; i < d->ntenants; i++)
 		if (!u->tenant || d->tenants[i].id == u->tenant)
@@ -50,10 +52,9 @@ static void dashboard_reload(struct ui *u, struct ui_view *v)
 	acct_reload(u, &d->t);
 }
 
-static void draw_tenant(struct ui *u, const struct app_tenant_summary *t, int y)
+static void draw_tenant(struct ui *u, const struct app_tenant_summary *t, int64_t next_run, int y)
 {
 	char line[1024], last[32], next[32], cap[64], msgs[32], month[32];
-	int64_t next_ms;
 
 	ui_time(t->last_run, last, sizeof last);
 	ui_count(t->messages, msgs, sizeof msgs);
@@ -64,10 +65,8 @@ static void draw_tenant(struct ui *u, const struct app_tenant_summary *t, int y)
 		snprintf(cap, sizeof cap, "%s", _("no cap"));
 	ui_put(u, y, 1, 24, t->name, UI_TITLE, 1);
 	ui_put(u, y, 26, 22, t->status, strcmp(t->status, "Active") ? UI_ERROR : UI_OK, 1);
-	/* the next slot of a `chatvault run` that is alive on this store */
-	next_ms = app_schedule_next_run(u->app, time_now_ms());
-	if (next_ms)
-		ui_time(next_ms, next, sizeof next);
+	if (next_run)
+		ui_time(next_run, next, sizeof next);
 	else
 		snprintf(next, sizeof next, "%s", _("not scheduled"));
 	snprintf(line, sizeof line, _("backed up %lld/%lld · last run %s · next run %s"), (long long)t->backed_up,
@@ -104,7 +103,7 @@ static void dashboard_draw(struct ui *u, struct ui_view *v, int y, int h)
 		return;
 	}
 	for (i = 0; i < nt; i++, row += 2)
-		draw_tenant(u, &d->tenants[i], row);
+		draw_tenant(u, &d->tenants[i], d->next_run, row);
 	if (d->ntenants > nt) {
 		char more[128];
 
