@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential autoconf automake autopoint gettext libtool pkg-config
       libncurses-dev libcurl4-openssl-dev libcjson-dev libsqlite3-dev
       libgcrypt20-dev libxml2-dev libgmime-3.0-dev libpango1.0-dev
-      libcairo2-dev libzip-dev python3 python3-cryptography tmux sqlite3
+      libcairo2-dev libarchive-dev python3 python3-cryptography tmux sqlite3
       qpdf poppler-utils fonts-noto-core fonts-noto-cjk fonts-dejavu-core
       libemail-mime-perl locales openssl ca-certificates"
 

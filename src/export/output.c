@@ -11,6 +11,8 @@
 #include "util/i18n.h"
 #include "util/xalloc.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +20,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zip.h>
 
 struct export_out {
 	char *path;
@@ -131,11 +132,70 @@ int export_file_end(struct export_out *o, struct export_file *f, struct cv_err *
 	return 0;
 }
 
-/* Add the regular files below rel (relative to the directory) to z. */
-static int add_dir_to_zip(struct export_out *o, zip_t *z, const char *rel, struct cv_err *e)
+/*
+ * The zip is written as a stream (libarchive): one entry after another, each
+ * copied through a fixed buffer, so memory does not grow with the size of the
+ * files. What does grow is the central directory, which a zip keeps until its
+ * end: about a hundred bytes per entry.
+ */
+struct zip_writer {
+	struct archive *a;
+	struct archive_entry *entry;
+	const char *dir; /* for messages */
+	char buf[64 * 1024];
+};
+
+static int zip_failed(struct zip_writer *zw, const char *what, struct cv_err *e)
 {
-	int fd = rel[0] ? openat(o->dirfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-			: dup(o->dirfd);
+	int errnum = archive_errno(zw->a);
+
+	return err_set(e, errnum > 0 ? fs_errno_code(errnum) : CV_EIO, _("cannot add %s/%s to the zip: %s"),
+		       zw->dir, what, archive_error_string(zw->a) ? archive_error_string(zw->a) : strerror(errnum));
+}
+
+static int zip_add_file(struct zip_writer *zw, int dirfd, const char *name, const char *entry,
+			struct cv_err *e)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	ssize_t n;
+	int rc = 0;
+
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		int saved = errno;
+
+		if (fd >= 0)
+			close(fd);
+		return err_set(e, CV_EIO, _("cannot read %s/%s: %s"), zw->dir, entry, strerror(saved));
+	}
+	archive_entry_clear(zw->entry);
+	archive_entry_set_pathname_utf8(zw->entry, entry);
+	archive_entry_set_filetype(zw->entry, AE_IFREG);
+	archive_entry_set_perm(zw->entry, 0600);
+	archive_entry_set_size(zw->entry, st.st_size);
+	archive_entry_set_mtime(zw->entry, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	if (archive_write_header(zw->a, zw->entry) != ARCHIVE_OK)
+		rc = zip_failed(zw, entry, e);
+	while (rc == 0 && (n = read(fd, zw->buf, sizeof zw->buf)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = err_set(e, CV_EIO, _("cannot read %s/%s: %s"), zw->dir, entry, strerror(errno));
+		} else if (archive_write_data(zw->a, zw->buf, (size_t)n) != n) {
+			rc = zip_failed(zw, entry, e);
+		}
+	}
+	close(fd);
+	if (rc == 0 && archive_write_finish_entry(zw->a) != ARCHIVE_OK)
+		rc = zip_failed(zw, entry, e);
+	return rc;
+}
+
+/* Add the regular files below dirfd, named rel/... in the zip. The files
+ * being written (".part-") are left out. */
+static int zip_add_dir(struct zip_writer *zw, int dirfd, const char *rel, struct cv_err *e)
+{
+	int fd = dup(dirfd);
 	DIR *d;
 	struct dirent *de;
 	int rc = 0;
@@ -143,33 +203,29 @@ static int add_dir_to_zip(struct export_out *o, zip_t *z, const char *rel, struc
 	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
 			close(fd);
-		return err_set(e, CV_EIO, _("cannot read %s: %s"), o->path, strerror(errno));
+		return err_set(e, CV_EIO, _("cannot read %s: %s"), zw->dir, strerror(errno));
 	}
 	rewinddir(d);
 	while (rc == 0 && (de = readdir(d)) != NULL) {
-		char *entry, *full;
+		char *entry;
 		struct stat st;
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 || strstr(de->d_name, ".part-"))
 			continue;
-		entry = rel[0] ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
-		if (fstatat(o->dirfd, entry, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-			free(entry);
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue;
-		}
+		entry = rel[0] ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
 		if (S_ISDIR(st.st_mode)) {
-			rc = add_dir_to_zip(o, z, entry, e);
-		} else if (S_ISREG(st.st_mode)) {
-			zip_source_t *src;
+			int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-			full = xasprintf("%s/%s", o->path, entry);
-			src = zip_source_file(z, full, 0, -1);
-			if (src == NULL || zip_file_add(z, entry, src, ZIP_FL_ENC_UTF_8 | ZIP_FL_OVERWRITE) < 0) {
-				if (src)
-					zip_source_free(src);
-				rc = err_set(e, CV_EIO, _("cannot add %s to the zip: %s"), entry, zip_strerror(z));
+			if (sub < 0) {
+				rc = err_set(e, CV_EIO, _("cannot read %s/%s: %s"), zw->dir, entry, strerror(errno));
+			} else {
+				rc = zip_add_dir(zw, sub, entry, e);
+				close(sub);
 			}
-			free(full);
+		} else if (S_ISREG(st.st_mode)) {
+			rc = zip_add_file(zw, dirfd, de->d_name, entry, e);
 		}
 		free(entry);
 	}
@@ -180,40 +236,40 @@ static int add_dir_to_zip(struct export_out *o, zip_t *z, const char *rel, struc
 int export_out_zip(struct export_out *o, const char *zip_path, struct cv_err *e)
 {
 	char *tmp = xasprintf("%s.part-%ld", zip_path, (long)getpid());
-	int zerr = 0, rc;
-	zip_t *z;
-	mode_t old = umask(077);
+	struct zip_writer *zw = xcalloc(1, sizeof *zw);
+	int fd, rc = 0;
 
 	unlink(tmp);
-	z = zip_open(tmp, ZIP_CREATE | ZIP_EXCL, &zerr);
-	umask(old);
-	if (z == NULL) {
-		free(tmp);
-		return err_set(e, CV_EIO, _("cannot create the zip %s"), zip_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = err_set(e, fs_errno_code(errno), _("cannot create the zip %s: %s"), zip_path, strerror(errno));
+		goto out;
 	}
-	rc = add_dir_to_zip(o, z, "", e);
-	if (rc) {
-		zip_discard(z);
-		unlink(tmp);
-		free(tmp);
-		return rc;
-	}
-	if (zip_close(z) != 0) {
-		rc = err_set(e, fs_errno_code(errno), _("cannot write the zip %s: %s"), zip_path, zip_strerror(z));
-		zip_discard(z);
-		unlink(tmp);
-		free(tmp);
-		return rc;
-	}
-	chmod(tmp, 0600);
-	if (rename(tmp, zip_path) != 0) {
+	zw->dir = o->path;
+	zw->a = archive_write_new();
+	zw->entry = archive_entry_new();
+	if (archive_write_set_format_zip(zw->a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(zw->a, 1) != ARCHIVE_OK ||
+	    archive_write_open_fd(zw->a, fd) != ARCHIVE_OK)
+		rc = err_set(e, CV_EIO, _("cannot create the zip %s: %s"), zip_path, archive_error_string(zw->a));
+	if (rc == 0)
+		rc = zip_add_dir(zw, o->dirfd, "", e);
+	if (rc == 0 && archive_write_close(zw->a) != ARCHIVE_OK)
+		rc = zip_failed(zw, _("the zip's directory"), e);
+	archive_entry_free(zw->entry);
+	archive_write_free(zw->a);
+	if (rc == 0 && fsync(fd) != 0)
 		rc = err_set(e, fs_errno_code(errno), _("cannot write the zip %s: %s"), zip_path, strerror(errno));
+	if (close(fd) != 0 && rc == 0)
+		rc = err_set(e, fs_errno_code(errno), _("cannot write the zip %s: %s"), zip_path, strerror(errno));
+	if (rc == 0 && rename(tmp, zip_path) != 0)
+		rc = err_set(e, fs_errno_code(errno), _("cannot write the zip %s: %s"), zip_path, strerror(errno));
+	if (rc)
 		unlink(tmp);
-		free(tmp);
-		return rc;
-	}
+out:
+	free(zw);
 	free(tmp);
-	return 0;
+	return rc;
 }
 
 static void remove_tree(int dirfd)
