@@ -477,8 +477,8 @@ static int unfinished_backup(struct app *a, int64_t tenant, const char *params, 
 	return rc;
 }
 
-int app_backup_start(struct app *a, int64_t tenant, const int64_t *account_ids, int n, int64_t *job,
-		     struct cv_err *e)
+int app_backup_start(struct app *a, int64_t tenant, const int64_t *account_ids, int n, unsigned flags,
+		     int64_t *job, struct cv_err *e)
 {
 	cJSON *params = cJSON_CreateObject();
 	char *text;
@@ -490,6 +490,8 @@ int app_backup_start(struct app *a, int64_t tenant, const int64_t *account_ids, 
 		for (i = 0; i < n; i++)
 			cJSON_AddItemToArray(arr, cJSON_CreateNumber((double)account_ids[i]));
 	}
+	if (flags & APP_BACKUP_PER_CHAT)
+		cJSON_AddStringToObject(params, "path", "per-chat");
 	text = cJSON_PrintUnformatted(params);
 	cJSON_Delete(params);
 	/* The same backup still unfinished (its process was killed, or it is

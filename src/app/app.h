@@ -82,11 +82,14 @@ int app_privchat_set(struct app *a, int64_t tenant, const char *const *upns, int
 
 /* ---- backup ---- */
 
+/* Read every chat with /chats/{id}/messages, not through the export API. */
+#define APP_BACKUP_PER_CHAT 1u
+
 /* Queue a backup of the tenant's ACTIVE accounts (account_ids NULL: all).
  * If the same backup is queued or running and unfinished (a killed process
- * left it), *job is that job: waiting on it resumes it. */
-int app_backup_start(struct app *a, int64_t tenant, const int64_t *account_ids, int n, int64_t *job,
-		     struct cv_err *e);
+ * left it), *job is that job: waiting on it resumes it. flags: APP_BACKUP_*. */
+int app_backup_start(struct app *a, int64_t tenant, const int64_t *account_ids, int n, unsigned flags,
+		     int64_t *job, struct cv_err *e);
 int app_job_cancel(struct app *a, int64_t job, struct cv_err *e);
 
 /* ---- downloads ---- */

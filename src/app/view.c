@@ -535,7 +535,7 @@ int app_backup_selection(struct app *a, int64_t account, int *jobs, struct cv_er
 		if (i == n || tenants[i] != tenants[start]) {
 			int64_t job;
 
-			rc = app_backup_start(a, tenants[start], ids + start, (int)(i - start), &job, e);
+			rc = app_backup_start(a, tenants[start], ids + start, (int)(i - start), 0, &job, e);
 			if (rc == 0)
 				(*jobs)++;
 			start = i;

@@ -17,7 +17,9 @@
 #include "config.h"
 
 #include "backup/backup.h"
+#include "backup/bulk.h"
 #include "backup/files.h"
+#include "backup/internal.h"
 #include "graph/graph.h"
 #include "store/accounts.h"
 #include "store/catalog.h"
@@ -39,9 +41,6 @@
 #include <string.h>
 
 #define MEMBERS_EXPAND_LIMIT 25
-/* A later run re-reads this much before the watermark: a message Graph
- * commits a little after its timestamp is still seen. */
-#define WATERMARK_OVERLAP_MS (10 * 60 * 1000)
 
 /* The tenant's directory id, used in record identities. */
 static int tenant_guid(struct engine_worker *w, int64_t tenant, char *out, size_t n, struct cv_err *e)
@@ -118,10 +117,7 @@ out:
 	return rc;
 }
 
-/* A page is stored with its resume point: go on with its nextLink (none
- * ends the task's loop), and show the job In Progress again if a retry had
- * marked it Retrying. next belongs to the page, so call this before freeing it. */
-static void page_stored(struct engine_worker *w, const struct job_row *job, struct buf *url, const char *next)
+void backup_page_stored(struct engine_worker *w, const struct job_row *job, struct buf *url, const char *next)
 {
 	buf_reset(url);
 	if (next)
@@ -197,8 +193,9 @@ static int store_chat_page(struct engine_worker *w, const struct job_row *job, c
 		if ((rc = chat_put(w->db, w->store->vault, &cp, &rowid, e)) ||
 		    (rc = chat_link_account(w->db, t->account, rowid, e)))
 			break;
-		snprintf(key, sizeof key, "chat:%s", chat_id);
-		if ((rc = task_add(w->db, t->job, key, "chat", 0, rowid, NULL, e)))
+		/* The plan, once every account is listed, decides how it is read. */
+		snprintf(key, sizeof key, "listed:%lld:%s", (long long)t->account, chat_id);
+		if ((rc = task_note(w->db, t->job, key, "listed", t->account, rowid, e)))
 			break;
 	}
 	buf_free(&meta);
@@ -255,7 +252,7 @@ static int run_account(struct engine_worker *w, const struct job_row *job, const
 		if (rc == 0)
 			rc = store_chat_page(w, job, t, guid, chats, next, e);
 		if (rc == 0)
-			page_stored(w, job, &url, next);
+			backup_page_stored(w, job, &url, next);
 		cJSON_Delete(page);
 		if (rc)
 			break;
@@ -268,11 +265,47 @@ static int run_account(struct engine_worker *w, const struct job_row *job, const
 
 /* ---- chat task: every message, every page ------------------------------- */
 
+int backup_store_message(struct engine_worker *w, const struct job_row *job, const char *guid, int64_t chat,
+			 const char *chat_id, const cJSON *m, int *added, struct cv_err *e)
+{
+	struct buf raw = BUF_INIT, version = BUF_INIT;
+	struct message_put mp;
+	const char *id = json_str(m, "id");
+	int64_t modified;
+	int rc;
+
+	*added = 0;
+	if (id == NULL || strlen(id) > 256)
+		return 0;
+	json_append(&raw, m);
+	memset(&mp, 0, sizeof mp);
+	mp.chat = chat;
+	mp.tenant_guid = guid;
+	mp.chat_id = chat_id;
+	mp.message_id = id;
+	/* A timestamp Graph got wrong (its own docs show one) must not lose
+	 * the message: keep it, ordered by what we can parse. */
+	modified = json_time(m, "lastModifiedDateTime", 0);
+	mp.created = json_time(m, "createdDateTime", modified);
+	mp.modified = modified ? modified : mp.created;
+	buf_printf(&version, "%s/%s", json_str_or(m, "etag", ""), json_str_or(m, "lastModifiedDateTime", "0"));
+	mp.version = version.data;
+	mp.deleted = json_str(m, "deletedDateTime") != NULL;
+	mp.snapshot = job->snapshot;
+	mp.raw = raw.data;
+	mp.raw_len = raw.len;
+	rc = message_put(w->db, w->store->vault, &mp, added, NULL, e);
+	if (rc == 0 && *added)
+		rc = backup_note_files(w->db, w->store->vault, chat, guid, chat_id, id, m, e);
+	buf_free(&raw);
+	buf_free(&version);
+	return rc;
+}
+
 static int store_message_page(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
 			      const char *guid, const char *chat_id, cJSON *msgs, const char *next,
 			      int64_t *stored, struct cv_err *e)
 {
-	struct buf raw = BUF_INIT, version = BUF_INIT;
 	cJSON *m;
 	int rc, n = 0;
 
@@ -280,40 +313,12 @@ static int store_message_page(struct engine_worker *w, const struct job_row *job
 		return rc;
 	cJSON_ArrayForEach(m, msgs)
 	{
-		struct message_put mp;
-		const char *id = json_str(m, "id");
-		int64_t modified;
-		int added = 0;
+		int added;
 
-		if (id == NULL || strlen(id) > 256)
-			continue;
-		buf_reset(&raw);
-		json_append(&raw, m);
-		memset(&mp, 0, sizeof mp);
-		mp.chat = t->chat;
-		mp.tenant_guid = guid;
-		mp.chat_id = chat_id;
-		mp.message_id = id;
-		/* A timestamp Graph got wrong (its own docs show one) must not
-		 * lose the message: keep it, ordered by what we can parse. */
-		modified = json_time(m, "lastModifiedDateTime", 0);
-		mp.created = json_time(m, "createdDateTime", modified);
-		mp.modified = modified ? modified : mp.created;
-		buf_reset(&version);
-		buf_printf(&version, "%s/%s", json_str_or(m, "etag", ""), json_str_or(m, "lastModifiedDateTime", "0"));
-		mp.version = version.data;
-		mp.deleted = json_str(m, "deletedDateTime") != NULL;
-		mp.snapshot = job->snapshot;
-		mp.raw = raw.data;
-		mp.raw_len = raw.len;
-		if ((rc = message_put(w->db, w->store->vault, &mp, &added, NULL, e)))
-			break;
-		if (added && (rc = backup_note_files(w->db, w->store->vault, t->chat, guid, chat_id, id, m, e)))
+		if ((rc = backup_store_message(w, job, guid, t->chat, chat_id, m, &added, e)))
 			break;
 		n += added;
 	}
-	buf_free(&raw);
-	buf_free(&version);
 	if (rc == 0)
 		rc = task_checkpoint(w->db, t->id, next ? next : BACKUP_RESUME_FILES, n, e);
 	if (rc == 0)
@@ -337,24 +342,26 @@ static void first_page_url(struct buf *url, const char *chat_id, int64_t waterma
 	if (watermark > 0) {
 		char when[40];
 
-		time_format_iso8601(watermark - WATERMARK_OVERLAP_MS, when, sizeof when);
+		time_format_iso8601(watermark - BACKUP_OVERLAP_MS, when, sizeof when);
 		buf_append_str(url, "&$filter=lastModifiedDateTime%20gt%20");
 		url_escape(url, when);
 	}
 }
 
-/* After every page is stored: the next run starts from the newest change. */
-static int advance_watermark(struct engine_worker *w, int64_t chat, struct cv_err *e)
+/* After every page and file is stored: the next run starts from the newest
+ * change, and every change made before this run began is in the store. */
+static int advance_watermark(struct engine_worker *w, const struct job_row *job, int64_t chat, struct cv_err *e)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if ((rc = catalog_prepare(w->db,
-				  "UPDATE chats SET watermark = (SELECT max(modified) FROM messages WHERE chat = ?1)"
-				  " WHERE id = ?1",
+				  "UPDATE chats SET watermark = (SELECT max(modified) FROM messages WHERE chat = ?1),"
+				  " synced = max(coalesce(synced, 0), ?2) WHERE id = ?1",
 				  &st, e)))
 		return rc;
 	sqlite3_bind_int64(st, 1, chat);
+	sqlite3_bind_int64(st, 2, job->started - BACKUP_OVERLAP_MS);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(w->db, _("saving a chat's watermark"), e);
 	sqlite3_finalize(st);
 	return rc;
@@ -402,7 +409,7 @@ static int run_chat(struct engine_worker *w, const struct job_row *job, const st
 		next = graph_page_next(page);
 		rc = store_message_page(w, job, t, guid, chat_id, graph_page_value(page), next, &stored, e);
 		if (rc == 0)
-			page_stored(w, job, &url, next);
+			backup_page_stored(w, job, &url, next);
 		cJSON_Delete(page);
 		if (rc)
 			break;
@@ -411,7 +418,7 @@ static int run_chat(struct engine_worker *w, const struct job_row *job, const st
 	if (rc == 0 && !w->stop)
 		rc = backup_fetch_files(w, job, t, gt, guid, chat_id, e);
 	if (rc == 0 && !w->stop)
-		rc = advance_watermark(w, t->chat, e);
+		rc = advance_watermark(w, job, t->chat, e);
 	if (rc == CV_ECAP)
 		return rc; /* the reason is the tenant's, not this chat's */
 	if (rc) {
@@ -436,6 +443,8 @@ static int backup_run_task(struct engine_worker *w, const struct job_row *job, c
 		return run_account(w, job, t, gt, guid, e);
 	if (strcmp(t->kind, "chat") == 0)
 		return run_chat(w, job, t, gt, guid, e);
+	if (strcmp(t->kind, "window") == 0 || strcmp(t->kind, "delta") == 0)
+		return bulk_run_task(w, job, t, gt, guid, e);
 	return err_set(e, CV_EINVAL, _("unknown backup task '%s'"), t->kind);
 }
 
@@ -635,6 +644,7 @@ const struct engine_kind backup_kind = {
 	.name = "backup",
 	.plan = backup_plan,
 	.run_task = backup_run_task,
+	.advance = bulk_advance,
 	.finish = backup_finish,
 };
 

@@ -28,6 +28,7 @@ int cmd_backup(struct cli *c)
 	struct cv_err e = {0};
 	struct app *a;
 	int64_t tid, job, *ids = NULL;
+	unsigned flags = 0;
 	int i, n = 0, all = 0, rc;
 
 	ids = xcalloc((size_t)c->argc, sizeof *ids);
@@ -36,6 +37,8 @@ int cmd_backup(struct cli *c)
 			tenant = c->argv[++i];
 		else if (strcmp(c->argv[i], "--all") == 0)
 			all = 1;
+		else if (strcmp(c->argv[i], "--per-chat") == 0)
+			flags |= APP_BACKUP_PER_CHAT;
 		else if (c->argv[i][0] == '-') {
 			free(ids);
 			return cli_usage_error(_("backup: unknown option '%s'"), c->argv[i]);
@@ -64,7 +67,7 @@ int cmd_backup(struct cli *c)
 		free(ids);
 		return rc;
 	}
-	if ((rc = app_engine_start(a, 0, &e)) || (rc = app_backup_start(a, tid, n ? ids : NULL, n, &job, &e)))
+	if ((rc = app_engine_start(a, 0, &e)) || (rc = app_backup_start(a, tid, n ? ids : NULL, n, flags, &job, &e)))
 		goto fail;
 	free(ids);
 	rc = cli_wait_job(c, a, job);
@@ -330,7 +333,7 @@ int cmd_jobs(struct cli *c)
 		return rc;
 	if ((rc = catalog_prepare(a->store->db,
 				  "SELECT id, kind, status, reason, progress_done, progress_total, created, started,"
-				  " finished, result_path, result_size FROM jobs WHERE ?1 IS NULL OR kind = ?1 ORDER BY id",
+				  " finished, result_path, result_size, note FROM jobs WHERE ?1 IS NULL OR kind = ?1 ORDER BY id",
 				  &st, &e))) {
 		app_close(&a);
 		return cli_fail(&e);
@@ -359,6 +362,8 @@ int cmd_jobs(struct cli *c)
 				cJSON_AddStringToObject(o, "result", catalog_text(st, 9));
 				cJSON_AddNumberToObject(o, "resultSize", (double)sqlite3_column_int64(st, 10));
 			}
+			if (sqlite3_column_type(st, 11) != SQLITE_NULL)
+				cJSON_AddStringToObject(o, "note", catalog_text(st, 11));
 			cJSON_AddItemToArray(arr, o);
 			continue;
 		}
@@ -368,6 +373,8 @@ int cmd_jobs(struct cli *c)
 			cli_print_safe(catalog_text(st, 9), 0);
 		else if (sqlite3_column_type(st, 3) != SQLITE_NULL)
 			cli_print_safe(catalog_text(st, 3), 0);
+		else if (sqlite3_column_type(st, 11) != SQLITE_NULL)
+			cli_print_safe(catalog_text(st, 11), 0);
 		putchar('\n');
 	}
 	sqlite3_finalize(st);

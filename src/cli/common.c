@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "app/app.h"
+#include "engine/engine.h"
 #include "engine/queue.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -253,6 +254,11 @@ int cli_wait_job(struct cli *c, struct app *a, int64_t job)
 			return code;
 		}
 		job_row_free(&j);
+		if (a->engine && engine_halted(a->engine, &e)) {
+			if (tty)
+				fputc('\n', stderr);
+			return cli_fail(&e);
+		}
 		if (*stop) {
 			fprintf(stderr, "%s\n", _("stopping after the page in flight..."));
 			return EXIT_FAIL;

@@ -48,7 +48,13 @@ struct engine {
 	unsigned kicks;
 	struct tenant_cache *tenants;
 	int wake[2];
+	/* The store could not be written (a full disk): see engine_halt(). */
+	struct cv_err halt;
+	int64_t halt_until;
 };
+
+/* How long the pool rests after the store refused a write. */
+#define HALT_RETRY_MS 60000
 
 void engine_register(const struct engine_kind *kind)
 {
@@ -211,6 +217,45 @@ int engine_graph_tenant(struct engine_worker *w, int64_t tenant, struct graph_te
 	return 0;
 }
 
+/*
+ * Every worker would fail the same way on a full disk, and marking tasks
+ * failed would need the very writes that fail. So the work in hand is given
+ * back (as far as the store allows), the pool rests, and whoever waits is
+ * told why; the job resumes once there is room.
+ */
+static void engine_halt(struct engine *en, const struct cv_err *e)
+{
+	pthread_mutex_lock(&en->lock);
+	if (en->halt.code == 0)
+		log_warn("%s", e->msg);
+	en->halt = *e;
+	en->halt_until = time_mono_ms() + HALT_RETRY_MS;
+	pthread_mutex_unlock(&en->lock);
+	engine_notify(en);
+}
+
+static int engine_resting(struct engine *en)
+{
+	int resting;
+
+	pthread_mutex_lock(&en->lock);
+	resting = en->halt.code != 0 && time_mono_ms() < en->halt_until;
+	pthread_mutex_unlock(&en->lock);
+	return resting;
+}
+
+int engine_halted(struct engine *en, struct cv_err *e)
+{
+	int code;
+
+	pthread_mutex_lock(&en->lock);
+	code = en->halt.code;
+	if (code)
+		*e = en->halt;
+	pthread_mutex_unlock(&en->lock);
+	return code;
+}
+
 static void run_one_task(struct engine_worker *w, struct task_row *t)
 {
 	const struct engine_kind *k;
@@ -229,8 +274,12 @@ static void run_one_task(struct engine_worker *w, struct task_row *t)
 	} else {
 		rc = k->run_task(w, &job, t, &e);
 	}
-	if (rc == CV_ECANCELLED)
+	if (rc == CV_ECANCELLED || rc == CV_ENOSPC)
 		task_release(w->db, t->id, NULL);
+	if (rc == CV_ENOSPC)
+		engine_halt(w->engine, &e);
+	else if (rc == CV_ECANCELLED)
+		;
 	else
 		task_finish(w->db, t->id, rc, rc ? e.msg : NULL, NULL);
 	w->current_job = 0;
@@ -251,15 +300,26 @@ static void run_one_job(struct engine_worker *w, struct job_row *job, char what)
 		rc = k->plan ? k->plan(w, job, &e) : 0;
 		if (rc == 0)
 			rc = job_mark_planned(w->db, job->id, &e);
-		if (rc == CV_ECANCELLED) {
+		if (rc == CV_ECANCELLED || rc == CV_ENOSPC) {
 			job_release(w->db, job->id, NULL);
+			if (rc == CV_ENOSPC)
+				engine_halt(w->engine, &e);
 		} else if (rc) {
 			log_warn("job %lld: %s", (long long)job->id, e.msg);
 			job_finish(w->db, job->id, engine_status_for_error(rc, ST_FAILED), e.msg, NULL);
 		}
 	} else {
-		rc = k->finish ? k->finish(w, job, &e) : job_finish(w->db, job->id, ST_COMPLETED, NULL, &e);
-		if (rc) {
+		int more = 0;
+
+		rc = k->advance && !job->cancel ? k->advance(w, job, &more, &e) : 0;
+		if (rc == 0 && more)
+			job_release(w->db, job->id, NULL); /* its new tasks come first */
+		else if (rc == 0)
+			rc = k->finish ? k->finish(w, job, &e) : job_finish(w->db, job->id, ST_COMPLETED, NULL, &e);
+		if (rc == CV_ENOSPC) {
+			job_release(w->db, job->id, NULL);
+			engine_halt(w->engine, &e);
+		} else if (rc) {
 			log_warn("job %lld: %s", (long long)job->id, e.msg);
 			job_finish(w->db, job->id, ST_FAILED, e.msg, NULL);
 		}
@@ -280,18 +340,26 @@ static void *worker_main(void *arg)
 		char what;
 		struct timespec ts;
 
-		if (task_lease(w->db, w->owner, &t, NULL) == 0) {
+		struct cv_err e = {0};
+		int rc = engine_resting(en) ? CV_ENOSPC : task_lease(w->db, w->owner, &t, &e);
+
+		if (rc == 0) {
+			pthread_mutex_lock(&en->lock);
+			en->halt.code = 0; /* the store takes writes again */
+			pthread_mutex_unlock(&en->lock);
 			run_one_task(w, &t);
 			task_row_free(&t);
 			continue;
 		}
 		if (w->stop)
 			break;
-		if (job_lease(w->db, w->owner, &job, &what, NULL) == 0) {
+		if (rc != CV_ENOSPC && (rc = job_lease(w->db, w->owner, &job, &what, &e)) == 0) {
 			run_one_job(w, &job, what);
 			job_row_free(&job);
 			continue;
 		}
+		if (e.code == CV_ENOSPC)
+			engine_halt(en, &e);
 		pthread_mutex_lock(&en->lock);
 		if (!en->stopping && en->kicks == seen_kicks) {
 			clock_gettime(CLOCK_REALTIME, &ts);

@@ -40,6 +40,11 @@ struct engine_kind {
 	 * another CV_E* code with e->msg as the reason it failed. */
 	int (*run_task)(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
 			struct cv_err *e);
+	/* Every task has ended and the job was not cancelled: add the next
+	 * phase's tasks, if any, and set *more (optional). Called again when
+	 * those have ended, until it sets *more to 0. A phase must be recorded
+	 * in the same transaction as its tasks, so a crash never runs it twice. */
+	int (*advance)(struct engine_worker *w, const struct job_row *job, int *more, struct cv_err *e);
 	/* Every task has ended (or the job was cancelled): set final statuses. */
 	int (*finish)(struct engine_worker *w, const struct job_row *job, struct cv_err *e);
 };
@@ -55,6 +60,9 @@ void engine_kick(struct engine *en);
 /* A file descriptor that becomes readable when job state changed; the
  * console polls it. Drain with engine_drain_wake(). */
 int engine_wake_fd(const struct engine *en);
+/* Non-zero (and *e says why) while the pool rests because the store could
+ * not be written, such as on a full disk. Its jobs resume once it can. */
+int engine_halted(struct engine *en, struct cv_err *e);
 void engine_drain_wake(struct engine *en);
 /* Tell listeners (the wake fd) that something changed. */
 void engine_notify(struct engine *en);

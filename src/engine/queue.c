@@ -337,6 +337,34 @@ int task_add(sqlite3 *db, int64_t job, const char *key, const char *kind, int64_
 	return rc;
 }
 
+int task_note(sqlite3 *db, int64_t job, const char *key, const char *kind, int64_t account, int64_t chat,
+	      struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_prepare(db,
+				  "INSERT OR IGNORE INTO tasks (job, key, kind, account, chat, state) VALUES (?, ?, ?, ?, ?, 'done')",
+				  &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, job);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+	if (account > 0)
+		sqlite3_bind_int64(st, 4, account);
+	if (chat > 0)
+		sqlite3_bind_int64(st, 5, chat);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("adding a task"), e);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int job_set_note(sqlite3 *db, int64_t id, const char *note, struct cv_err *e)
+{
+	return exec_bound(db, "UPDATE jobs SET note = ?2 WHERE id = ?1", e, _("updating a job"), id, note, NULL,
+			  NULL);
+}
+
 static void task_read(sqlite3_stmt *st, void *p)
 {
 	struct task_row *out = p;

@@ -85,6 +85,13 @@ int job_release(sqlite3 *db, int64_t id, struct cv_err *e);
 /* Add a task unless the job already has one with this key. */
 int task_add(sqlite3 *db, int64_t job, const char *key, const char *kind, int64_t account, int64_t chat,
 	     int *added, struct cv_err *e);
+/* Record a row that is never run (state done, no progress): a phase's
+ * bookkeeping, which a later phase may turn into a task. Ignored if the key
+ * exists. */
+int task_note(sqlite3 *db, int64_t job, const char *key, const char *kind, int64_t account, int64_t chat,
+	      struct cv_err *e);
+/* A note on how the job went about its work (shown beside its status). */
+int job_set_note(sqlite3 *db, int64_t id, const char *note, struct cv_err *e);
 /* Lease the next runnable task of any unfinished, uncancelled, planned job. */
 int task_lease(sqlite3 *db, const char *owner, struct task_row *out, struct cv_err *e);
 /* Inside the caller's transaction: store the resume point and renew the lease. */

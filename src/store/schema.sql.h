@@ -181,4 +181,13 @@ static const char *const catalog_migrations[] = {
 	"  key TEXT PRIMARY KEY,"
 	"  value TEXT NOT NULL"
 	") WITHOUT ROWID;",
+
+	/* 3: the export API path. An account's getAllMessages/delta link and
+	 * the time from which that link and the store together hold every
+	 * change of the user's chats; a chat's time up to which every change
+	 * is stored; a backup job's note on the path it took. */
+	"ALTER TABLE accounts ADD COLUMN delta_link TEXT;"
+	"ALTER TABLE accounts ADD COLUMN delta_from INTEGER;"
+	"ALTER TABLE chats ADD COLUMN synced INTEGER;"
+	"ALTER TABLE jobs ADD COLUMN note TEXT;",
 };

@@ -178,17 +178,21 @@ class Sim:
 
     def reset_stats(self):
         with self.lock:
-            self.stats = {"requests": 0, "by_class": {}, "by_status": {}, "throttled": 0,
+            self.stats = {"requests": 0, "by_class": {}, "by_handler": {}, "exported": 0,
+                          "by_status": {}, "throttled": 0,
                           "faults": 0, "faults_by_kind": {}, "tokens_issued": 0,
                           "token_requests": 0, "bytes_sent": 0}
             self.tokens_base = self.identity.issued
 
-    def count(self, cls=None, status=None, throttled=False, fault=None, nbytes=0):
+    def count(self, cls=None, status=None, throttled=False, fault=None, nbytes=0, handler=None, exported=0):
         with self.lock:
             s = self.stats
+            s["exported"] += exported
             if cls:
                 s["requests"] += 1
                 s["by_class"][cls] = s["by_class"].get(cls, 0) + 1
+            if handler:
+                s["by_handler"][handler] = s["by_handler"].get(handler, 0) + 1
             if status:
                 k = str(status)
                 s["by_status"][k] = s["by_status"].get(k, 0) + 1
@@ -480,7 +484,7 @@ class Handler(BaseHTTPRequestHandler):
         tok, why = sim.identity.check_bearer(self.headers.get("Authorization"))
         route = self.route(segs[1:] if segs and segs[0] in ("v1.0", "beta") else None, tok)
         cls = route[0] if route else "other"
-        sim.count(cls=cls)
+        sim.count(cls=cls, handler=route[3].__name__[2:] if route else None)
         if tok is None:
             self.graph_error(401, "InvalidAuthenticationToken", why, [
                 ("WWW-Authenticate", 'Bearer realm="", authorization_uri="%s/common/oauth2/authorize", '
@@ -982,6 +986,7 @@ class Handler(BaseHTTPRequestHandler):
         with t.lock:
             idx, nxt = self._scan(self._user_chats(u), ci, cpos, top, pred)
             out = [self.served(t.message(c, i), include) for c, i in idx]
+        self.sim.count(exported=len(out))
         self.page(self.base + "/$metadata#Collection(chatMessage)", out,
                   _tok("a", *nxt) if nxt else None)
 
@@ -1016,6 +1021,7 @@ class Handler(BaseHTTPRequestHandler):
                 idx, nxt = self._scan(self._user_chats(u), ci, cpos, top,
                                       lambda c, i: c.modified[i] > lo)
                 out = [self.served(t.message(c, i), include) for c, i in idx]
+                self.sim.count(exported=len(out))
                 if nxt:
                     tokn = _tok("s", u.id, "init", lo, start_seq, nxt[0], nxt[1], top)
                     self.page(self.base + "/$metadata#Collection(chatMessage)", out, tokn)
@@ -1036,6 +1042,7 @@ class Handler(BaseHTTPRequestHandler):
             picked.sort(key=lambda x: x[0])
             page = picked[:top]
             out = [self.served(t.message(c, i), include) for _, c, i in page]
+        self.sim.count(exported=len(out))
         if len(picked) > top:
             self.page(self.base + "/$metadata#Collection(chatMessage)", out,
                       _tok("s", u.id, "chg", since, end, page[-1][0], top, 0))

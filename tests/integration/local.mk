@@ -5,6 +5,7 @@ TESTS += \
 	tests/integration/test_backup_exact.py \
 	tests/integration/test_credentials.py \
 	tests/integration/test_downloads.py \
+	tests/integration/test_export_path.py \
 	tests/integration/test_schedule.py \
 	tests/integration/test_store.py
 
@@ -17,7 +18,7 @@ EXTRA_DIST += \
 	tests/integration/test_backup_depth.py \
 	tests/integration/test_backup_exact.py tests/integration/test_credentials.py \
 	tests/integration/test_store.py tests/integration/test_downloads.py \
-	tests/integration/test_schedule.py \
+	tests/integration/test_schedule.py tests/integration/test_export_path.py \
 	scripts/demo.sh
 
 demo: chatvault

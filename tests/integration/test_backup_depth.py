@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+import zipfile
 
 import urllib.parse
 
@@ -61,12 +62,20 @@ class BackupDepth(cvtest.ChatvaultTest, cvtest.TruthChecks):
     def snapshot_ids(self):
         return [s["id"] for s in self.cv("--json", "snapshots").json()]
 
-    def test_incremental_versions_and_as_of(self):
+    def reads(self):
+        """Message-reading requests since the last stats reset: per chat
+        (/chats/{id}/messages), export windows (getAllMessages) and delta."""
+        h = self.sim.get("/_sim/stats")["by_handler"]
+        return h.get("messages", 0), h.get("all", 0), h.get("delta", 0)
+
+    def test_incremental_versions_and_as_of_per_chat(self):
+        """The per-chat path: each chat is read from its watermark."""
         self.start_sim()
         self.setup_tenant()
         self.sim.post("/_sim/stats/reset")
-        self.backup()
-        first = self.sim.get("/_sim/stats")["by_class"].get("chat_messages", 0)
+        self.backup("--per-chat")
+        first, windows, deltas = self.reads()
+        self.assertEqual((windows, deltas), (0, 0))
         before = self.sim.truth()
         snap1 = self.snapshot_ids()[-1]
 
@@ -74,15 +83,64 @@ class BackupDepth(cvtest.ChatvaultTest, cvtest.TruthChecks):
                                                  "seed": 9})
         self.assertGreater(min(changed.values()), 0, changed)
         self.sim.post("/_sim/stats/reset")
-        self.backup()
-        second = self.sim.get("/_sim/stats")["by_class"].get("chat_messages", 0)
+        self.backup("--per-chat")
+        second = self.reads()[0]
         chats = len(before["chats"])
         print("# first run: %d chat-message requests; after %s: %d (%d chats)" % (first, changed, second, chats))
         # Each chat is read from its watermark: about one page per chat
         # (plus the images of new messages), not the whole history again.
         self.assertLess(second, first * 0.4)
         self.assertLessEqual(second, 2 * chats + 10)
+        self.check_versions_and_as_of(before, snap1)
 
+        # A third run with nothing changed reads one page per chat.
+        self.sim.post("/_sim/stats/reset")
+        self.backup("--per-chat")
+        self.assertLessEqual(self.reads()[0], chats)
+
+    def test_incremental_versions_and_as_of_export(self):
+        """The export API path: the first run reads users' exports in
+        windows, later runs follow each user's delta link."""
+        self.start_sim()
+        self.setup_tenant()
+        self.sim.post("/_sim/stats/reset")
+        self.backup()
+        per_chat, windows, deltas = self.reads()
+        before = self.sim.truth()
+        snap1 = self.snapshot_ids()[-1]
+        users = len(before["users"])
+        self.assertEqual(per_chat, 0)
+        self.assertGreater(windows, 0)
+        self.assertLessEqual(deltas, users)
+        note = self.cv("--json", "jobs", "list", "--kind", "backup").json()[-1]["note"]
+        self.assertRegex(note, r"^export API: \d+ users' exports \(\d+ read in windows")
+        # A shared message is fetched about once, not once per member.
+        served = self.sim.get("/_sim/stats")["exported"]
+        unique = sum(len(c["messages"]) for c in before["chats"] if c.get("access", 200) == 200)
+        print("# export path, first run: %d windows pages, %d delta pages, %d messages served for %d unique"
+              % (windows, deltas, served, unique))
+        self.assertLess(served, unique * 1.5)
+
+        changed = self.sim.post("/_sim/mutate", {"edit": 0.03, "delete": 0.02, "new": 40, "react": 0.03,
+                                                 "seed": 9})
+        self.sim.post("/_sim/stats/reset")
+        self.backup()
+        per_chat, windows, deltas = self.reads()
+        print("# export path, after %s: %d delta requests, %d messages served" %
+              (changed, deltas, self.sim.get("/_sim/stats")["exported"]))
+        self.assertEqual((per_chat, windows), (0, 0))
+        self.assertLessEqual(deltas, 2 * users)
+        self.check_versions_and_as_of(before, snap1)
+
+        # Nothing changed: one delta request per user read, nothing else.
+        self.sim.post("/_sim/stats/reset")
+        self.backup()
+        per_chat, windows, deltas = self.reads()
+        self.assertEqual((per_chat, windows), (0, 0))
+        self.assertLessEqual(deltas, users)
+        self.check_against_truth(self.sim.truth(), statuses=False)
+
+    def check_versions_and_as_of(self, before, snap1):
         # (statuses describe one run: the first run reported the refused files)
         after = self.sim.truth()
         self.check_against_truth(after, statuses=False)
@@ -102,12 +160,6 @@ class BackupDepth(cvtest.ChatvaultTest, cvtest.TruthChecks):
                 self.assertEqual(versions[(c["id"], mid)], len(old) + 1, (c["id"], mid))
                 touched += 1
         self.assertGreater(touched, 10)
-
-        # A third run with nothing changed reads one page per chat.
-        self.sim.post("/_sim/stats/reset")
-        self.backup()
-        third = self.sim.get("/_sim/stats")["by_class"].get("chat_messages", 0)
-        self.assertLessEqual(third, chats)
 
     def test_files_byte_for_byte(self):
         self.start_sim()
@@ -191,6 +243,16 @@ class BackupDepth(cvtest.ChatvaultTest, cvtest.TruthChecks):
         parts = [line.split("\t") for line in perl.stdout.splitlines()]
         self.assertEqual(sorted(d for _, t, d in parts if t != "text/plain"), want)
         self.assertEqual(sum(1 for _, t, _ in parts if t == "text/plain"), refused)
+        # The job's zip holds the same tree, byte for byte: a file per message
+        # plus the attachment folders.
+        job = self.cv("--json", "jobs", "list", "--kind", "download").json()[-1]
+        tree = {os.path.relpath(os.path.join(root, n), out): sha256_file(os.path.join(root, n))
+                for root, _, files in os.walk(out) for n in files}
+        with zipfile.ZipFile(job["result"]) as zf:
+            self.assertIsNone(zf.testzip())
+            inzip = {i.filename: hashlib.sha256(zf.read(i)).hexdigest() for i in zf.infolist()}
+        self.assertEqual(inzip, tree)
+        self.assertTrue(any("/" in name for name in inzip))
 
         # PDF: every inline image is drawn (pdfimages lists what the pages hold).
         out = os.path.join(self.dir, "pdf")
@@ -214,7 +276,9 @@ class BackupDepth(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.sim.post("/_sim/chat/forbid", {"id": gone["id"], "status": 404})
         self.sim.post("/_sim/chat/forbid", {"id": denied["id"], "status": 403})
         self.sim.post("/_sim/mutate", {"new": 30, "seed": 4})
-        res = self.cv("backup", ok=None)
+        # Per chat: a user's export leaves out a chat it may not read, so
+        # only a chat's own endpoint says 403 or 404.
+        res = self.cv("backup", "--per-chat", ok=None)
         self.assertEqual(res.rc, 3, res.err)
         accounts = {a["upn"]: a for a in self.cv("--json", "accounts", "list").json()}
         ids = {u["id"]: u["userPrincipalName"] for u in truth["users"]}
@@ -253,7 +317,7 @@ class BackupDepth(cvtest.ChatvaultTest, cvtest.TruthChecks):
         res = self.cv("backup", ok=None)
         self.assertEqual(res.rc, 3, res.err)
         self.assertIn("monthly cap", res.err)
-        self.assertEqual(self.sim.get("/_sim/stats")["by_class"].get("chat_messages", 0), 0)
+        self.assertEqual(self.reads(), (0, 0, 0))
         self.assertEqual({a["status"] for a in self.cv("--json", "accounts", "list").json()}, {"Suspended"})
         self.assertEqual(self.cv("--json", "jobs", "list").json()[0]["status"], "Suspended")
 

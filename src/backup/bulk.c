@@ -1,0 +1,674 @@
+/*
+ * The export API path of a backup (DESIGN.md "How to read Teams chats fast").
+ *
+ * Graph facts this relies on (graph-facts.md §4, §5.2):
+ * - GET /users/{id}/chats/getAllMessages returns the messages of all the
+ *   user's chats, mixed, each with its chatId; $filter takes a
+ *   lastModifiedDateTime range (gt and lt), $top at most 50.
+ * - .../getAllMessages/delta returns pages, then a deltaLink; following that
+ *   link later returns only what changed. Delta reaches back eight months.
+ * - The export class allows 200 requests/s per tenant; /chats/{id}/messages
+ *   allows 20 (and 1 per chat). Reading a chat through an export is
+ *   therefore worth it while at least a tenth of what the export reads is
+ *   wanted.
+ *
+ * The phases, each recorded in the transaction that adds its tasks:
+ *   "listed" rows (account, chat) come from the account tasks;
+ *   plan turns them into "cover" rows (chat, covering account) plus window
+ *   and delta tasks, or "chat" tasks for the per-chat path;
+ *   settle turns "cover" rows into "chat" tasks that only fetch files (the
+ *   export finished) or read the chat (it did not).
+ */
+#include "config.h"
+
+#include "backup/bulk.h"
+#include "backup/files.h"
+#include "backup/internal.h"
+#include "graph/graph.h"
+#include "store/catalog.h"
+#include "store/snapshots.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/encode.h"
+#include "util/err.h"
+#include "util/i18n.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY_MS (24LL * 3600 * 1000)
+/* Delta reaches back eight months; a link older than this is not trusted. */
+#define DELTA_REACH_MS (235 * DAY_MS)
+/* A user's history is read in windows of about this span, in parallel. */
+#define WINDOW_SPAN_MS (90 * DAY_MS)
+#define MAX_WINDOWS 8
+/* An export is read while at least this share of it is wanted (20/200 rps). */
+#define COVER_RATIO 0.1
+/* After the export API is refused, the tenant's runs read per chat this long. */
+#define REFUSAL_HOLD_MS DAY_MS
+/* The resume point of a window or delta task whose pages are all stored. */
+#define RESUME_END "end"
+
+struct plan_chat {
+	int64_t id;
+	char *chat_id;
+	int64_t synced;  /* every change before this is stored; 0 never */
+	int64_t created; /* 0 unknown */
+	int64_t weight;  /* what reading it costs, in messages (estimated) */
+	int by;          /* covering account's index, or -1 */
+};
+
+struct plan_acct {
+	int64_t id;
+	int64_t delta_from; /* 0 when the account has no usable delta link */
+	int *chats;         /* indexes into the chat array */
+	int n, cap;
+	char pick;          /* 0, 'd' (delta round) or 'w' (windows and delta) */
+	int64_t lo;         /* windows start here */
+};
+
+struct plan {
+	struct plan_chat *chats;
+	int n_chats;
+	struct plan_acct *accts;
+	int n_accts;
+};
+
+static void plan_free(struct plan *p)
+{
+	int i;
+
+	for (i = 0; i < p->n_chats; i++)
+		free(p->chats[i].chat_id);
+	for (i = 0; i < p->n_accts; i++)
+		free(p->accts[i].chats);
+	free(p->chats);
+	free(p->accts);
+}
+
+static int by_id(const void *key, const void *elem)
+{
+	int64_t a = *(const int64_t *)key, b = *(const int64_t *)elem;
+
+	return (a > b) - (a < b);
+}
+
+static int has_row(struct engine_worker *w, const struct job_row *job, const char *key)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	if (catalog_prepare(w->db, "SELECT 1 FROM tasks WHERE job = ? AND key = ?", &st, NULL) == 0) {
+		sqlite3_bind_int64(st, 1, job->id);
+		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+		found = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+	}
+	return found;
+}
+
+/* The accounts whose listing finished, the chats listed, and who is in which. */
+static int plan_load(struct engine_worker *w, const struct job_row *job, struct plan *p, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int64_t now = time_now_ms();
+	int rc;
+
+	if ((rc = catalog_prepare(w->db,
+				  "SELECT a.id, CASE WHEN a.delta_link IS NULL THEN 0 ELSE coalesce(a.delta_from, 0) END"
+				  " FROM tasks t JOIN accounts a ON a.id = t.account"
+				  " WHERE t.job = ?1 AND t.kind = 'account' AND t.state = 'done' ORDER BY a.id",
+				  &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, job->id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct plan_acct *a;
+
+		p->accts = xreallocarray(p->accts, (size_t)p->n_accts + 1, sizeof *p->accts);
+		a = &p->accts[p->n_accts++];
+		memset(a, 0, sizeof *a);
+		a->id = sqlite3_column_int64(st, 0);
+		a->delta_from = sqlite3_column_int64(st, 1);
+		if (a->delta_from <= 0 || now - a->delta_from > DELTA_REACH_MS)
+			a->delta_from = 0;
+	}
+	sqlite3_finalize(st);
+
+	if ((rc = catalog_prepare(w->db,
+				  "SELECT DISTINCT c.id, c.chat_id, coalesce(c.synced, 0), coalesce(c.created, 0), c.messages"
+				  " FROM tasks t JOIN chats c ON c.id = t.chat WHERE t.job = ?1 AND t.kind = 'listed'"
+				  " ORDER BY c.id",
+				  &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, job->id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct plan_chat *c;
+
+		p->chats = xreallocarray(p->chats, (size_t)p->n_chats + 1, sizeof *p->chats);
+		c = &p->chats[p->n_chats++];
+		c->id = sqlite3_column_int64(st, 0);
+		c->chat_id = xstrdup(catalog_text(st, 1));
+		c->synced = sqlite3_column_int64(st, 2);
+		c->created = sqlite3_column_int64(st, 3);
+		/* A chat costs at least one page, and what it held last time. */
+		c->weight = 50 + sqlite3_column_int64(st, 4);
+		c->by = -1;
+	}
+	sqlite3_finalize(st);
+
+	if ((rc = catalog_prepare(w->db, "SELECT account, chat FROM tasks WHERE job = ?1 AND kind = 'listed'", &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, job->id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t acct = sqlite3_column_int64(st, 0), chat = sqlite3_column_int64(st, 1);
+		struct plan_acct *a = bsearch(&acct, p->accts, (size_t)p->n_accts, sizeof *p->accts, by_id);
+		struct plan_chat *c = bsearch(&chat, p->chats, (size_t)p->n_chats, sizeof *p->chats, by_id);
+
+		if (a == NULL || c == NULL)
+			continue; /* its account's listing did not finish */
+		if (a->n == a->cap) {
+			a->cap = a->cap ? 2 * a->cap : 16;
+			a->chats = xreallocarray(a->chats, (size_t)a->cap, sizeof *a->chats);
+		}
+		a->chats[a->n++] = (int)(c - p->chats);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* Where a read of chat c must start for nothing to be missed. */
+static int64_t chat_since(const struct plan_chat *c)
+{
+	int64_t t = c->synced ? c->synced : c->created;
+
+	return t > BACKUP_OVERLAP_MS ? t - BACKUP_OVERLAP_MS : 0;
+}
+
+/* A delta round from the account's link brings every change of chat c not
+ * yet stored: the store holds c up to the link's start, or c began after it. */
+static int delta_covers(const struct plan_acct *a, const struct plan_chat *c)
+{
+	int64_t start = c->synced ? c->synced : c->created;
+
+	return a->delta_from && start > 0 && start >= a->delta_from;
+}
+
+static void cover(struct plan *p, int ai, char pick, int windows)
+{
+	struct plan_acct *a = &p->accts[ai];
+	int i, first = a->pick != 'w';
+
+	if (windows) {
+		a->pick = 'w';
+		for (i = 0; i < a->n; i++) {
+			struct plan_chat *c = &p->chats[a->chats[i]];
+
+			if (c->by < 0 && (first || chat_since(c) < a->lo)) {
+				a->lo = chat_since(c);
+				first = 0;
+			}
+		}
+	} else if (!a->pick) {
+		a->pick = pick;
+	}
+	for (i = 0; i < a->n; i++) {
+		struct plan_chat *c = &p->chats[a->chats[i]];
+
+		if (c->by < 0 && (windows || delta_covers(a, c)))
+			c->by = ai;
+	}
+}
+
+/*
+ * Greedy set cover, in two rounds. First the users with a delta link: a
+ * delta round costs about one request and covers the chats delta_covers()
+ * allows. Then, for what is left,
+ * the users whose export (read in windows from the oldest change needed)
+ * gives the most wanted messages per message read, while that share is at
+ * least COVER_RATIO. What remains is read per chat.
+ */
+static void plan_cover(struct plan *p)
+{
+	for (;;) {
+		int i, j, best = -1, best_gain = 0;
+
+		for (i = 0; i < p->n_accts; i++) {
+			const struct plan_acct *a = &p->accts[i];
+			int gain = 0;
+
+			if (!a->delta_from || a->pick)
+				continue;
+			for (j = 0; j < a->n; j++) {
+				const struct plan_chat *c = &p->chats[a->chats[j]];
+
+				gain += c->by < 0 && delta_covers(a, c);
+			}
+			if (gain > best_gain) {
+				best = i;
+				best_gain = gain;
+			}
+		}
+		if (best < 0)
+			break;
+		cover(p, best, 'd', 0);
+	}
+	for (;;) {
+		int i, j, best = -1;
+		double best_ratio = COVER_RATIO;
+
+		for (i = 0; i < p->n_accts; i++) {
+			const struct plan_acct *a = &p->accts[i];
+			int64_t gain = 0, cost = 0;
+
+			if (a->pick == 'w')
+				continue;
+			for (j = 0; j < a->n; j++) {
+				const struct plan_chat *c = &p->chats[a->chats[j]];
+
+				cost += c->weight;
+				gain += c->by < 0 ? c->weight : 0;
+			}
+			if (gain > 0 && (double)gain / (double)cost >= best_ratio) {
+				best = i;
+				best_ratio = (double)gain / (double)cost;
+			}
+		}
+		if (best < 0)
+			break;
+		cover(p, best, 0, 1);
+	}
+}
+
+/* Windows from lo to the job's start, about WINDOW_SPAN_MS each. */
+static int add_windows(struct engine_worker *w, const struct job_row *job, const struct plan_acct *a, int *added,
+		       struct cv_err *e)
+{
+	int64_t end = job->started, lo = a->lo, span = end - lo;
+	int n, i, rc = 0;
+
+	/* Without a known start the history is one window. */
+	n = lo <= 0 || span <= 0 ? 1 : (int)((span + WINDOW_SPAN_MS - 1) / WINDOW_SPAN_MS);
+	if (n > MAX_WINDOWS)
+		n = MAX_WINDOWS;
+	for (i = 0; i < n && rc == 0; i++) {
+		int64_t from = i == 0 ? lo : lo + span / n * i;
+		int64_t to = i == n - 1 ? end : lo + span / n * (i + 1);
+		char key[96];
+
+		snprintf(key, sizeof key, "window:%lld:%lld:%lld", (long long)a->id, (long long)from, (long long)to);
+		rc = task_add(w->db, job->id, key, "window", a->id, 0, NULL, e);
+		(*added)++;
+	}
+	return rc;
+}
+
+/* The tenant refused the export API recently: its reason, else "". */
+static void export_refusal(struct engine_worker *w, const struct job_row *job, char *why, size_t n)
+{
+	sqlite3_stmt *st;
+	char key[48];
+
+	why[0] = '\0';
+	snprintf(key, sizeof key, "export_refused:%lld", (long long)job->tenant);
+	if (catalog_prepare(w->db, "SELECT value FROM settings WHERE key = ?", &st, NULL) != 0)
+		return;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *v = catalog_text(st, 0), *tab = strchr(v, '\t');
+		int64_t when = strtoll(v, NULL, 10);
+
+		if (tab && time_now_ms() - when < REFUSAL_HOLD_MS)
+			snprintf(why, n, "%s", tab + 1);
+	}
+	sqlite3_finalize(st);
+}
+
+static int per_chat_wanted(const struct job_row *job)
+{
+	cJSON *params = json_parse(job->params, strlen(job->params));
+	int yes = params && strcmp(json_str_or(params, "path", "auto"), "per-chat") == 0;
+
+	cJSON_Delete(params);
+	return yes;
+}
+
+static int plan_run(struct engine_worker *w, const struct job_row *job, int *added, struct cv_err *e)
+{
+	struct plan p;
+	char refused[300], note[600];
+	int i, rc, exports = 0, windowed = 0, direct = 0, per_chat;
+
+	memset(&p, 0, sizeof p);
+	*added = 0;
+	export_refusal(w, job, refused, sizeof refused);
+	per_chat = per_chat_wanted(job);
+	if ((rc = catalog_begin(w->db, e)))
+		return rc;
+	if ((rc = plan_load(w, job, &p, e)))
+		goto fail;
+	if (!per_chat && !refused[0])
+		plan_cover(&p);
+	for (i = 0; i < p.n_accts && rc == 0; i++) {
+		const struct plan_acct *a = &p.accts[i];
+		char key[48];
+
+		if (!a->pick)
+			continue;
+		exports++;
+		snprintf(key, sizeof key, "delta:%lld", (long long)a->id);
+		rc = task_add(w->db, job->id, key, "delta", a->id, 0, NULL, e);
+		(*added)++;
+		if (rc == 0 && a->pick == 'w') {
+			windowed++;
+			rc = add_windows(w, job, a, added, e);
+		}
+	}
+	for (i = 0; i < p.n_chats && rc == 0; i++) {
+		const struct plan_chat *c = &p.chats[i];
+		char *key = xasprintf("chat:%s", c->chat_id);
+
+		if (c->by >= 0) {
+			rc = task_note(w->db, job->id, key, "cover", p.accts[c->by].id, c->id, e);
+		} else {
+			rc = task_add(w->db, job->id, key, "chat", 0, c->id, NULL, e);
+			direct++;
+			(*added)++;
+		}
+		free(key);
+	}
+	if (rc)
+		goto fail;
+	if (per_chat)
+		snprintf(note, sizeof note, P_("per chat (asked for): %d chat", "per chat (asked for): %d chats", direct),
+			 direct);
+	else if (refused[0])
+		snprintf(note, sizeof note,
+			 P_("per chat: %d chat; the export API was refused: %s",
+			    "per chat: %d chats; the export API was refused: %s", direct),
+			 direct, refused);
+	else
+		snprintf(note, sizeof note,
+			 P_("export API: %d user's export (%d read in windows, the rest by delta), %d chat per chat",
+			    "export API: %d users' exports (%d read in windows, the rest by delta), %d chats per chat",
+			    exports),
+			 exports, windowed, direct);
+	if ((rc = job_set_note(w->db, job->id, note, e)) ||
+	    (rc = task_note(w->db, job->id, "phase:plan", "phase", 0, 0, e)))
+		goto fail;
+	rc = catalog_commit(w->db, e);
+	if (rc == 0)
+		log_info("backup job %lld: %s", (long long)job->id, note);
+	plan_free(&p);
+	return rc;
+fail:
+	catalog_rollback(w->db);
+	plan_free(&p);
+	*added = 0;
+	return rc;
+}
+
+/* Every covered chat becomes a chat task: files only if its export
+ * finished, the whole per-chat read if not. */
+static int settle_run(struct engine_worker *w, const struct job_row *job, int *added, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int fallback = 0, rc;
+
+	*added = 0;
+	if ((rc = catalog_begin(w->db, e)))
+		return rc;
+	if ((rc = catalog_prepare(w->db,
+				  "UPDATE tasks SET kind = 'chat', state = 'queued', account = NULL,"
+				  " resume = CASE WHEN EXISTS (SELECT 1 FROM tasks x WHERE x.job = ?1"
+				  "   AND x.account = tasks.account AND x.kind IN ('window', 'delta')"
+				  "   AND x.state <> 'done') THEN NULL ELSE ?2 END"
+				  " WHERE job = ?1 AND kind = 'cover' RETURNING resume IS NULL",
+				  &st, e)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, job->id);
+	sqlite3_bind_text(st, 2, BACKUP_RESUME_FILES, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		(*added)++;
+		fallback += sqlite3_column_int(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		rc = catalog_error(w->db, _("queueing the chats an export covered"), e);
+		goto fail;
+	}
+	rc = 0;
+	if (*added && (rc = job_bump_progress(w->db, job->id, 0, *added, e)))
+		goto fail;
+	if (fallback) {
+		char *more = xasprintf(P_("%d chat read per chat after its export failed",
+					  "%d chats read per chat after their export failed", fallback),
+				       fallback);
+
+		/* The plan's note stays; this says what changed. */
+		if ((rc = catalog_prepare(w->db, "UPDATE jobs SET note = coalesce(note || '; ', '') || ?2 WHERE id = ?1",
+					  &st, e)) == 0) {
+			sqlite3_bind_int64(st, 1, job->id);
+			sqlite3_bind_text(st, 2, more, -1, SQLITE_STATIC);
+			rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(w->db, _("updating a job"), e);
+			sqlite3_finalize(st);
+		}
+		free(more);
+		if (rc)
+			goto fail;
+	}
+	if ((rc = task_note(w->db, job->id, "phase:settle", "phase", 0, 0, e)))
+		goto fail;
+	return catalog_commit(w->db, e);
+fail:
+	catalog_rollback(w->db);
+	*added = 0;
+	return rc;
+}
+
+int bulk_advance(struct engine_worker *w, const struct job_row *job, int *more, struct cv_err *e)
+{
+	int added = 0, rc;
+
+	*more = 0;
+	if (!has_row(w, job, "phase:plan")) {
+		if ((rc = plan_run(w, job, &added, e)))
+			return rc;
+		if (added) {
+			*more = 1;
+			return 0;
+		}
+	}
+	if (!has_row(w, job, "phase:settle")) {
+		if ((rc = settle_run(w, job, &added, e)))
+			return rc;
+		*more = added > 0;
+	}
+	return 0;
+}
+
+/* ---- window and delta tasks --------------------------------------------- */
+
+static void append_time(struct buf *url, int64_t ms)
+{
+	char when[40];
+
+	time_format_iso8601(ms, when, sizeof when);
+	url_escape(url, when);
+}
+
+/* The first request of a task: a window's range, or the account's delta link
+ * while it reaches back far enough, else a new delta round from the job's
+ * start. */
+static int first_url(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
+		     const char *user_id, struct buf *url, struct cv_err *e)
+{
+	if (strcmp(t->kind, "window") == 0) {
+		long long acct, from, to;
+
+		if (sscanf(t->key, "window:%lld:%lld:%lld", &acct, &from, &to) != 3)
+			return err_set(e, CV_EINVAL, _("a damaged export window '%s'"), t->key);
+		buf_append_str(url, "/v1.0/users/");
+		url_escape(url, user_id);
+		buf_append_str(url, "/chats/getAllMessages?$top=50&$filter=");
+		if (from > 0) {
+			/* gt and lt both exclude: start 1 ms early so a change
+			 * at a window's boundary is read once, not never. */
+			buf_append_str(url, "lastModifiedDateTime%20gt%20");
+			append_time(url, from - 1);
+			buf_append_str(url, "%20and%20");
+		}
+		buf_append_str(url, "lastModifiedDateTime%20lt%20");
+		append_time(url, to);
+		return 0;
+	}
+	{
+		sqlite3_stmt *st;
+		int rc;
+
+		if ((rc = catalog_prepare(w->db, "SELECT delta_link, coalesce(delta_from, 0) FROM accounts WHERE id = ?",
+					  &st, e)))
+			return rc;
+		sqlite3_bind_int64(st, 1, t->account);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+		    time_now_ms() - sqlite3_column_int64(st, 1) <= DELTA_REACH_MS)
+			buf_append_str(url, catalog_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	if (url->len == 0) {
+		buf_append_str(url, "/v1.0/users/");
+		url_escape(url, user_id);
+		buf_append_str(url, "/chats/getAllMessages/delta?$top=50&$filter=lastModifiedDateTime%20gt%20");
+		append_time(url, job->started - BACKUP_OVERLAP_MS);
+	}
+	return 0;
+}
+
+/* One page of an export: messages of many chats, each stored under its own
+ * chat. A chat the listing has not seen (created since) is left for the
+ * next run, which lists it. */
+static int store_export_page(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
+			     const char *guid, cJSON *page, int64_t *stored, struct cv_err *e)
+{
+	cJSON *msgs = graph_page_value(page), *m;
+	const char *next = graph_page_next(page), *delta = graph_page_delta(page);
+	sqlite3_stmt *find = NULL;
+	int rc, n = 0;
+
+	if (!next && strcmp(t->kind, "delta") == 0 && !delta)
+		return err_set(e, CV_EPROTO, _("Microsoft Graph ended a delta round without a delta link"));
+	if ((rc = catalog_begin(w->db, e)))
+		return rc;
+	if ((rc = catalog_prepare(w->db, "SELECT id FROM chats WHERE tenant = ? AND chat_id = ?", &find, e)))
+		goto fail;
+	cJSON_ArrayForEach(m, msgs)
+	{
+		const char *chat_id = json_str(m, "chatId");
+		int added;
+
+		if (chat_id == NULL)
+			continue;
+		sqlite3_reset(find);
+		sqlite3_bind_int64(find, 1, job->tenant);
+		sqlite3_bind_text(find, 2, chat_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(find) != SQLITE_ROW)
+			continue;
+		if ((rc = backup_store_message(w, job, guid, sqlite3_column_int64(find, 0), chat_id, m, &added, e)))
+			goto fail;
+		n += added;
+	}
+	sqlite3_finalize(find);
+	find = NULL;
+	if ((rc = task_checkpoint(w->db, t->id, next ? next : RESUME_END, n, e)) ||
+	    (rc = usage_add(w->db, job->tenant, 1, 0, cJSON_GetArraySize(msgs), e)))
+		goto fail;
+	if (!next && delta) {
+		sqlite3_stmt *st;
+
+		/* With what this run stored, the new link holds every change
+		 * made since the job began. */
+		if ((rc = catalog_prepare(w->db, "UPDATE accounts SET delta_link = ?2, delta_from = ?3 WHERE id = ?1",
+					  &st, e)))
+			goto fail;
+		sqlite3_bind_int64(st, 1, t->account);
+		sqlite3_bind_text(st, 2, delta, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, job->started - BACKUP_OVERLAP_MS);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(w->db, _("saving a delta link"), e);
+		sqlite3_finalize(st);
+		if (rc)
+			goto fail;
+	}
+	if ((rc = catalog_commit(w->db, e)) == 0)
+		*stored += n;
+	return rc;
+fail:
+	sqlite3_finalize(find);
+	catalog_rollback(w->db);
+	return rc;
+}
+
+/* Remember for a day that the tenant's app may not use the export API, so
+ * the next runs go per chat straight away; the job's note says why. */
+static void note_refusal(struct engine_worker *w, const struct job_row *job, const char *why)
+{
+	sqlite3_stmt *st;
+	char key[48];
+	char *value = xasprintf("%lld\t%s", (long long)time_now_ms(), why);
+
+	snprintf(key, sizeof key, "export_refused:%lld", (long long)job->tenant);
+	if (catalog_prepare(w->db, "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", &st, NULL) == 0) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	free(value);
+}
+
+int bulk_run_task(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
+		  struct graph_tenant *gt, const char *guid, struct cv_err *e)
+{
+	struct buf url = BUF_INIT;
+	char user_id[256];
+	int64_t stored = 0;
+	int rc;
+
+	if (t->resume && strcmp(t->resume, RESUME_END) == 0)
+		return 0;
+	rc = catalog_text_by_id(w->db, "SELECT user_id FROM accounts WHERE id = ?1", t->account, user_id,
+				sizeof user_id, e);
+	if (rc == CV_ENOTFOUND)
+		return err_set(e, rc, _("the account was removed from the store"));
+	if (rc)
+		return rc;
+	if (t->resume && *t->resume)
+		buf_append_str(&url, t->resume);
+	else if ((rc = first_url(w, job, t, user_id, &url, e)))
+		return rc;
+	while (url.len && !w->stop) {
+		struct graph_request req = {.url = url.data, .cls = GRAPH_CLASS_EXPORT, .prefer_unknown_enums = 1};
+		cJSON *page = NULL;
+
+		if ((rc = usage_check_cap(w->db, job->tenant, e)) ||
+		    (rc = graph_get_json(w->conn, gt, &req, &page, e)))
+			break;
+		rc = store_export_page(w, job, t, guid, page, &stored, e);
+		if (rc == 0)
+			backup_page_stored(w, job, &url, graph_page_next(page));
+		cJSON_Delete(page);
+		if (rc)
+			break;
+	}
+	buf_free(&url);
+	if (rc == CV_EPAYMENT || rc == CV_EFORBIDDEN)
+		note_refusal(w, job, e->msg);
+	if (rc && rc != CV_ECAP)
+		return err_prefix(e, _("the export of %s"), user_id);
+	if (rc)
+		return rc;
+	return w->stop ? CV_ECANCELLED : 0;
+}

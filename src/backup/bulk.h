@@ -1,0 +1,28 @@
+/*
+ * The export API path of a backup: reading users' histories with
+ * getAllMessages and getAllMessages/delta instead of chat by chat.
+ *
+ * Once the account tasks have listed every chat, bulk_advance plans the run
+ * as a covering problem: it picks users whose exports together cover the
+ * chats, adds their tasks (windows of getAllMessages, one delta round each)
+ * and queues the chats left over for the per-chat path. When those tasks
+ * have ended, a chat whose covering export finished only fetches its files;
+ * a chat whose export failed is read per chat. The path taken is the job's
+ * note.
+ */
+#ifndef CV_BACKUP_BULK_H
+#define CV_BACKUP_BULK_H
+
+#include "engine/engine.h"
+
+struct cv_err;
+struct graph_tenant;
+
+/* The engine's advance hook for backup jobs (see struct engine_kind). */
+int bulk_advance(struct engine_worker *w, const struct job_row *job, int *more, struct cv_err *e);
+
+/* Run a "window" or "delta" task. */
+int bulk_run_task(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
+		  struct graph_tenant *gt, const char *guid, struct cv_err *e);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * What the backup's per-chat path (backup.c) and export API path (bulk.c)
+ * share: storing one message version and moving on to the next page.
+ */
+#ifndef CV_BACKUP_INTERNAL_H
+#define CV_BACKUP_INTERNAL_H
+
+#include <stdint.h>
+
+#include "engine/engine.h"
+
+/* A later read starts this much before the time it resumes from: a message
+ * Graph commits a little after its timestamp is still seen. */
+#define BACKUP_OVERLAP_MS (10 * 60 * 1000)
+
+struct buf;
+struct cJSON;
+struct cv_err;
+
+/* Inside the caller's transaction: store one Graph chatMessage of the chat
+ * (chats.id and Graph chat id) as a version, and note its files. *added is
+ * 1 when the version was new. */
+int backup_store_message(struct engine_worker *w, const struct job_row *job, const char *guid, int64_t chat,
+			 const char *chat_id, const struct cJSON *m, int *added, struct cv_err *e);
+
+/* A page is stored with its resume point: go on with its nextLink (none
+ * ends the task's loop), and show the job In Progress again if a retry had
+ * marked it Retrying. next belongs to the page, so call this before freeing it. */
+void backup_page_stored(struct engine_worker *w, const struct job_row *job, struct buf *url, const char *next);
+
+#endif
