@@ -32,6 +32,7 @@ include tests/ui/local.mk
 # Benchmarks: figures, not pass/fail (doc/benchmarks.md records them).
 bench: chatvault
 	CHATVAULT='$(abs_top_builddir)/chatvault' $(PYTHON3) $(top_srcdir)/tests/bench/bench_export.py
+	CHATVAULT='$(abs_top_builddir)/chatvault' $(PYTHON3) $(top_srcdir)/tests/bench/bench_backup.py
 
-EXTRA_DIST += tests/bench/bench_export.py
+EXTRA_DIST += tests/bench/bench_export.py tests/bench/bench_backup.py
 .PHONY: bench

@@ -161,6 +161,30 @@ static int fetch_all_members(struct engine_worker *w, struct graph_tenant *gt, c
 	return rc;
 }
 
+/* A chat another account of this job has already listed (its members
+ * fetched and its metadata stored): *rowid is its chats.id. A shared chat
+ * is then neither re-read nor rewritten for every member. */
+static int listed_in_job(struct engine_worker *w, const struct job_row *job, const char *chat_id, int64_t *rowid)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	if (catalog_prepare(w->db,
+			    "SELECT t.chat FROM tasks t JOIN chats c ON c.id = t.chat WHERE t.job = ?1"
+			    " AND t.kind = 'listed' AND c.tenant = ?2 AND c.chat_id = ?3 LIMIT 1",
+			    &st, NULL) != 0)
+		return 0;
+	sqlite3_bind_int64(st, 1, job->id);
+	sqlite3_bind_int64(st, 2, job->tenant);
+	sqlite3_bind_text(st, 3, chat_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*rowid = sqlite3_column_int64(st, 0);
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
 static int store_chat_page(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
 			   const char *guid, cJSON *chats, const char *next, struct cv_err *e)
 {
@@ -179,19 +203,22 @@ static int store_chat_page(struct engine_worker *w, const struct job_row *job, c
 
 		if (chat_id == NULL || strlen(chat_id) > 512)
 			continue;
-		buf_reset(&meta);
-		json_append(&meta, chat);
-		memset(&cp, 0, sizeof cp);
-		cp.tenant = job->tenant;
-		cp.tenant_guid = guid;
-		cp.chat_id = chat_id;
-		cp.chat_type = json_str(chat, "chatType");
-		cp.created = json_time(chat, "createdDateTime", 0);
-		cp.last_updated = json_time(chat, "lastUpdatedDateTime", 0);
-		cp.member_count = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(chat, "members"));
-		cp.meta_json = meta.data;
-		if ((rc = chat_put(w->db, w->store->vault, &cp, &rowid, e)) ||
-		    (rc = chat_link_account(w->db, t->account, rowid, e)))
+		if (!listed_in_job(w, job, chat_id, &rowid)) {
+			buf_reset(&meta);
+			json_append(&meta, chat);
+			memset(&cp, 0, sizeof cp);
+			cp.tenant = job->tenant;
+			cp.tenant_guid = guid;
+			cp.chat_id = chat_id;
+			cp.chat_type = json_str(chat, "chatType");
+			cp.created = json_time(chat, "createdDateTime", 0);
+			cp.last_updated = json_time(chat, "lastUpdatedDateTime", 0);
+			cp.member_count = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(chat, "members"));
+			cp.meta_json = meta.data;
+			if ((rc = chat_put(w->db, w->store->vault, &cp, &rowid, e)))
+				break;
+		}
+		if ((rc = chat_link_account(w->db, t->account, rowid, e)))
 			break;
 		/* The plan, once every account is listed, decides how it is read. */
 		snprintf(key, sizeof key, "listed:%lld:%s", (long long)t->account, chat_id);
@@ -244,7 +271,10 @@ static int run_account(struct engine_worker *w, const struct job_row *job, const
 		chats = graph_page_value(page);
 		cJSON_ArrayForEach(chat, chats)
 		{
+			int64_t seen;
+
 			if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(chat, "members")) >= MEMBERS_EXPAND_LIMIT &&
+			    !listed_in_job(w, job, json_str_or(chat, "id", ""), &seen) &&
 			    (rc = fetch_all_members(w, gt, chat, e)) != 0)
 				break;
 		}

@@ -46,6 +46,8 @@ struct throttle {
 	struct entry *slots[NSLOTS];
 	size_t nentries, evict_at;
 	double pause_until;
+	double pace[GRAPH_CLASS_COUNT];          /* AIMD: share of each class's rate used */
+	double pace_decrease[GRAPH_CLASS_COUNT]; /* when it was last cut */
 	int limit; /* AIMD: requests in flight allowed */
 	int inflight;
 	int successes;
@@ -59,8 +61,11 @@ struct throttle *throttle_new(void)
 
 	pthread_mutex_init(&t->mu, NULL);
 	t->scale = 1.0;
-	for (i = 0; i < GRAPH_CLASS_COUNT; i++)
+	for (i = 0; i < GRAPH_CLASS_COUNT; i++) {
 		t->cls[i].fresh = 1;
+		t->pace[i] = 1.0;
+		t->pace_decrease[i] = -1e300;
+	}
 	t->evict_at = EVICT_FLOOR;
 	t->limit = THROTTLE_CONC_START;
 	t->last_decrease = -1e300;
@@ -215,7 +220,7 @@ double throttle_acquire(struct throttle *t, enum graph_class cls, const char *re
 			wait = THROTTLE_POLL_S;
 			goto out;
 		}
-		rate = class_rps[cls] * t->scale * THROTTLE_HEADROOM;
+		rate = class_rps[cls] * t->scale * THROTTLE_HEADROOM * t->pace[cls];
 		wait = bucket_wait(&t->cls[cls], rate, now);
 		if (resource != NULL) {
 			res = entry_get(t, 'r', resource, THROTTLE_CHAT_RPS * t->scale * THROTTLE_HEADROOM, now);
@@ -234,6 +239,7 @@ double throttle_acquire(struct throttle *t, enum graph_class cls, const char *re
 			take_token(&usr->b);
 	}
 	t->inflight++;
+	tk->cls = cls;
 	tk->held = 1;
 	tk->started = now;
 out:
@@ -258,10 +264,21 @@ void throttle_release(struct throttle *t, struct throttle_ticket *tk, enum throt
 			t->last_decrease = now;
 		}
 		t->successes = 0;
-	} else if (++t->successes >= THROTTLE_GROW_AFTER) {
-		t->successes = 0;
-		if (t->limit < THROTTLE_CONC_MAX)
-			t->limit += 1;
+		if (tk->started >= t->pace_decrease[tk->cls]) {
+			t->pace[tk->cls] *= THROTTLE_PACE_CUT;
+			if (t->pace[tk->cls] < THROTTLE_PACE_MIN)
+				t->pace[tk->cls] = THROTTLE_PACE_MIN;
+			t->pace_decrease[tk->cls] = now;
+		}
+	} else {
+		if (++t->successes >= THROTTLE_GROW_AFTER) {
+			t->successes = 0;
+			if (t->limit < THROTTLE_CONC_MAX)
+				t->limit += 1;
+		}
+		t->pace[tk->cls] += THROTTLE_PACE_STEP;
+		if (t->pace[tk->cls] > 1.0)
+			t->pace[tk->cls] = 1.0;
 	}
 	pthread_mutex_unlock(&t->mu);
 }
@@ -272,6 +289,16 @@ void throttle_pause(struct throttle *t, double until)
 	if (until > t->pause_until)
 		t->pause_until = until;
 	pthread_mutex_unlock(&t->mu);
+}
+
+double throttle_pace(struct throttle *t, enum graph_class cls)
+{
+	double v;
+
+	pthread_mutex_lock(&t->mu);
+	v = t->pace[cls];
+	pthread_mutex_unlock(&t->mu);
+	return v;
 }
 
 int throttle_limit(struct throttle *t)

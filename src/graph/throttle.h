@@ -25,12 +25,20 @@
 #define THROTTLE_CONC_MAX 32
 #define THROTTLE_GROW_AFTER 10     /* successes before the limit grows by one */
 #define THROTTLE_POLL_S 0.005      /* wait suggested while all slots are busy */
+/* A class answered 429 paces slower (rate x THROTTLE_PACE_CUT, at most
+ * once per round, never under THROTTLE_PACE_MIN of its rate) and recovers
+ * by THROTTLE_PACE_STEP per success: requests paced just under a limit
+ * still arrive bunched by network jitter, and Graph counts what arrives. */
+#define THROTTLE_PACE_CUT 0.9
+#define THROTTLE_PACE_MIN 0.5
+#define THROTTLE_PACE_STEP 0.0002
 
 struct throttle;
 
 /* What a granted acquire hands back; give it to throttle_release(). */
 struct throttle_ticket {
 	double started;
+	int cls;
 	int held;
 };
 
@@ -58,6 +66,7 @@ void throttle_release(struct throttle *t, struct throttle_ticket *tk, enum throt
 void throttle_pause(struct throttle *t, double until);
 
 /* For tests and the status screen. */
+double throttle_pace(struct throttle *t, enum graph_class cls);
 int throttle_limit(struct throttle *t);
 int throttle_inflight(struct throttle *t);
 size_t throttle_entries(struct throttle *t);

@@ -178,7 +178,7 @@ class Sim:
 
     def reset_stats(self):
         with self.lock:
-            self.stats = {"requests": 0, "by_class": {}, "by_handler": {}, "exported": 0,
+            self.stats = {"requests": 0, "by_class": {}, "by_handler": {}, "exported": 0, "throttled_by_class": {},
                           "by_status": {}, "throttled": 0,
                           "faults": 0, "faults_by_kind": {}, "tokens_issued": 0,
                           "token_requests": 0, "bytes_sent": 0}
@@ -193,6 +193,8 @@ class Sim:
                 s["by_class"][cls] = s["by_class"].get(cls, 0) + 1
             if handler:
                 s["by_handler"][handler] = s["by_handler"].get(handler, 0) + 1
+            if throttled and throttled is not True:
+                s["throttled_by_class"][throttled] = s["throttled_by_class"].get(throttled, 0) + 1
             if status:
                 k = str(status)
                 s["by_status"][k] = s["by_status"].get(k, 0) + 1
@@ -502,7 +504,7 @@ class Handler(BaseHTTPRequestHandler):
             self.authorize(tok, perms)
             wait = sim.throttle.check(keys)
             if wait > 0:
-                sim.count(throttled=True)
+                sim.count(throttled=cls)
                 self.send_json(429, {"error": {"code": "TooManyRequests", "innerError": {
                     "code": "429", "date": fmt_s(now_ms()), "message": "Please retry after",
                     "request-id": self.request_id, "status": "429"},
@@ -1208,6 +1210,8 @@ def build_parser():
     p.add_argument("--truth-file")
     p.add_argument("--app-cert", help="PEM certificate registered on the app named 'cert'")
     p.add_argument("--big-files", action="store_true", help="include one ~20 MB shared file")
+    p.add_argument("--media", type=float, default=1.0,
+                   help="share of the image and file messages kept (0..1; the rest are text)")
     p.add_argument("--latency", type=float, default=0.0, help="extra ms before every Graph answer")
     p.add_argument("--device-interval", type=int, default=5, help="device code polling interval (s)")
     p.add_argument("--demo", action="store_true", help="small pleasant tenant: 12 users, ~6 chats, ~30 messages")
@@ -1231,7 +1235,7 @@ def main(argv=None):
     t0 = time.monotonic()
     tenant = Tenant(look, seed=args.seed, users=args.users, chats_per_user=args.chats_per_user,
                     messages_per_chat=args.messages_per_chat, history_days=args.history_days,
-                    big_files=args.big_files, epoch_ms=epoch)
+                    big_files=args.big_files, epoch_ms=epoch, media=args.media)
     ident = identity_mod.Identity(tenant, args.seed, args.app_cert)
     ident.token_lifetime = args.token_lifetime
     ident.device_interval = args.device_interval

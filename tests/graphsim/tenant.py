@@ -97,8 +97,9 @@ class Chat:
 
 class Tenant:
     def __init__(self, look, seed=1, users=20, chats_per_user=5, messages_per_chat=40,
-                 history_days=400, big_files=False, epoch_ms=None):
+                 history_days=400, big_files=False, epoch_ms=None, media=1.0):
         self.look = look
+        self.media = media                  # share of image and file messages kept (1: all)
         self.seed = seed
         self.n_users = max(1, users)
         self.chats_per_user = max(1, chats_per_user)
@@ -370,6 +371,8 @@ class Tenant:
         elif u < 0.86:
             kind = HOSTILE
         else:
+            kind = TEXT
+        if kind in (IMAGE, FILE) and self.media < 1.0 and h[31] / 256.0 >= self.media:
             kind = TEXT
         if kind == SYSTEM:
             return kind, 0, 0, (), rseed

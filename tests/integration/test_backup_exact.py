@@ -46,7 +46,8 @@ class ThrottlingStorm(BackupExact):
         share = stats["throttled"] / max(1, stats["requests"])
         print("# strict throttling: %d requests, %d answered 429 (%.1f%%)"
               % (stats["requests"], stats["throttled"], 100 * share))
-        self.assertLess(share, 0.25)
+        # (the bench measures the share on a big tenant: under 1%)
+        self.assertLess(share, 0.03)
 
     test_backup_under_faults_and_token_expiry = None
 

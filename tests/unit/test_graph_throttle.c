@@ -168,6 +168,48 @@ static void test_aimd(void)
 	throttle_free(&t);
 }
 
+static void test_pace(void)
+{
+	struct throttle *t = throttle_new();
+	struct throttle_ticket a, b;
+	double d, now = 10.0;
+	int i;
+
+	ok(throttle_acquire(t, GRAPH_CLASS_EXPORT, NULL, NULL, now, &a) == 0, "an export request");
+	ok(throttle_acquire(t, GRAPH_CLASS_EXPORT, NULL, NULL, now + W(0.005), &b) == 0, "and one 5 ms later");
+	throttle_release(t, &a, THROTTLE_OVERLOAD, now + 0.01);
+	ok(near(throttle_pace(t, GRAPH_CLASS_EXPORT), THROTTLE_PACE_CUT), "a 429 slows the class to %.2f of its rate",
+	   throttle_pace(t, GRAPH_CLASS_EXPORT));
+	throttle_release(t, &b, THROTTLE_OVERLOAD, now + 0.01);
+	ok(near(throttle_pace(t, GRAPH_CLASS_EXPORT), THROTTLE_PACE_CUT),
+	   "a 429 to a request sent before the cut does not cut again");
+	ok(near(throttle_pace(t, GRAPH_CLASS_OTHER), 1.0), "other classes keep their pace");
+	ok(take(t, GRAPH_CLASS_EXPORT, NULL, NULL, 20.0) == 0, "after a pause the class goes");
+	/* (that success won back one step) */
+	d = take(t, GRAPH_CLASS_EXPORT, NULL, NULL, 20.0);
+	ok(near(d, W(0.005) / (THROTTLE_PACE_CUT + THROTTLE_PACE_STEP)), "its requests are spaced about 1/%.1f wider (%.6f)",
+	   THROTTLE_PACE_CUT, d);
+	now = 30.0;
+	for (i = 0; i < 20; i++, now += 1.0) {
+		throttle_acquire(t, GRAPH_CLASS_EXPORT, NULL, NULL, now, &a);
+		throttle_release(t, &a, THROTTLE_OVERLOAD, now);
+	}
+	ok(near(throttle_pace(t, GRAPH_CLASS_EXPORT), THROTTLE_PACE_MIN), "never under %.1f of the rate",
+	   THROTTLE_PACE_MIN);
+	for (i = 0; i < 100; i++, now += 1.0) {
+		throttle_acquire(t, GRAPH_CLASS_EXPORT, NULL, NULL, now, &a);
+		throttle_release(t, &a, THROTTLE_OK, now);
+	}
+	ok(near(throttle_pace(t, GRAPH_CLASS_EXPORT), THROTTLE_PACE_MIN + 100 * THROTTLE_PACE_STEP),
+	   "each success wins back %.4f", THROTTLE_PACE_STEP);
+	for (i = 0; i < (int)(1.0 / THROTTLE_PACE_STEP); i++, now += 1.0) {
+		throttle_acquire(t, GRAPH_CLASS_EXPORT, NULL, NULL, now, &a);
+		throttle_release(t, &a, THROTTLE_OK, now);
+	}
+	ok(near(throttle_pace(t, GRAPH_CLASS_EXPORT), 1.0), "up to the full rate, no further");
+	throttle_free(&t);
+}
+
 static void test_eviction(void)
 {
 	struct throttle *t = throttle_new();
@@ -236,6 +278,7 @@ int main(void)
 	test_scale();
 	test_pause();
 	test_aimd();
+	test_pace();
 	test_eviction();
 	test_threads();
 	return tap_done();
