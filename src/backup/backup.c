@@ -235,6 +235,13 @@ static int store_chat_page(struct engine_worker *w, const struct job_row *job, c
 	return catalog_commit(w->db, e);
 }
 
+int backup_user_id(struct engine_worker *w, int64_t account, char *out, size_t n, struct cv_err *e)
+{
+	int rc = catalog_text_by_id(w->db, "SELECT user_id FROM accounts WHERE id = ?1", account, out, n, e);
+
+	return rc == CV_ENOTFOUND ? err_set(e, rc, _("the account was removed from the store")) : rc;
+}
+
 static int run_account(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
 		       struct graph_tenant *gt, const char *guid, struct cv_err *e)
 {
@@ -242,11 +249,7 @@ static int run_account(struct engine_worker *w, const struct job_row *job, const
 	char user_id[256];
 	int rc;
 
-	rc = catalog_text_by_id(w->db, "SELECT user_id FROM accounts WHERE id = ?1", t->account, user_id,
-				sizeof user_id, e);
-	if (rc == CV_ENOTFOUND)
-		return err_set(e, rc, _("the account was removed from the store"));
-	if (rc)
+	if ((rc = backup_user_id(w, t->account, user_id, sizeof user_id, e)))
 		return rc;
 	account_set_status(w->db, t->account, ST_IN_PROGRESS, NULL, NULL);
 	engine_notify(w->engine);

@@ -639,11 +639,7 @@ int bulk_run_task(struct engine_worker *w, const struct job_row *job, const stru
 
 	if (t->resume && strcmp(t->resume, RESUME_END) == 0)
 		return 0;
-	rc = catalog_text_by_id(w->db, "SELECT user_id FROM accounts WHERE id = ?1", t->account, user_id,
-				sizeof user_id, e);
-	if (rc == CV_ENOTFOUND)
-		return err_set(e, rc, _("the account was removed from the store"));
-	if (rc)
+	if ((rc = backup_user_id(w, t->account, user_id, sizeof user_id, e)))
 		return rc;
 	if (t->resume && *t->resume)
 		buf_append_str(&url, t->resume);

@@ -5,6 +5,7 @@
 #ifndef CV_BACKUP_INTERNAL_H
 #define CV_BACKUP_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "engine/engine.h"
@@ -16,6 +17,9 @@
 struct buf;
 struct cJSON;
 struct cv_err;
+
+/* The Graph user id of an account (for the URLs of its tasks). */
+int backup_user_id(struct engine_worker *w, int64_t account, char *out, size_t n, struct cv_err *e);
 
 /* Inside the caller's transaction: store one Graph chatMessage of the chat
  * (chats.id and Graph chat id) as a version, and note its files. *added is

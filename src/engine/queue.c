@@ -307,14 +307,15 @@ int job_release(sqlite3 *db, int64_t id, struct cv_err *e)
 			  _("releasing a job"), id, NULL, NULL, NULL);
 }
 
-int task_add(sqlite3 *db, int64_t job, const char *key, const char *kind, int64_t account, int64_t chat,
-	     int *added, struct cv_err *e)
+/* Insert a task row in the given state; *added is 1 unless the key existed. */
+static int insert_task(sqlite3 *db, int64_t job, const char *key, const char *kind, int64_t account, int64_t chat,
+		       const char *state, int *added, struct cv_err *e)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if ((rc = catalog_prepare(db,
-				  "INSERT OR IGNORE INTO tasks (job, key, kind, account, chat) VALUES (?,?,?,?,?)",
+				  "INSERT OR IGNORE INTO tasks (job, key, kind, account, chat, state) VALUES (?,?,?,?,?,?)",
 				  &st, e)))
 		return rc;
 	sqlite3_bind_int64(st, 1, job);
@@ -324,39 +325,31 @@ int task_add(sqlite3 *db, int64_t job, const char *key, const char *kind, int64_
 		sqlite3_bind_int64(st, 4, account);
 	if (chat > 0)
 		sqlite3_bind_int64(st, 5, chat);
+	sqlite3_bind_text(st, 6, state, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("adding a task"), e);
-	if (rc == 0) {
-		int n = sqlite3_changes(db);
-
-		if (added)
-			*added = n;
-		if (n)
-			rc = job_bump_progress(db, job, 0, 1, e);
-	}
+	*added = rc == 0 ? sqlite3_changes(db) : 0;
 	sqlite3_finalize(st);
+	return rc;
+}
+
+int task_add(sqlite3 *db, int64_t job, const char *key, const char *kind, int64_t account, int64_t chat,
+	     int *added, struct cv_err *e)
+{
+	int n, rc = insert_task(db, job, key, kind, account, chat, "queued", &n, e);
+
+	if (added)
+		*added = n;
+	if (rc == 0 && n)
+		rc = job_bump_progress(db, job, 0, 1, e);
 	return rc;
 }
 
 int task_note(sqlite3 *db, int64_t job, const char *key, const char *kind, int64_t account, int64_t chat,
 	      struct cv_err *e)
 {
-	sqlite3_stmt *st;
-	int rc;
+	int n;
 
-	if ((rc = catalog_prepare(db,
-				  "INSERT OR IGNORE INTO tasks (job, key, kind, account, chat, state) VALUES (?, ?, ?, ?, ?, 'done')",
-				  &st, e)))
-		return rc;
-	sqlite3_bind_int64(st, 1, job);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
-	if (account > 0)
-		sqlite3_bind_int64(st, 4, account);
-	if (chat > 0)
-		sqlite3_bind_int64(st, 5, chat);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("adding a task"), e);
-	sqlite3_finalize(st);
-	return rc;
+	return insert_task(db, job, key, kind, account, chat, "done", &n, e);
 }
 
 int job_set_note(sqlite3 *db, int64_t id, const char *note, struct cv_err *e)
