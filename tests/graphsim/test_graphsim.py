@@ -712,6 +712,24 @@ class GraphSimTest(unittest.TestCase):
         self.assertEqual(a.truth_chat(a.chats[5], ha, fa), b.truth_chat(b.chats[5], hb, fb))
         self.assertNotEqual(a.tenant_id, c.tenant_id)
 
+    def test_18_media_share(self):
+        """--media 0 turns generated image and file messages into text; 1 keeps them."""
+        from tenant import Tenant
+        with open(os.path.join(HERE, "..", "..", "data", "demo-tenant.json"), encoding="utf-8") as f:
+            look = json.load(f)
+
+        def media(share):
+            t = Tenant(look, seed=5, users=30, chats_per_user=3, messages_per_chat=60, epoch_ms=1700000000000,
+                       media=share)
+            hosted, files = {}, {}
+            # (the curated chat's hand-written messages stay as they are)
+            n = sum(len(t.truth_chat(c, hosted, files)["messages"]) for c in t.chats if not c.curated)
+            return n, len(hosted) + len(files)
+        full, none = media(1.0), media(0.0)
+        self.assertEqual(full[0], none[0])
+        self.assertGreater(full[1], 20)
+        self.assertEqual(none[1], 0)
+
 
 class TapResult(unittest.TestResult):
     """Print TAP (for automake's tap-driver) while collecting results."""
