@@ -430,14 +430,17 @@ static void expect_open_fails(const char *keyfile, int code, const char *want, c
 	free(after);
 }
 
-/* Flip one bit of a base64 letter so it stays a base64 letter (case bit for
- * letters, low bit for digits). */
+/* Change one base64 character into another (case bit for letters, low bit
+ * for digits, '+' and '/' swapped), so the value always changes: the salt
+ * and the wrapped key are random, and any character can be the one hit. */
 static void flip_b64(char *q)
 {
 	if ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z'))
 		*q ^= 0x20;
 	else if (*q >= '0' && *q <= '9')
 		*q = *q == '9' ? '8' : (char)(*q ^ 1);
+	else if (*q == '+' || *q == '/')
+		*q = *q == '+' ? '/' : '+';
 }
 
 static void test_damaged_keyfile(void)
