@@ -77,9 +77,10 @@ static int next_pending(struct engine_worker *w, const struct job_row *job, cons
 		return rc;
 	sqlite3_bind_int64(st, 1, chat);
 	sqlite3_bind_int64(st, 2, job->id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		rc = rc == SQLITE_DONE ? 0 : catalog_error(w->db, _("reading the files of a chat"), e);
 		sqlite3_finalize(st);
-		return 0;
+		return rc;
 	}
 	p->id = sqlite3_column_int64(st, 0);
 	snprintf(p->message_id, sizeof p->message_id, "%s", catalog_text(st, 1));
@@ -119,8 +120,10 @@ static int settle(struct engine_worker *w, const struct job_row *job, const stru
 	return catalog_commit(w->db, e);
 }
 
-/* The same reference already settled by this job (a file shared in several
- * messages or chats is fetched once per run). */
+/* The same shared file already settled by this job (a file shared in several
+ * messages or chats is fetched once per run). Inline images are not shared
+ * this way: each is fetched through its own chat and message, so Graph
+ * decides whether that chat may see it. */
 static int settled_this_job(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
 			    const struct pending *p, struct cv_err *e)
 {
@@ -129,12 +132,12 @@ static int settled_this_job(struct engine_worker *w, const struct job_row *job, 
 
 	if ((rc = catalog_prepare(w->db,
 				  "SELECT status, reason, blob, coalesce(size, 0) FROM files WHERE ref = ?1"
-				  " AND job = ?2 AND status NOT IN (0, -1) LIMIT 1",
+				  " AND job = ?2 AND kind = 'file' AND status NOT IN (0, -1) LIMIT 1",
 				  &st, e)))
 		return rc;
 	sqlite3_bind_text(st, 1, p->ref, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, job->id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char *reason = sqlite3_column_type(st, 1) == SQLITE_NULL ? NULL : xstrdup(catalog_text(st, 1));
 		char *blob = sqlite3_column_type(st, 2) == SQLITE_NULL ? NULL : xstrdup(catalog_text(st, 2));
 		int status = sqlite3_column_int(st, 0);
@@ -146,13 +149,16 @@ static int settled_this_job(struct engine_worker *w, const struct job_row *job, 
 		free(blob);
 		return rc ? rc : 1;
 	}
+	rc = rc == SQLITE_DONE ? 0 : catalog_error(w->db, _("reading the files of a chat"), e);
 	sqlite3_finalize(st);
-	return 0;
+	return rc;
 }
 
+/* The blob writer's own error is kept apart: the HTTP layer reports the
+ * aborted transfer into the request's error afterwards. */
 struct sink {
 	struct blob_writer *bw;
-	struct cv_err *e;
+	struct cv_err err;
 	int rc;
 };
 
@@ -160,7 +166,7 @@ static int to_blob(void *ctx, const void *p, size_t n)
 {
 	struct sink *s = ctx;
 
-	s->rc = blob_write(s->bw, p, n, s->e);
+	s->rc = blob_write(s->bw, p, n, &s->err);
 	return s->rc;
 }
 
@@ -192,7 +198,7 @@ static int fetch_one(struct engine_worker *w, struct graph_tenant *gt, const cha
 
 	file_url(&url, chat_id, p);
 	for (attempt = 1; attempt <= FETCH_ATTEMPTS; attempt++) {
-		struct sink s = {.e = e};
+		struct sink s = {0};
 		struct graph_request req = {
 			.url = url.data,
 			.cls = hosted ? GRAPH_CLASS_CHAT_MESSAGES : GRAPH_CLASS_OTHER,
@@ -215,8 +221,10 @@ static int fetch_one(struct engine_worker *w, struct graph_tenant *gt, const cha
 			break;
 		}
 		blob_abort(&s.bw);
-		if (s.rc)
-			rc = s.rc; /* our own write failed (disk full): e says so */
+		if (s.rc) { /* our own write failed (disk full) */
+			*e = s.err;
+			rc = s.rc;
+		}
 		if (s.rc || !(rc == CV_ENET || rc == CV_EPROTO || rc == CV_ESERVER) || w->stop)
 			break;
 		log_info("file of message %s in chat %s cut off (attempt %d): %s", p->message_id, chat_id, attempt,
@@ -240,6 +248,7 @@ int backup_fetch_files(struct engine_worker *w, const struct job_row *job, const
 		if ((rc = settled_this_job(w, job, t, &p, e)) != 0) {
 			if (rc < 0)
 				break;
+			rc = 0;
 			continue;
 		}
 		rc = fetch_one(w, gt, chat_id, &p, blob, &size, e);
@@ -265,7 +274,12 @@ int backup_fetch_files(struct engine_worker *w, const struct job_row *job, const
 					 : _("access to a shared file was refused (403): it is no longer shared, or the "
 					     "app lacks Files.Read.All"));
 			break;
-		case CV_ENET: case CV_EPROTO: case CV_ESERVER: case CV_ETHROTTLED: case CV_ETOOBIG: case CV_ETLS:
+		case CV_ETOOBIG:
+			/* larger than we keep: asking again next run would not help */
+			status = 413;
+			snprintf(why, sizeof why, _("a file could not be downloaded: %s"), e->msg);
+			break;
+		case CV_ENET: case CV_EPROTO: case CV_ESERVER: case CV_ETHROTTLED: case CV_ETLS:
 			status = FILE_RETRY;
 			snprintf(why, sizeof why, _("a file could not be downloaded: %s"), e->msg);
 			break;

@@ -65,19 +65,6 @@ static char *blob_path(const char *dir, const char *name)
 	return xasprintf("%s/%.2s/%s", dir, name, name);
 }
 
-int blob_exists(const char *dir, const char *name)
-{
-	char *path;
-	int yes;
-
-	if (!valid_name(name))
-		return 0;
-	path = blob_path(dir, name);
-	yes = fs_exists(path);
-	free(path);
-	return yes;
-}
-
 int blob_writer_new(const char *dir, const struct vault *v, struct blob_writer **out, struct cv_err *e)
 {
 	struct blob_writer *w = xcalloc(1, sizeof *w);
@@ -171,12 +158,19 @@ int blob_commit(struct blob_writer **wp, char *name, uint64_t *size, struct cv_e
 
 	if ((rc = flush_chunk(w, 1, e)))
 		goto out;
-	if (fsync(w->fd) != 0 || close(w->fd) != 0) {
+	{
+		int bad = fsync(w->fd) != 0, saved = errno;
+
+		if (close(w->fd) != 0 && !bad) {
+			bad = 1;
+			saved = errno;
+		}
 		w->fd = -1;
-		rc = err_set(e, fs_errno_code(errno), _("cannot write %s: %s"), w->tmp, strerror(errno));
-		goto out;
+		if (bad) {
+			rc = err_set(e, fs_errno_code(saved), _("cannot write %s: %s"), w->tmp, strerror(saved));
+			goto out;
+		}
 	}
-	w->fd = -1;
 	vault_hasher_finish(&w->hasher, name);
 	if (size)
 		*size = w->size;

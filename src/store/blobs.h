@@ -48,7 +48,4 @@ int blob_read(const char *dir, const struct vault *v, const char *name,
  * left behind. Younger ones may belong to another process still writing. */
 void blob_sweep_tmp(const char *dir, long max_age_s);
 
-/* Whether a well-formed name is present on disk. */
-int blob_exists(const char *dir, const char *name);
-
 #endif

@@ -35,8 +35,10 @@ int file_hosted_id(const char *src, struct buf *out)
 			id = p + sizeof key - 1;
 	if (id == NULL || (end = strchr(id, '/')) == NULL || end == id || strcmp(end, "/$value") != 0)
 		return 0;
+	/* base64 or base64url only: no '.' or '%' that could make the id
+	 * a path segment such as ".." when it is put in our own URL */
 	for (p = id; p < end; p++)
-		if (!(isalnum((unsigned char)*p) || strchr("+=-_.%", *p)))
+		if (!(isalnum((unsigned char)*p) || strchr("+=-_", *p)))
 			return 0;
 	buf_append(out, id, (size_t)(end - id));
 	return 1;

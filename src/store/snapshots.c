@@ -106,11 +106,16 @@ int usage_check_cap(sqlite3 *db, int64_t tenant, struct cv_err *e)
 		return rc;
 	sqlite3_bind_int64(st, 1, tenant);
 	sqlite3_bind_text(st, 2, month, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
 		limit = sqlite3_column_int64(st, 0);
 		used = sqlite3_column_int64(st, 1);
 	}
+	/* a read that failed must not let a run past the cap */
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : catalog_error(db, _("reading the monthly cap"), e);
 	sqlite3_finalize(st);
+	if (rc)
+		return rc;
 	if (limit < 0 || used < limit)
 		return 0;
 	tm.tm_mon++;

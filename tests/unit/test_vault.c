@@ -920,6 +920,8 @@ static void test_blob_store(const struct vault *v, const struct vault *other)
 		buf_reset(&id);
 		ok(file_hosted_id("https://x/hostedContents/a/b/$value", &id) == 0 &&
 			   file_hosted_id("https://x/hostedContents/../$value2", &id) == 0 &&
+			   file_hosted_id("https://x/hostedContents/../$value", &id) == 0 &&
+			   file_hosted_id("https://x/hostedContents/%2e%2e/$value", &id) == 0 &&
 			   file_hosted_id("https://x/hostedContents/a\"b/$value", &id) == 0 &&
 			   file_hosted_id("https://x/image.png", &id) == 0 && id.len == 0,
 		   "other and hostile srcs give no id");
