@@ -118,10 +118,8 @@ int cmd_download(struct cli *c)
 		if (rc == 0 && c->verbose >= 0)
 			fprintf(stderr, _("%lld messages written to %s\n"), (long long)j.progress_done,
 				req.zip_path ? req.zip_path : req.out_dir);
-		/* the job's note: damaged records left out, files the backup
-		 * could not get (written as .unavailable.txt notes) */
-		if (rc == 0 && j.reason && *j.reason)
-			fprintf(stderr, "%s\n", j.reason);
+		/* (cli_wait_job printed the job's note: damaged records left
+		 * out, files the backup could not get) */
 		if (rc == 0 && j.problems)
 			rc = EXIT_PARTIAL;
 		job_row_free(&j);

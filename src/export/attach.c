@@ -8,11 +8,13 @@
 #include "store/files.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fsutil.h"
 #include "util/i18n.h"
 #include "util/json.h"
 #include "util/sanitize.h"
 #include "util/xalloc.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,7 +147,13 @@ static int load_one(void *ctx, const char *kind, const char *reference, const ch
 	sqlite3_bind_int64(st, 1, l->chat->rowid);
 	sqlite3_bind_text(st, 2, l->message_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, ref, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) == FILE_PENDING) {
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		rc = catalog_error(l->x->db, _("reading the catalog"), l->e);
+		sqlite3_finalize(st);
+		return rc;
+	}
+	if (rc == SQLITE_DONE || sqlite3_column_int(st, 0) == FILE_PENDING) {
 		t->reason = xstrdup(_("no backup run has fetched this file yet"));
 	} else if (sqlite3_column_int(st, 0) == 200 && sqlite3_column_type(st, 2) != SQLITE_NULL) {
 		t->blob = xstrdup(catalog_text(st, 2));
@@ -165,7 +173,12 @@ void export_attach_note(const struct export_attachment *att, struct buf *out)
 
 	if (att->reason)
 		sanitize_append(&why, att->reason, strlen(att->reason), 0);
-	buf_printf(out, _("This file was not available when the chat was backed up.\nReason: %s\n"), buf_str(&why));
+	if (att->damaged)
+		buf_printf(out, _("The stored copy of this file is damaged, so it was left out.\nReason: %s\n"),
+			   buf_str(&why));
+	else
+		buf_printf(out, _("This file was not available when the chat was backed up.\nReason: %s\n"),
+			   buf_str(&why));
 	buf_free(&why);
 }
 
@@ -182,10 +195,8 @@ static int write_unavailable(struct export_ctx *x, struct export_attachments *a,
 		fwrite(note.data, 1, note.len, f.f);
 		rc = export_file_end(x->out, &f, e);
 	}
-	if (rc == 0) {
+	if (rc == 0)
 		t->href = xasprintf("%s/%s", a->folder, name);
-		x->result->missing_attachments++;
-	}
 	buf_free(&note);
 	free(name);
 	return rc;
@@ -196,6 +207,7 @@ struct copy {
 	FILE *f;
 	unsigned char head[16];
 	size_t headlen;
+	int errnum; /* why a write failed */
 };
 
 static int to_copy(void *ctx, const void *p, size_t n)
@@ -208,7 +220,10 @@ static int to_copy(void *ctx, const void *p, size_t n)
 		memcpy(c->head + c->headlen, p, k);
 		c->headlen += k;
 	}
-	return fwrite(p, 1, n, c->f) == n ? 0 : CV_EIO;
+	if (fwrite(p, 1, n, c->f) == n)
+		return 0;
+	c->errnum = errno ? errno : EIO;
+	return CV_EIO;
 }
 
 static const char *image_ext(const char *mime)
@@ -228,8 +243,10 @@ static int write_one(struct export_ctx *x, struct export_attachments *a, struct 
 	char *name;
 	int rc;
 
-	if (t->blob == NULL)
+	if (t->blob == NULL) {
+		x->result->missing_attachments++;
 		return write_unavailable(x, a, t, e);
+	}
 	/* A file keeps its own name; an image is named once its first bytes
 	 * have told its type (the final name is only used at the rename). */
 	name = hosted ? NULL : name_make(a->names, t->name, _("file"), "");
@@ -239,7 +256,9 @@ static int write_one(struct export_ctx *x, struct export_attachments *a, struct 
 	}
 	c.f = f.f;
 	rc = blob_read(x->req->blobs_dir, x->vault, t->blob, to_copy, &c, e);
-	if (rc == 0 && hosted) {
+	if (rc && c.errnum)
+		rc = err_set(e, fs_errno_code(c.errnum), _("cannot write %s/%s: %s"), export_out_path(x->out),
+			     a->folder, strerror(c.errnum));	if (rc == 0 && hosted) {
 		char base[96];
 
 		t->mime = image_type(c.head, c.headlen);
@@ -263,6 +282,7 @@ static int write_one(struct export_ctx *x, struct export_attachments *a, struct 
 	free(t->blob);
 	t->blob = NULL;
 	t->mime = NULL;
+	t->damaged = 1;
 	t->reason = xstrdup(_("the stored copy failed its integrity check"));
 	return write_unavailable(x, a, t, e);
 }

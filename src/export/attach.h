@@ -29,6 +29,7 @@ struct export_attachment {
 	char *blob;      /* NULL when the backup could not get it */
 	char *reason;    /* why not, when blob is NULL */
 	const char *mime; /* an image's type, sniffed from its bytes as they were copied; else NULL */
+	int damaged;     /* the stored copy failed its check (blob is then NULL) */
 	int64_t size;
 };
 

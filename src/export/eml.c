@@ -308,7 +308,7 @@ static void html_body(struct buf *out, const struct export_message *m, const cJS
 /* One attachment part, its content read from the copy beside the chat. */
 static GMimeObject *file_part(struct export_ctx *x, const struct export_attachment *a, int index)
 {
-	char *path, *name, fallback[48];
+	char *name, fallback[48];
 	GMimePart *part;
 	int fd;
 
@@ -327,9 +327,7 @@ static GMimeObject *file_part(struct export_ctx *x, const struct export_attachme
 		free(clean);
 		return note;
 	}
-	path = xasprintf("%s/%s", export_out_path(x->out), a->href);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	free(path);
+	fd = export_out_open_read(x->out, a->href);
 	if (fd < 0)
 		return NULL;
 	/* a->mime is "image/…", sniffed when the copy was written */

@@ -23,7 +23,8 @@
 /* The second layer behind the allow-list (reliability.md 5.3). */
 #define HTML_CSP "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
-/* Larger images are linked to their copy rather than inlined. */
+/* A larger image is not inlined: the page shows the [image] marker, and its
+ * copy is in the chat's files folder. */
 #define IMAGE_INLINE_MAX ((size_t)16 << 20)
 
 struct html_state {

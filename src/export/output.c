@@ -45,6 +45,28 @@ int export_out_open(const char *path, struct export_out **out, struct cv_err *e)
 	return 0;
 }
 
+int export_out_open_read(const struct export_out *o, const char *rel)
+{
+	char *copy = xstrdup(rel), *part = copy, *slash;
+	int dir = dup(o->dirfd), fd = -1;
+
+	while (dir >= 0 && (slash = strchr(part, '/')) != NULL) {
+		int sub;
+
+		*slash = '\0';
+		sub = openat(dir, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(dir);
+		dir = sub;
+		part = slash + 1;
+	}
+	if (dir >= 0) {
+		fd = openat(dir, part, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		close(dir);
+	}
+	free(copy);
+	return fd;
+}
+
 const char *export_out_path(const struct export_out *o)
 {
 	return o->path;
@@ -192,7 +214,8 @@ static int zip_add_file(struct zip_writer *zw, int dirfd, const char *name, cons
 }
 
 /* Add the regular files below dirfd, named rel/... in the zip. The files
- * being written (".part-") are left out. */
+ * being written (named ".part-…" by export_file_begin) are left out; an
+ * attachment may well be called "x.part-1.rar". */
 static int zip_add_dir(struct zip_writer *zw, int dirfd, const char *rel, struct cv_err *e)
 {
 	int fd = dup(dirfd);
@@ -210,7 +233,8 @@ static int zip_add_dir(struct zip_writer *zw, int dirfd, const char *rel, struct
 		char *entry;
 		struct stat st;
 
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 || strstr(de->d_name, ".part-"))
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    strncmp(de->d_name, ".part-", 6) == 0)
 			continue;
 		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue;

@@ -21,6 +21,9 @@ struct export_file {
 /* Open (creating, mode 0700) the directory path. The caller owns *out. */
 int export_out_open(const char *path, struct export_out **out, struct cv_err *e);
 const char *export_out_path(const struct export_out *o);
+/* Open a file the export wrote, rel relative to the directory ("a/b"),
+ * following no symlink on the way. Returns the descriptor, or -1. */
+int export_out_open_read(const struct export_out *o, const char *rel);
 /* Start a file called name (already a safe, unique name) in the directory.
  * subdir may name a subdirectory (created on demand) or be NULL. */
 int export_file_begin(struct export_out *o, const char *subdir, const char *name, struct export_file *f,

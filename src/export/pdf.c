@@ -178,14 +178,12 @@ static int png_size(FILE *f, long *w, long *h)
 
 static void pdf_image(struct pdf_doc *d, struct export_ctx *x, const struct export_attachment *a)
 {
-	char *path = xasprintf("%s/%s", export_out_path(x->out), a->href);
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = export_out_open_read(x->out, a->href);
 	FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
 	cairo_surface_t *img = NULL;
 	long w, h;
 	double scale, dh;
 
-	free(path);
 	if (f == NULL) {
 		if (fd >= 0)
 			close(fd);

@@ -1,6 +1,7 @@
 """Download jobs: the result zip in the store's downloads/, the job row and
 its statuses, expiry after the keep time, and cancel."""
 import os
+import re
 import sqlite3
 import subprocess
 import time
@@ -37,6 +38,46 @@ class Downloads(cvtest.ChatvaultTest):
         self.assertGreater(job["done"], 0)
         # Nothing is left behind in the store but the result.
         self.assertEqual(os.listdir(os.path.join(self.home, "downloads")), [os.path.basename(result)])
+
+    def test_damaged_attachment_is_left_out_and_counted_once(self):
+        upn = self.backed_up()
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        # one stored file that belongs to this account's chats
+        (blob,) = db.execute("SELECT f.blob FROM files f JOIN account_chats ac ON ac.chat = f.chat"
+                             " JOIN accounts a ON a.id = ac.account WHERE a.upn = ? AND f.status = 200"
+                             " AND f.kind = 'file' LIMIT 1", (upn,)).fetchone()
+        refs = db.execute("SELECT count(*) FROM files f JOIN account_chats ac ON ac.chat = f.chat"
+                          " JOIN accounts a ON a.id = ac.account WHERE a.upn = ? AND f.blob = ?",
+                          (upn, blob)).fetchone()[0]
+        db.close()
+
+        def missing(err):
+            m = re.search(r"(\d+) attachments? (?:was|were) not available at backup time", err)
+            return int(m.group(1)) if m else 0
+        before = missing(self.cv("download", "--user", upn, "--format", "json", "--attachments", "--out",
+                                 os.path.join(self.dir, "whole")).err)
+        path = os.path.join(self.home, "blobs", blob[:2], blob)
+        with open(path, "r+b") as f:
+            f.seek(os.path.getsize(path) // 2)
+            byte = f.read(1)
+            f.seek(-1, os.SEEK_CUR)
+            f.write(bytes([byte[0] ^ 0x01]))
+        out = os.path.join(self.dir, "dmg")
+        res = self.cv("download", "--user", upn, "--format", "json", "--attachments", "--out", out, ok=None)
+        self.assertEqual(res.rc, 3, res.err)
+        # counted once, as damaged; the files the backup could not get are
+        # as many as before
+        self.assertIn("%d stored record" % refs, res.err)
+        self.assertEqual(missing(res.err), before)
+        damaged = []
+        for root, _, files in os.walk(out):
+            for name in files:
+                if name.endswith(".unavailable.txt"):
+                    with open(os.path.join(root, name), encoding="utf-8") as f:
+                        text = f.read()
+                    if "damaged" in text:
+                        damaged.append(name)
+        self.assertEqual(len(damaged), refs, damaged)
 
     def test_unknown_account_and_bad_range_fail_clearly(self):
         upn = self.backed_up()
