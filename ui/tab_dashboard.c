@@ -65,7 +65,9 @@ static void draw_tenant(struct ui *u, const struct app_tenant_summary *t, int64_
 		snprintf(cap, sizeof cap, "%s", _("no cap"));
 	ui_put(u, y, 1, 24, t->name, UI_TITLE, 1);
 	ui_put(u, y, 26, 22, t->status, strcmp(t->status, "Active") ? UI_ERROR : UI_OK, 1);
-	if (next_run)
+	/* The scheduler passes over a tenant that is not Active or has no
+	 * ACTIVE account. */
+	if (next_run && strcmp(t->status, "Active") == 0 && t->active > 0)
 		ui_time(next_run, next, sizeof next);
 	else
 		snprintf(next, sizeof next, "%s", _("not scheduled"));

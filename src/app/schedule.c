@@ -23,23 +23,24 @@ int schedule_parse(const char *spec, struct schedule *s, struct cv_err *e)
 	if (spec == NULL || strcmp(spec, "none") == 0)
 		return 0;
 	while (*p) {
-		int h, m, used = 0, i;
+		int h, m, used = 0, i, t;
 
 		if (sscanf(p, "%2d:%2d%n", &h, &m, &used) != 2 || used != 5 || h < 0 || h > 23 || m < 0 || m > 59 ||
 		    (p[used] != ',' && p[used] != '\0') || (p[used] == ',' && p[used + 1] == '\0'))
 			return err_set(e, CV_EINVAL, _("'%s' is not a list of times like 01:00,09:00,17:00"), spec);
+		p += used + (p[used] == ',');
+		/* keep them sorted and distinct */
+		t = h * 60 + m;
+		for (i = 0; i < s->n && s->minutes[i] != t; i++)
+			;
+		if (i < s->n)
+			continue;
 		if (s->n == SCHEDULE_MAX_SLOTS)
 			return err_set(e, CV_EINVAL, _("at most %d backup times a day"), SCHEDULE_MAX_SLOTS);
-		/* keep them sorted and distinct */
-		for (i = s->n; i > 0 && s->minutes[i - 1] > h * 60 + m; i--)
+		for (i = s->n; i > 0 && s->minutes[i - 1] > t; i--)
 			s->minutes[i] = s->minutes[i - 1];
-		if (i > 0 && s->minutes[i - 1] == h * 60 + m) {
-			memmove(&s->minutes[i], &s->minutes[i + 1], (size_t)(s->n - i) * sizeof s->minutes[0]);
-		} else {
-			s->minutes[i] = h * 60 + m;
-			s->n++;
-		}
-		p += used + (p[used] == ',');
+		s->minutes[i] = t;
+		s->n++;
 	}
 	return 0;
 }
@@ -89,20 +90,6 @@ int64_t schedule_next(const struct schedule *s, int64_t now_ms)
 	return 0;
 }
 
-static int set_setting(sqlite3 *db, const char *key, const char *value, struct cv_err *e)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = catalog_prepare(db, "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", &st, e)))
-		return rc;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("saving a setting"), e);
-	sqlite3_finalize(st);
-	return rc;
-}
-
 int app_schedule_tick(struct app *a, const struct schedule *s, const char *spec, int64_t now_ms, int *queued,
 		      struct cv_err *e)
 {
@@ -116,15 +103,18 @@ int app_schedule_tick(struct app *a, const struct schedule *s, const char *spec,
 	if ((rc = catalog_begin(db, e)))
 		return rc;
 	snprintf(beat, sizeof beat, "%lld", (long long)now_ms);
-	if ((rc = set_setting(db, "schedule", spec, e)) || (rc = set_setting(db, "schedule_heartbeat", beat, e)))
+	if ((rc = catalog_setting_set(db, "schedule", spec, e)) ||
+	    (rc = catalog_setting_set(db, "schedule_heartbeat", beat, e)))
 		goto fail;
 	if (slot > 0) {
-		/* Tenants with ACTIVE accounts and no backup job since the slot. */
+		/* Tenants with ACTIVE accounts, no backup job since the slot and
+		 * none still running (a long run is not doubled by the next slot;
+		 * once it ends, the slot is caught up). */
 		if ((rc = catalog_prepare(db,
 					  "SELECT t.id FROM tenants t WHERE t.status = 'Active'"
 					  " AND EXISTS (SELECT 1 FROM accounts WHERE tenant = t.id AND privchat = 1 AND gone = 0)"
 					  " AND NOT EXISTS (SELECT 1 FROM jobs WHERE tenant = t.id AND kind = 'backup'"
-					  " AND created >= ?1)",
+					  " AND (created >= ?1 OR finished IS NULL))",
 					  &st, e)))
 			goto fail;
 		sqlite3_bind_int64(st, 1, slot);
@@ -155,23 +145,12 @@ fail:
 
 int64_t app_schedule_next_run(struct app *a, int64_t now_ms)
 {
-	sqlite3_stmt *st;
 	struct schedule s;
-	char spec[SCHEDULE_MAX_SLOTS * 6 + 8] = "";
-	int64_t beat = 0;
+	char spec[SCHEDULE_MAX_SLOTS * 6 + 8], beat[32];
 
-	if (catalog_prepare(a->store->db, "SELECT key, value FROM settings WHERE key IN ('schedule',"
-					  " 'schedule_heartbeat')",
-			    &st, NULL))
-		return 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (strcmp(catalog_text(st, 0), "schedule") == 0)
-			snprintf(spec, sizeof spec, "%s", catalog_text(st, 1));
-		else
-			beat = strtoll(catalog_text(st, 1), NULL, 10);
-	}
-	sqlite3_finalize(st);
-	if (now_ms - beat > SCHEDULE_HEARTBEAT_MS || schedule_parse(spec, &s, NULL) != 0)
+	if (catalog_setting_get(a->store->db, "schedule", spec, sizeof spec, NULL) != 0 ||
+	    catalog_setting_get(a->store->db, "schedule_heartbeat", beat, sizeof beat, NULL) != 0 ||
+	    now_ms - strtoll(beat, NULL, 10) > SCHEDULE_HEARTBEAT_MS || schedule_parse(spec, &s, NULL) != 0)
 		return 0;
 	return schedule_next(&s, now_ms);
 }

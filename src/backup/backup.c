@@ -366,6 +366,14 @@ static int store_message_page(struct engine_worker *w, const struct job_row *job
 	return rc;
 }
 
+void backup_append_time(struct buf *url, int64_t ms)
+{
+	char when[40];
+
+	time_format_iso8601(ms, when, sizeof when);
+	url_escape(url, when);
+}
+
 /* The first page of a chat: everything, or what changed since the watermark. */
 static void first_page_url(struct buf *url, const char *chat_id, int64_t watermark)
 {
@@ -373,11 +381,8 @@ static void first_page_url(struct buf *url, const char *chat_id, int64_t waterma
 	url_escape(url, chat_id);
 	buf_append_str(url, "/messages?$top=50&$orderby=lastModifiedDateTime%20desc");
 	if (watermark > 0) {
-		char when[40];
-
-		time_format_iso8601(watermark - BACKUP_OVERLAP_MS, when, sizeof when);
 		buf_append_str(url, "&$filter=lastModifiedDateTime%20gt%20");
-		url_escape(url, when);
+		backup_append_time(url, watermark - BACKUP_OVERLAP_MS);
 	}
 }
 
@@ -420,12 +425,11 @@ static int run_chat(struct engine_worker *w, const struct job_row *job, const st
 	watermark = sqlite3_column_int64(st, 1);
 	sqlite3_finalize(st);
 
-	if (t->resume && strcmp(t->resume, BACKUP_RESUME_FILES) == 0)
-		; /* every page is stored: only files may be left */
-	else if (t->resume && *t->resume)
-		buf_append_str(&url, t->resume);
-	else
+	/* Resumed at "files", every page is stored: the loop is skipped. */
+	if (!t->resume || !*t->resume)
 		first_page_url(&url, chat_id, watermark);
+	else if (strcmp(t->resume, BACKUP_RESUME_FILES) != 0)
+		buf_append_str(&url, t->resume);
 	while (url.len && !w->stop) {
 		struct graph_request req = {
 			.url = url.data, .cls = GRAPH_CLASS_CHAT_MESSAGES, .resource = chat_id,

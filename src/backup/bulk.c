@@ -98,6 +98,13 @@ static int by_id(const void *key, const void *elem)
 	return (a > b) - (a < b);
 }
 
+/* A delta link holding changes since delta_from still reaches back far
+ * enough to be followed. */
+static int delta_fresh(int64_t delta_from)
+{
+	return delta_from > 0 && time_now_ms() - delta_from <= DELTA_REACH_MS;
+}
+
 static int has_row(struct engine_worker *w, const struct job_row *job, const char *key)
 {
 	sqlite3_stmt *st;
@@ -116,7 +123,6 @@ static int has_row(struct engine_worker *w, const struct job_row *job, const cha
 static int plan_load(struct engine_worker *w, const struct job_row *job, struct plan *p, struct cv_err *e)
 {
 	sqlite3_stmt *st;
-	int64_t now = time_now_ms();
 	int rc;
 
 	if ((rc = catalog_prepare(w->db,
@@ -134,7 +140,7 @@ static int plan_load(struct engine_worker *w, const struct job_row *job, struct 
 		memset(a, 0, sizeof *a);
 		a->id = sqlite3_column_int64(st, 0);
 		a->delta_from = sqlite3_column_int64(st, 1);
-		if (a->delta_from <= 0 || now - a->delta_from > DELTA_REACH_MS)
+		if (!delta_fresh(a->delta_from))
 			a->delta_from = 0;
 	}
 	sqlite3_finalize(st);
@@ -310,22 +316,14 @@ static int add_windows(struct engine_worker *w, const struct job_row *job, const
 /* The tenant refused the export API recently: its reason, else "". */
 static void export_refusal(struct engine_worker *w, const struct job_row *job, char *why, size_t n)
 {
-	sqlite3_stmt *st;
-	char key[48];
+	char key[48], value[400];
+	const char *tab;
 
 	why[0] = '\0';
 	snprintf(key, sizeof key, "export_refused:%lld", (long long)job->tenant);
-	if (catalog_prepare(w->db, "SELECT value FROM settings WHERE key = ?", &st, NULL) != 0)
-		return;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *v = catalog_text(st, 0), *tab = strchr(v, '\t');
-		int64_t when = strtoll(v, NULL, 10);
-
-		if (tab && time_now_ms() - when < REFUSAL_HOLD_MS)
-			snprintf(why, n, "%s", tab + 1);
-	}
-	sqlite3_finalize(st);
+	if (catalog_setting_get(w->db, key, value, sizeof value, NULL) == 0 && (tab = strchr(value, '\t')) != NULL &&
+	    time_now_ms() - strtoll(value, NULL, 10) < REFUSAL_HOLD_MS)
+		snprintf(why, n, "%s", tab + 1);
 }
 
 static int per_chat_wanted(const struct job_row *job)
@@ -493,57 +491,49 @@ int bulk_advance(struct engine_worker *w, const struct job_row *job, int *more, 
 
 /* ---- window and delta tasks --------------------------------------------- */
 
-static void append_time(struct buf *url, int64_t ms)
+/* The first request of a window task: its lastModifiedDateTime range. */
+static int window_url(const struct task_row *t, const char *user_id, struct buf *url, struct cv_err *e)
 {
-	char when[40];
+	long long acct, from, to;
 
-	time_format_iso8601(ms, when, sizeof when);
-	url_escape(url, when);
+	if (sscanf(t->key, "window:%lld:%lld:%lld", &acct, &from, &to) != 3)
+		return err_set(e, CV_EINVAL, _("a damaged export window '%s'"), t->key);
+	buf_append_str(url, "/v1.0/users/");
+	url_escape(url, user_id);
+	buf_append_str(url, "/chats/getAllMessages?$top=50&$filter=");
+	if (from > 0) {
+		/* gt and lt both exclude: start 1 ms early so a change at a
+		 * window's boundary is read once, not never. */
+		buf_append_str(url, "lastModifiedDateTime%20gt%20");
+		backup_append_time(url, from - 1);
+		buf_append_str(url, "%20and%20");
+	}
+	buf_append_str(url, "lastModifiedDateTime%20lt%20");
+	backup_append_time(url, to);
+	return 0;
 }
 
-/* The first request of a task: a window's range, or the account's delta link
- * while it reaches back far enough, else a new delta round from the job's
- * start. */
-static int first_url(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
+/* The first request of a delta task: the account's delta link while it
+ * reaches back far enough, else a new round from the job's start. */
+static int delta_url(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
 		     const char *user_id, struct buf *url, struct cv_err *e)
 {
-	if (strcmp(t->kind, "window") == 0) {
-		long long acct, from, to;
+	sqlite3_stmt *st;
+	int rc;
 
-		if (sscanf(t->key, "window:%lld:%lld:%lld", &acct, &from, &to) != 3)
-			return err_set(e, CV_EINVAL, _("a damaged export window '%s'"), t->key);
-		buf_append_str(url, "/v1.0/users/");
-		url_escape(url, user_id);
-		buf_append_str(url, "/chats/getAllMessages?$top=50&$filter=");
-		if (from > 0) {
-			/* gt and lt both exclude: start 1 ms early so a change
-			 * at a window's boundary is read once, not never. */
-			buf_append_str(url, "lastModifiedDateTime%20gt%20");
-			append_time(url, from - 1);
-			buf_append_str(url, "%20and%20");
-		}
-		buf_append_str(url, "lastModifiedDateTime%20lt%20");
-		append_time(url, to);
-		return 0;
-	}
-	{
-		sqlite3_stmt *st;
-		int rc;
-
-		if ((rc = catalog_prepare(w->db, "SELECT delta_link, coalesce(delta_from, 0) FROM accounts WHERE id = ?",
-					  &st, e)))
-			return rc;
-		sqlite3_bind_int64(st, 1, t->account);
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
-		    time_now_ms() - sqlite3_column_int64(st, 1) <= DELTA_REACH_MS)
-			buf_append_str(url, catalog_text(st, 0));
-		sqlite3_finalize(st);
-	}
+	if ((rc = catalog_prepare(w->db, "SELECT delta_link, coalesce(delta_from, 0) FROM accounts WHERE id = ?", &st,
+				  e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, t->account);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+	    delta_fresh(sqlite3_column_int64(st, 1)))
+		buf_append_str(url, catalog_text(st, 0));
+	sqlite3_finalize(st);
 	if (url->len == 0) {
 		buf_append_str(url, "/v1.0/users/");
 		url_escape(url, user_id);
 		buf_append_str(url, "/chats/getAllMessages/delta?$top=50&$filter=lastModifiedDateTime%20gt%20");
-		append_time(url, job->started - BACKUP_OVERLAP_MS);
+		backup_append_time(url, job->started - BACKUP_OVERLAP_MS);
 	}
 	return 0;
 }
@@ -615,17 +605,11 @@ fail:
  * the next runs go per chat straight away; the job's note says why. */
 static void note_refusal(struct engine_worker *w, const struct job_row *job, const char *why)
 {
-	sqlite3_stmt *st;
 	char key[48];
 	char *value = xasprintf("%lld\t%s", (long long)time_now_ms(), why);
 
 	snprintf(key, sizeof key, "export_refused:%lld", (long long)job->tenant);
-	if (catalog_prepare(w->db, "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", &st, NULL) == 0) {
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
+	catalog_setting_set(w->db, key, value, NULL);
 	free(value);
 }
 
@@ -643,7 +627,8 @@ int bulk_run_task(struct engine_worker *w, const struct job_row *job, const stru
 		return rc;
 	if (t->resume && *t->resume)
 		buf_append_str(&url, t->resume);
-	else if ((rc = first_url(w, job, t, user_id, &url, e)))
+	else if ((rc = strcmp(t->kind, "window") == 0 ? window_url(t, user_id, &url, e)
+							: delta_url(w, job, t, user_id, &url, e)))
 		return rc;
 	while (url.len && !w->stop) {
 		struct graph_request req = {.url = url.data, .cls = GRAPH_CLASS_EXPORT, .prefer_unknown_enums = 1};

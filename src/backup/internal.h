@@ -27,6 +27,9 @@ int backup_user_id(struct engine_worker *w, int64_t account, char *out, size_t n
 int backup_store_message(struct engine_worker *w, const struct job_row *job, const char *guid, int64_t chat,
 			 const char *chat_id, const struct cJSON *m, int *added, struct cv_err *e);
 
+/* Append an ISO 8601 time, escaped for a $filter in a URL. */
+void backup_append_time(struct buf *url, int64_t ms);
+
 /* A page is stored with its resume point: go on with its nextLink (none
  * ends the task's loop), and show the job In Progress again if a retry had
  * marked it Retrying. next belongs to the page, so call this before freeing it. */

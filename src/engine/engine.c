@@ -244,6 +244,14 @@ static int engine_resting(struct engine *en)
 	return resting;
 }
 
+/* A lease was written: the store takes writes again. */
+static void engine_unhalt(struct engine *en)
+{
+	pthread_mutex_lock(&en->lock);
+	en->halt.code = 0;
+	pthread_mutex_unlock(&en->lock);
+}
+
 int engine_halted(struct engine *en, struct cv_err *e)
 {
 	int code;
@@ -275,13 +283,11 @@ static void run_one_task(struct engine_worker *w, struct task_row *t)
 		rc = k->run_task(w, &job, t, &e);
 	}
 	if (rc == CV_ECANCELLED || rc == CV_ENOSPC)
-		task_release(w->db, t->id, NULL);
-	if (rc == CV_ENOSPC)
-		engine_halt(w->engine, &e);
-	else if (rc == CV_ECANCELLED)
-		;
+		task_release(w->db, t->id, NULL); /* it resumes later, not failed */
 	else
 		task_finish(w->db, t->id, rc, rc ? e.msg : NULL, NULL);
+	if (rc == CV_ENOSPC)
+		engine_halt(w->engine, &e);
 	w->current_job = 0;
 	job_row_free(&job);
 	engine_notify(w->engine);
@@ -344,9 +350,7 @@ static void *worker_main(void *arg)
 		int rc = engine_resting(en) ? CV_ENOSPC : task_lease(w->db, w->owner, &t, &e);
 
 		if (rc == 0) {
-			pthread_mutex_lock(&en->lock);
-			en->halt.code = 0; /* the store takes writes again */
-			pthread_mutex_unlock(&en->lock);
+			engine_unhalt(en);
 			run_one_task(w, &t);
 			task_row_free(&t);
 			continue;
@@ -354,6 +358,7 @@ static void *worker_main(void *arg)
 		if (w->stop)
 			break;
 		if (rc != CV_ENOSPC && (rc = job_lease(w->db, w->owner, &job, &what, &e)) == 0) {
+			engine_unhalt(en);
 			run_one_job(w, &job, what);
 			job_row_free(&job);
 			continue;

@@ -99,6 +99,39 @@ int catalog_text_by_id(sqlite3 *db, const char *sql, int64_t id, char *out, size
 	return rc;
 }
 
+int catalog_setting_set(sqlite3 *db, const char *key, const char *value, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_prepare(db, "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", &st, e)))
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("saving a setting"), e);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int catalog_setting_get(sqlite3 *db, const char *key, char *out, size_t n, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_prepare(db, "SELECT value FROM settings WHERE key = ?", &st, e)))
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(out, n, "%s", catalog_text(st, 0));
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? CV_ENOTFOUND : catalog_error(db, _("reading the catalog"), e);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int user_version(sqlite3 *db, int *v)
 {
 	sqlite3_stmt *st;
