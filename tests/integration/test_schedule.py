@@ -3,6 +3,7 @@ per slot even with two processes on one store, catches up a slot it missed,
 and stops cleanly on SIGTERM."""
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 
@@ -53,6 +54,22 @@ class Schedule(cvtest.ChatvaultTest):
         proc, log = self.start_run("--at", slot)
         time.sleep(3)
         self.stop_run(proc, log)
+        self.assertEqual(len(self.backup_jobs()), 1)
+
+    def test_running_backup_is_not_doubled_by_the_next_slot(self):
+        self.start_sim()
+        self.setup_tenant()
+        # A backup queued two hours ago and not finished yet (a long run).
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        db.execute("INSERT INTO jobs (kind, tenant, params, created) SELECT 'backup', id, '{}', ? FROM tenants",
+                   (int((time.time() - 7200) * 1000),))
+        db.commit()
+        db.close()
+        slot = time.strftime("%H:%M", time.localtime(time.time() - 60))
+        proc, log = self.start_run("--at", slot)
+        time.sleep(3)
+        out = self.stop_run(proc, log)
+        self.assertNotIn("scheduled backup queued", out)
         self.assertEqual(len(self.backup_jobs()), 1)
 
     def test_no_schedule_and_bad_times(self):
