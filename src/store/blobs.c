@@ -3,6 +3,7 @@
 
 #include "store/blobs.h"
 #include "util/buf.h"
+#include "util/encode.h"
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "util/i18n.h"
@@ -70,17 +71,17 @@ int blob_writer_new(const char *dir, const struct vault *v, struct blob_writer *
 	struct blob_writer *w = xcalloc(1, sizeof *w);
 	char *tmpdir = fs_join(dir, "tmp");
 	unsigned char header[MAGIC_LEN + FILE_ID_LEN];
-	char hex[2 * FILE_ID_LEN + 1];
-	int rc, i;
+	struct buf hex = BUF_INIT;
+	int rc;
 
 	*out = NULL;
 	w->vault = v;
 	w->dir = xstrdup(dir);
 	w->fd = -1;
 	gcry_randomize(w->file_id, FILE_ID_LEN, GCRY_STRONG_RANDOM);
-	for (i = 0; i < FILE_ID_LEN; i++)
-		snprintf(hex + 2 * i, 3, "%02x", w->file_id[i]);
-	w->tmp = xasprintf("%s/%s.part", tmpdir, hex);
+	hex_encode(&hex, w->file_id, FILE_ID_LEN);
+	w->tmp = xasprintf("%s/%s.part", tmpdir, hex.data);
+	buf_free(&hex);
 	if ((rc = fs_mkdir_p(tmpdir, 0700, e)))
 		goto fail;
 	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -174,8 +175,13 @@ int blob_commit(struct blob_writer **wp, char *name, uint64_t *size, struct cv_e
 	vault_hasher_finish(&w->hasher, name);
 	if (size)
 		*size = w->size;
+	/* A new shard folder must itself survive a crash: the catalog will
+	 * name a blob inside it. */
 	sub = xasprintf("%s/%.2s", w->dir, name);
-	rc = fs_mkdir_p(sub, 0700, e);
+	if (mkdir(sub, 0700) == 0)
+		fs_sync_parent(sub);
+	else if (errno != EEXIST)
+		rc = err_set(e, fs_errno_code(errno), _("cannot create %s: %s"), sub, strerror(errno));
 	free(sub);
 	if (rc)
 		goto out;
