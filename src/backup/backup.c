@@ -301,15 +301,24 @@ static int run_account(struct engine_worker *w, const struct job_row *job, const
 int backup_store_message(struct engine_worker *w, const struct job_row *job, const char *guid, int64_t chat,
 			 const char *chat_id, const cJSON *m, int *added, struct cv_err *e)
 {
-	struct buf raw = BUF_INIT, version = BUF_INIT;
+	struct buf raw = BUF_INIT;
 	struct message_put mp;
+	enum message_held held;
 	const char *id = json_str(m, "id");
+	char version[160];
 	int64_t modified;
 	int rc;
 
 	*added = 0;
 	if (id == NULL || strlen(id) > 256)
 		return 0;
+	/* The version key: etag (an integer in practice) and the ISO time,
+	 * both bounded in any answer we take; a longer one is cut, which can
+	 * only make two versions look alike, never lose the first. */
+	snprintf(version, sizeof version, "%.100s/%.48s", json_str_or(m, "etag", ""),
+		 json_str_or(m, "lastModifiedDateTime", "0"));
+	if ((rc = message_held(w->db, chat, id, version, &held, e)) || held == MESSAGE_HELD)
+		return rc;
 	json_append(&raw, m);
 	memset(&mp, 0, sizeof mp);
 	mp.chat = chat;
@@ -321,17 +330,16 @@ int backup_store_message(struct engine_worker *w, const struct job_row *job, con
 	modified = json_time(m, "lastModifiedDateTime", 0);
 	mp.created = json_time(m, "createdDateTime", modified);
 	mp.modified = modified ? modified : mp.created;
-	buf_printf(&version, "%s/%s", json_str_or(m, "etag", ""), json_str_or(m, "lastModifiedDateTime", "0"));
-	mp.version = version.data;
+	mp.version = version;
 	mp.deleted = json_str(m, "deletedDateTime") != NULL;
 	mp.snapshot = job->snapshot;
 	mp.raw = raw.data;
 	mp.raw_len = raw.len;
-	rc = message_put(w->db, w->store->vault, &mp, added, NULL, e);
+	mp.first_version = held == MESSAGE_UNKNOWN;
+	rc = message_put(w->db, w->store->vault, &mp, added, e);
 	if (rc == 0 && *added)
 		rc = backup_note_files(w->db, w->store->vault, chat, guid, chat_id, id, m, e);
 	buf_free(&raw);
-	buf_free(&version);
 	return rc;
 }
 

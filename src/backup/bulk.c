@@ -553,7 +553,7 @@ static int store_export_page(struct engine_worker *w, const struct job_row *job,
 		return err_set(e, CV_EPROTO, _("Microsoft Graph ended a delta round without a delta link"));
 	if ((rc = catalog_begin(w->db, e)))
 		return rc;
-	if ((rc = catalog_prepare(w->db, "SELECT id FROM chats WHERE tenant = ? AND chat_id = ?", &find, e)))
+	if ((rc = catalog_stmt(w->db, "SELECT id FROM chats WHERE tenant = ? AND chat_id = ?", &find, e)))
 		goto fail;
 	cJSON_ArrayForEach(m, msgs)
 	{
@@ -571,7 +571,7 @@ static int store_export_page(struct engine_worker *w, const struct job_row *job,
 			goto fail;
 		n += added;
 	}
-	sqlite3_finalize(find);
+	catalog_release(find);
 	find = NULL;
 	if ((rc = task_checkpoint(w->db, t->id, next ? next : RESUME_END, n, e)) ||
 	    (rc = usage_add(w->db, job->tenant, 1, 0, cJSON_GetArraySize(msgs), e)))
@@ -596,7 +596,7 @@ static int store_export_page(struct engine_worker *w, const struct job_row *job,
 		*stored += n;
 	return rc;
 fail:
-	sqlite3_finalize(find);
+	catalog_release(find);
 	catalog_rollback(w->db);
 	return rc;
 }

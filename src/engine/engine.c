@@ -419,7 +419,7 @@ int engine_start(const struct store *s, int n, struct engine **out, struct cv_er
 fail:
 	for (i = 0; i < en->n; i++) {
 		if (en->workers[i].db)
-			sqlite3_close(en->workers[i].db);
+			catalog_close(en->workers[i].db);
 		graph_conn_free(&en->workers[i].conn);
 	}
 	close(en->wake[0]);
@@ -449,7 +449,7 @@ void engine_free(struct engine **enp)
 	if (en->n > 0)
 		queue_release_all(en->workers[0].db, NULL);
 	for (i = 0; i < en->n; i++) {
-		sqlite3_close(en->workers[i].db);
+		catalog_close(en->workers[i].db);
 		graph_conn_free(&en->workers[i].conn);
 	}
 	while ((c = en->tenants) != NULL) {

@@ -156,13 +156,14 @@ int job_load(sqlite3 *db, int64_t id, struct job_row *out, struct cv_err *e)
 	return rc;
 }
 
+/* sql is a literal: the statement stays prepared (catalog_stmt). */
 static int exec_bound(sqlite3 *db, const char *sql, struct cv_err *e, const char *what, int64_t a,
 		      const char *s1, const char *s2, const char *s3)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = catalog_prepare(db, sql, &st, e)))
+	if ((rc = catalog_stmt(db, sql, &st, e)))
 		return rc;
 	sqlite3_bind_int64(st, 1, a);
 	if (s1)
@@ -172,7 +173,7 @@ static int exec_bound(sqlite3 *db, const char *sql, struct cv_err *e, const char
 	if (s3)
 		sqlite3_bind_text(st, 4, s3, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, what, e);
-	sqlite3_finalize(st);
+	catalog_release(st);
 	return rc;
 }
 
@@ -395,16 +396,15 @@ int task_checkpoint(sqlite3 *db, int64_t task, const char *resume, int64_t items
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = catalog_prepare(db,
-				  "UPDATE tasks SET resume = ?2, items = items + ?3, lease_expires = ?4 WHERE id = ?1",
-				  &st, e)))
+	if ((rc = catalog_stmt(db, "UPDATE tasks SET resume = ?2, items = items + ?3, lease_expires = ?4 WHERE id = ?1",
+			       &st, e)))
 		return rc;
 	sqlite3_bind_int64(st, 1, task);
 	sqlite3_bind_text(st, 2, resume, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, items_delta);
 	sqlite3_bind_int64(st, 4, time_now_ms() + QUEUE_LEASE_MS);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("saving a resume point"), e);
-	sqlite3_finalize(st);
+	catalog_release(st);
 	return rc;
 }
 

@@ -11,7 +11,9 @@
 #include "util/err.h"
 #include "util/i18n.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -42,20 +44,122 @@ int catalog_exec(sqlite3 *db, const char *sql, struct cv_err *e)
 	return 0;
 }
 
+/*
+ * Statements kept prepared for the hot paths (a page of messages runs a few
+ * statements per message; parsing them anew cost a third of the backup's
+ * CPU). Each connection is used by one thread, so the cache is per thread,
+ * keyed by connection and by the address of the SQL literal. Closing any
+ * connection bumps a counter that makes every thread forget its entries
+ * before the next lookup: a new connection may reuse a closed one's address.
+ * Forgotten statements stay owned by their connection and are finalized
+ * when it closes (catalog_close).
+ */
+#define STMT_CACHE 32
+
+struct cached_stmt {
+	sqlite3 *db;
+	const char *sql;
+	sqlite3_stmt *st;
+	int lent;
+};
+
+static _Thread_local struct cached_stmt stmt_cache[STMT_CACHE];
+static _Thread_local unsigned stmt_cache_epoch, stmt_cache_hand;
+static atomic_uint catalog_closes;
+
+static void stmt_cache_check_epoch(void)
+{
+	unsigned now = atomic_load(&catalog_closes);
+
+	if (now != stmt_cache_epoch) {
+		memset(stmt_cache, 0, sizeof stmt_cache);
+		stmt_cache_epoch = now;
+	}
+}
+
+int catalog_stmt(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct cv_err *e)
+{
+	struct cached_stmt *free_slot = NULL;
+
+	stmt_cache_check_epoch();
+	for (size_t i = 0; i < STMT_CACHE; i++) {
+		struct cached_stmt *c = &stmt_cache[i];
+
+		if (c->db == db && c->sql == sql && !c->lent) {
+			c->lent = 1;
+			*st = c->st;
+			return 0;
+		}
+		if (c->st == NULL && free_slot == NULL)
+			free_slot = c;
+	}
+	for (size_t i = 0; free_slot == NULL && i < STMT_CACHE; i++) {
+		struct cached_stmt *c = &stmt_cache[stmt_cache_hand++ % STMT_CACHE];
+
+		if (!c->lent) {
+			sqlite3_finalize(c->st);
+			memset(c, 0, sizeof *c);
+			free_slot = c;
+		}
+	}
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+		return catalog_error(db, _("preparing a catalog query"), e);
+	if (free_slot) /* else every slot is lent out: this one is finalized when released */
+		*free_slot = (struct cached_stmt){.db = db, .sql = sql, .st = *st, .lent = 1};
+	return 0;
+}
+
+void catalog_release(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < STMT_CACHE; i++) {
+		if (stmt_cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			stmt_cache[i].lent = 0;
+			return;
+		}
+	}
+	sqlite3_finalize(st);
+}
+
+void catalog_close(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+
+	if (db == NULL)
+		return;
+	while ((st = sqlite3_next_stmt(db, NULL)) != NULL)
+		sqlite3_finalize(st);
+	sqlite3_close(db);
+	atomic_fetch_add(&catalog_closes, 1);
+}
+
+static int exec_cached(sqlite3 *db, const char *sql, const char *what, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_stmt(db, sql, &st, e)))
+		return rc;
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, what, e); /* before the reset */
+	catalog_release(st);
+	return rc;
+}
+
 int catalog_begin(sqlite3 *db, struct cv_err *e)
 {
-	return catalog_exec(db, "BEGIN IMMEDIATE", e);
+	return exec_cached(db, "BEGIN IMMEDIATE", _("updating the catalog"), e);
 }
 
 int catalog_commit(sqlite3 *db, struct cv_err *e)
 {
-	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		int rc = catalog_error(db, _("committing to the catalog"), e);
+	int rc = exec_cached(db, "COMMIT", _("committing to the catalog"), e);
 
+	if (rc)
 		catalog_rollback(db);
-		return rc;
-	}
-	return 0;
+	return rc;
 }
 
 void catalog_rollback(sqlite3 *db)
@@ -207,6 +311,7 @@ int catalog_open(const char *path, int create, sqlite3 **out, struct cv_err *e)
 	if (catalog_exec(db,
 			 "PRAGMA journal_mode = WAL;"
 			 "PRAGMA synchronous = FULL;"
+			 "PRAGMA wal_autocheckpoint = 8192;"
 			 "PRAGMA foreign_keys = ON;"
 			 "PRAGMA secure_delete = ON;"
 			 "PRAGMA trusted_schema = OFF;",

@@ -17,7 +17,7 @@ struct cv_err;
 
 /* Open (creating if create is set) the catalog at path and bring its schema
  * up to date. A catalog newer than this build is refused. The caller owns
- * *out (sqlite3_close). */
+ * *out and closes it with catalog_close. */
 int catalog_open(const char *path, int create, sqlite3 **out, struct cv_err *e);
 
 /* Run one statement without results; map failures to CV_EIO/CV_ENOSPC. */
@@ -26,8 +26,18 @@ int catalog_exec(sqlite3 *db, const char *sql, struct cv_err *e);
 int catalog_begin(sqlite3 *db, struct cv_err *e);
 int catalog_commit(sqlite3 *db, struct cv_err *e);
 void catalog_rollback(sqlite3 *db);
+/* Finalize every statement of the connection (cached ones included) and
+ * close it. Every connection catalog_open returned is closed here. */
+void catalog_close(sqlite3 *db);
 /* Prepare or fail with a message; the caller finalizes. */
 int catalog_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct cv_err *e);
+/* The same for statements run over and over (per message, per page): the
+ * statement stays prepared for the next caller on this thread. sql must be
+ * a string literal, since its address is the key. Hand the statement back
+ * with catalog_release (it is reset and its bindings cleared), never
+ * finalize it. A statement already lent out is prepared afresh. */
+int catalog_stmt(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct cv_err *e);
+void catalog_release(sqlite3_stmt *st);
 /* Turn the connection's last error into a cv_err (disk full gets its own code). */
 int catalog_error(sqlite3 *db, const char *what, struct cv_err *e);
 /* Run a query selecting one text column for one row id (bound as ?1) and

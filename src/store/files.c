@@ -118,9 +118,8 @@ int file_note(sqlite3 *db, const struct vault *v, const struct file_note *f, str
 	ad = file_ad(f->tenant_guid, f->chat_id, f->message_id, ref, &adlen);
 	vault_seal(v, ad, adlen, meta.data, meta.len, &sealed);
 	free(ad);
-	rc = catalog_prepare(db,
-			     "INSERT OR IGNORE INTO files (chat, message_id, kind, ref, meta_enc) VALUES (?, ?, ?, ?, ?)",
-			     &st, e);
+	rc = catalog_stmt(db, "INSERT OR IGNORE INTO files (chat, message_id, kind, ref, meta_enc) VALUES (?, ?, ?, ?, ?)",
+			  &st, e);
 	if (rc == 0) {
 		sqlite3_bind_int64(st, 1, f->chat);
 		sqlite3_bind_text(st, 2, f->message_id, -1, SQLITE_STATIC);
@@ -128,7 +127,7 @@ int file_note(sqlite3 *db, const struct vault *v, const struct file_note *f, str
 		sqlite3_bind_text(st, 4, ref, -1, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 5, sealed.data, (int)sealed.len, SQLITE_STATIC);
 		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("noting a file"), e);
-		sqlite3_finalize(st);
+		catalog_release(st);
 	}
 	buf_free(&meta);
 	buf_free(&sealed);

@@ -71,43 +71,49 @@ int chat_link_account(sqlite3 *db, int64_t account, int64_t chat, struct cv_err 
 	return rc;
 }
 
-int message_put(sqlite3 *db, const struct vault *v, const struct message_put *m, int *added,
-		int *new_message, struct cv_err *e)
+int message_held(sqlite3 *db, int64_t chat, const char *message_id, const char *version,
+		 enum message_held *held, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_stmt(db, "SELECT version = ?3 FROM messages WHERE chat = ?1 AND message_id = ?2"
+				   " ORDER BY version = ?3 DESC LIMIT 1",
+			       &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, chat);
+	sqlite3_bind_text(st, 2, message_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, version, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*held = sqlite3_column_int(st, 0) ? MESSAGE_HELD : MESSAGE_OTHER_VERSION;
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		*held = MESSAGE_UNKNOWN;
+		rc = 0;
+	} else {
+		rc = catalog_error(db, _("reading a message"), e);
+	}
+	catalog_release(st);
+	return rc;
+}
+
+int message_put(sqlite3 *db, const struct vault *v, const struct message_put *m, int *added, struct cv_err *e)
 {
 	struct buf sealed = BUF_INIT;
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	size_t adlen;
 	char *ad;
-	int rc, fresh = 0;
+	int rc;
 
-	if (added)
-		*added = 0;
-	if (new_message)
-		*new_message = 0;
-	/* Most pages repeat versions we hold already (overlapping windows,
-	 * shared chats): check before paying for encryption. */
-	if ((rc = catalog_prepare(db, "SELECT version = ?3 FROM messages WHERE chat = ?1 AND message_id = ?2"
-				      " ORDER BY version = ?3 DESC LIMIT 1",
-				  &st, e)))
-		return rc;
-	sqlite3_bind_int64(st, 1, m->chat);
-	sqlite3_bind_text(st, 2, m->message_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, m->version, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_int(st, 0)) {
-		sqlite3_finalize(st);
-		return 0; /* this exact version is stored */
-	}
-	fresh = rc == SQLITE_DONE;
-	sqlite3_finalize(st);
-
+	*added = 0;
 	ad = store_record_ad("messages.raw", m->tenant_guid, m->chat_id, m->message_id, m->version, &adlen);
 	vault_seal(v, ad, adlen, m->raw, m->raw_len, &sealed);
 	free(ad);
-	rc = catalog_prepare(db,
-			     "INSERT INTO messages (chat, message_id, version, created, modified, deleted, snapshot,"
-			     " raw_enc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-			     &st, e);
+	rc = catalog_stmt(db,
+			  "INSERT INTO messages (chat, message_id, version, created, modified, deleted, snapshot,"
+			  " raw_enc) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+			  &st, e);
 	if (rc == 0) {
 		sqlite3_bind_int64(st, 1, m->chat);
 		sqlite3_bind_text(st, 2, m->message_id, -1, SQLITE_STATIC);
@@ -118,26 +124,21 @@ int message_put(sqlite3 *db, const struct vault *v, const struct message_put *m,
 		sqlite3_bind_int64(st, 7, m->snapshot);
 		sqlite3_bind_blob(st, 8, sealed.data, (int)sealed.len, SQLITE_STATIC);
 		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("saving a message"), e);
-		sqlite3_finalize(st);
+		*added = rc == 0 && sqlite3_changes(db) > 0;
+		catalog_release(st);
 	}
 	buf_free(&sealed);
-	if (rc == 0 && fresh) {
-		rc = catalog_prepare(db,
-				     "UPDATE chats SET messages = messages + 1, last_activity = max(coalesce("
-				     "last_activity, 0), ?2) WHERE id = ?1",
-				     &st, e);
+	if (*added && m->first_version) {
+		rc = catalog_stmt(db,
+				  "UPDATE chats SET messages = messages + 1, last_activity = max(coalesce("
+				  "last_activity, 0), ?2) WHERE id = ?1",
+				  &st, e);
 		if (rc == 0) {
 			sqlite3_bind_int64(st, 1, m->chat);
 			sqlite3_bind_int64(st, 2, m->created);
 			rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("counting messages"), e);
-			sqlite3_finalize(st);
+			catalog_release(st);
 		}
-	}
-	if (rc == 0) {
-		if (added)
-			*added = 1;
-		if (new_message)
-			*new_message = fresh;
 	}
 	return rc;
 }

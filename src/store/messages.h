@@ -44,13 +44,23 @@ struct message_put {
 	int64_t snapshot;
 	const char *raw;         /* the Graph chatMessage JSON */
 	size_t raw_len;
+	int first_version;       /* no version of this message is stored: count it in its chat */
 };
 
-/* Store a version unless (chat, message, version) is already there.
- * *added is 1 for a new version, *new_message 1 when the message id itself
- * was not stored before (either may be NULL). */
-int message_put(sqlite3 *db, const struct vault *v, const struct message_put *m, int *added,
-		int *new_message, struct cv_err *e);
+/* What the store holds of a message: ask before building a version to put,
+ * since most pages repeat versions already stored (overlapping windows,
+ * every member's export of a shared chat). */
+enum message_held {
+	MESSAGE_UNKNOWN,       /* no version of the message */
+	MESSAGE_OTHER_VERSION, /* earlier versions, not this one */
+	MESSAGE_HELD,          /* this very version */
+};
+int message_held(sqlite3 *db, int64_t chat, const char *message_id, const char *version,
+		 enum message_held *held, struct cv_err *e);
+
+/* Store a version; one already there is left alone (*added 0), so a
+ * version is stored once whoever races to put it. */
+int message_put(sqlite3 *db, const struct vault *v, const struct message_put *m, int *added, struct cv_err *e);
 
 /* Unseal a chat's metadata JSON (appended to out). */
 int chat_meta_open(sqlite3 *db, const struct vault *v, int64_t chat, const char *tenant_guid,

@@ -99,10 +99,10 @@ int usage_check_cap(sqlite3 *db, int64_t tenant, struct cv_err *e)
 	int rc;
 
 	this_month(month, sizeof month, &tm);
-	if ((rc = catalog_prepare(db,
-				  "SELECT t.monthly_limit, coalesce(u.messages, 0) FROM tenants t LEFT JOIN usage u"
-				  " ON u.tenant = t.id AND u.month = ?2 WHERE t.id = ?1",
-				  &st, e)))
+	if ((rc = catalog_stmt(db,
+			       "SELECT t.monthly_limit, coalesce(u.messages, 0) FROM tenants t LEFT JOIN usage u"
+			       " ON u.tenant = t.id AND u.month = ?2 WHERE t.id = ?1",
+			       &st, e)))
 		return rc;
 	sqlite3_bind_int64(st, 1, tenant);
 	sqlite3_bind_text(st, 2, month, -1, SQLITE_STATIC);
@@ -113,7 +113,7 @@ int usage_check_cap(sqlite3 *db, int64_t tenant, struct cv_err *e)
 	}
 	/* a read that failed must not let a run past the cap */
 	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : catalog_error(db, _("reading the monthly cap"), e);
-	sqlite3_finalize(st);
+	catalog_release(st);
 	if (rc)
 		return rc;
 	if (limit < 0 || used < limit)
@@ -138,11 +138,11 @@ int usage_add(sqlite3 *db, int64_t tenant, int64_t requests, int64_t throttled, 
 	int rc;
 
 	this_month(month, sizeof month, &tm);
-	if ((rc = catalog_prepare(db,
-				  "INSERT INTO usage (tenant, month, requests, throttled, messages) VALUES (?1,?2,?3,?4,?5)"
-				  " ON CONFLICT (tenant, month) DO UPDATE SET requests = requests + ?3,"
-				  " throttled = throttled + ?4, messages = messages + ?5",
-				  &st, e)))
+	if ((rc = catalog_stmt(db,
+			       "INSERT INTO usage (tenant, month, requests, throttled, messages) VALUES (?1,?2,?3,?4,?5)"
+			       " ON CONFLICT (tenant, month) DO UPDATE SET requests = requests + ?3,"
+			       " throttled = throttled + ?4, messages = messages + ?5",
+			       &st, e)))
 		return rc;
 	sqlite3_bind_int64(st, 1, tenant);
 	sqlite3_bind_text(st, 2, month, -1, SQLITE_STATIC);
@@ -150,6 +150,6 @@ int usage_add(sqlite3 *db, int64_t tenant, int64_t requests, int64_t throttled, 
 	sqlite3_bind_int64(st, 4, throttled);
 	sqlite3_bind_int64(st, 5, messages);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("counting usage"), e);
-	sqlite3_finalize(st);
+	catalog_release(st);
 	return rc;
 }

@@ -131,7 +131,7 @@ void store_close(struct store **sp)
 	if (s == NULL)
 		return;
 	if (s->db)
-		sqlite3_close(s->db);
+		catalog_close(s->db);
 	vault_free(&s->vault);
 	free(s->home);
 	free(s->catalog_path);

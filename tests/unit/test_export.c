@@ -336,7 +336,9 @@ static void put_version(struct fixture *fx, int64_t chat, const char *chat_id, c
 			int64_t snapshot)
 {
 	struct message_put mp;
+	enum message_held held;
 	char *raw = cJSON_PrintUnformatted(m);
+	int added;
 
 	memset(&mp, 0, sizeof mp);
 	mp.chat = chat;
@@ -350,7 +352,10 @@ static void put_version(struct fixture *fx, int64_t chat, const char *chat_id, c
 	mp.snapshot = snapshot;
 	mp.raw = raw;
 	mp.raw_len = strlen(raw);
-	if (message_put(fx->st->db, fx->st->vault, &mp, NULL, NULL, &err) != 0)
+	if (message_held(fx->st->db, chat, mp.message_id, version, &held, &err) != 0)
+		xfatal("fixture message: %s", err.msg);
+	mp.first_version = held == MESSAGE_UNKNOWN;
+	if (message_put(fx->st->db, fx->st->vault, &mp, &added, &err) != 0 || !added)
 		xfatal("fixture message: %s", err.msg);
 	free(raw);
 }

@@ -1,0 +1,211 @@
+/* Unit tests for src/store/catalog.c: the per-thread statement cache. */
+#include "config.h"
+
+#include "tap.h"
+#include "store/catalog.h"
+#include "util/err.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char path[512];
+
+static sqlite3 *open_catalog(void)
+{
+	struct cv_err e = {0};
+	sqlite3 *db = NULL;
+
+	if (catalog_open(path, 1, &db, &e) != 0) {
+		printf("Bail out! catalog_open: %s\n", e.msg);
+		exit(1);
+	}
+	return db;
+}
+
+static int count_statements(sqlite3 *db)
+{
+	int n = 0;
+
+	for (sqlite3_stmt *st = sqlite3_next_stmt(db, NULL); st; st = sqlite3_next_stmt(db, st))
+		n++;
+	return n;
+}
+
+static const char SQL_ONE[] = "SELECT ?1 + 1";
+static const char SQL_TWO[] = "SELECT ?1 * 2";
+
+static int64_t run_int(sqlite3_stmt *st, int64_t arg)
+{
+	int64_t v;
+
+	sqlite3_bind_int64(st, 1, arg);
+	v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	return v;
+}
+
+static void test_reuse(void)
+{
+	sqlite3 *db = open_catalog();
+	sqlite3_stmt *a, *b, *c;
+	struct cv_err e = {0};
+	int before = count_statements(db); /* opening may keep BEGIN and COMMIT */
+
+	ok(catalog_stmt(db, SQL_ONE, &a, &e) == 0, "a cached statement is prepared");
+	is_int(run_int(a, 41), 42, "and runs");
+	catalog_release(a);
+	ok(catalog_stmt(db, SQL_ONE, &b, &e) == 0 && b == a, "released, the same statement comes back");
+	ok(sqlite3_stmt_busy(b) == 0, "reset before it is lent again");
+	is_int(sqlite3_bind_parameter_count(b), 1, "one parameter");
+	ok(sqlite3_step(b) == SQLITE_ROW && sqlite3_column_type(b, 0) == SQLITE_NULL,
+	   "its bindings were cleared (?1 + 1 is NULL)");
+	sqlite3_reset(b);
+	ok(catalog_stmt(db, SQL_ONE, &c, &e) == 0 && c != b, "while lent out, the same SQL gets its own statement");
+	is_int(run_int(c, 1), 2, "which runs beside the first");
+	is_int(count_statements(db) - before, 2, "two statements exist");
+	catalog_release(c);
+	catalog_release(b);
+	is_int(count_statements(db) - before, 2, "both are kept for the next nested use");
+	ok(catalog_stmt(db, SQL_TWO, &a, &e) == 0 && run_int(a, 21) == 42, "another SQL text is another entry");
+	catalog_release(a);
+	is_int(count_statements(db) - before, 3, "all stay prepared");
+	catalog_release(NULL);
+	catalog_close(db);
+}
+
+static void test_eviction(void)
+{
+	sqlite3 *db = open_catalog();
+	static char sql[100][40];
+	sqlite3_stmt *held, *st;
+	struct cv_err e = {0};
+	int all_ran = 1;
+
+	ok(catalog_stmt(db, SQL_ONE, &held, &e) == 0, "one statement is kept lent out");
+	for (int i = 0; i < 100; i++) {
+		snprintf(sql[i], sizeof sql[i], "SELECT %d + ?1", i);
+		if (catalog_stmt(db, sql[i], &st, &e) != 0 || run_int(st, 1) != i + 1)
+			all_ran = 0;
+		catalog_release(st);
+	}
+	ok(all_ran, "100 different statements run through the cache");
+	ok(count_statements(db) <= 32, "older entries are finalized, not kept (%d)", count_statements(db));
+	is_int(run_int(held, 1), 2, "the lent statement was not evicted");
+	catalog_release(held);
+	catalog_close(db);
+}
+
+static void test_all_lent(void)
+{
+	sqlite3 *db = open_catalog();
+	static char sql[33][40];
+	sqlite3_stmt *lent[33];
+	struct cv_err e = {0};
+	int before, all_ran = 1;
+
+	for (int i = 0; i < 33; i++) {
+		snprintf(sql[i], sizeof sql[i], "SELECT %d - ?1", i);
+		if (catalog_stmt(db, sql[i], &lent[i], &e) != 0 || run_int(lent[i], i) != 0)
+			all_ran = 0;
+	}
+	ok(all_ran, "33 statements lent out at once all run");
+	before = count_statements(db);
+	catalog_release(lent[32]);
+	is_int(count_statements(db), before - 1, "with every slot lent, the extra one is finalized when handed back");
+	for (int i = 0; i < 32; i++)
+		catalog_release(lent[i]);
+	is_int(count_statements(db), before - 1, "the cached ones stay prepared");
+	catalog_close(db);
+}
+
+static void test_close_forgets(void)
+{
+	sqlite3 *db = open_catalog(), *again;
+	sqlite3_stmt *st;
+	struct cv_err e = {0};
+
+	catalog_stmt(db, SQL_ONE, &st, &e);
+	catalog_release(st);
+	catalog_close(db); /* must finalize the cached statement, or sqlite refuses to close */
+	again = open_catalog();
+	ok(catalog_stmt(again, SQL_ONE, &st, &e) == 0, "after a close, a new connection prepares its own");
+	ok(sqlite3_db_handle(st) == again, "the statement belongs to the new connection");
+	is_int(run_int(st, 9), 10, "and runs");
+	catalog_release(st);
+	catalog_close(again);
+}
+
+static void *other_thread(void *arg)
+{
+	sqlite3 *db = arg;
+	sqlite3_stmt *st;
+	struct cv_err e = {0};
+	intptr_t good;
+
+	good = catalog_stmt(db, SQL_TWO, &st, &e) == 0 && run_int(st, 4) == 8;
+	catalog_release(st);
+	return (void *)good;
+}
+
+static void test_threads(void)
+{
+	sqlite3 *mine = open_catalog(), *theirs = open_catalog();
+	sqlite3_stmt *st;
+	struct cv_err e = {0};
+	pthread_t t;
+	void *good = NULL;
+
+	catalog_stmt(mine, SQL_TWO, &st, &e);
+	pthread_create(&t, NULL, other_thread, theirs);
+	pthread_join(t, &good);
+	ok(good != NULL, "another thread's connection gets its own statement");
+	ok(sqlite3_db_handle(st) == mine, "this thread's statement is still its own");
+	catalog_release(st);
+	catalog_close(theirs);
+	catalog_close(mine);
+}
+
+static void test_begin_commit(void)
+{
+	sqlite3 *db = open_catalog();
+	struct cv_err e = {0};
+	char value[16] = "";
+
+	for (int i = 0; i < 3; i++) {
+		ok(catalog_begin(db, &e) == 0, "begin %d", i);
+		ok(catalog_setting_set(db, "n", i == 2 ? "two" : "other", &e) == 0, "write %d", i);
+		ok(catalog_commit(db, &e) == 0, "commit %d", i);
+	}
+	ok(catalog_setting_get(db, "n", value, sizeof value, &e) == 0, "read back");
+	is_str(value, "two", "the last committed value is there");
+	ok(catalog_begin(db, &e) == 0 && catalog_setting_set(db, "n", "rolled", &e) == 0, "a write");
+	catalog_rollback(db);
+	catalog_setting_get(db, "n", value, sizeof value, &e);
+	is_str(value, "two", "is rolled back");
+	ok(catalog_commit(db, &e) != 0 && e.msg[0], "COMMIT with no transaction fails with a message");
+	catalog_close(db);
+}
+
+int main(void)
+{
+	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+
+	snprintf(path, sizeof path, "%s/test_catalog.%ld.db", base, (long)getpid());
+	test_reuse();
+	test_eviction();
+	test_all_lent();
+	test_close_forgets();
+	test_threads();
+	test_begin_commit();
+	unlink(path);
+	{
+		char side[600];
+
+		snprintf(side, sizeof side, "%s-wal", path);
+		unlink(side);
+		snprintf(side, sizeof side, "%s-shm", path);
+		unlink(side);
+	}
+	return tap_done();
+}
