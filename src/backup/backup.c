@@ -344,7 +344,7 @@ int backup_store_message(struct engine_worker *w, const struct job_row *job, con
 }
 
 static int store_message_page(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
-			      const char *guid, const char *chat_id, cJSON *msgs, const char *next,
+			      struct graph_tenant *gt, const char *guid, const char *chat_id, cJSON *msgs, const char *next,
 			      int64_t *stored, struct cv_err *e)
 {
 	cJSON *m;
@@ -363,7 +363,7 @@ static int store_message_page(struct engine_worker *w, const struct job_row *job
 	if (rc == 0)
 		rc = task_checkpoint(w->db, t->id, next ? next : BACKUP_RESUME_FILES, n, e);
 	if (rc == 0)
-		rc = usage_add(w->db, job->tenant, 1, 0, cJSON_GetArraySize(msgs), e);
+		rc = engine_charge_usage(w, job->tenant, gt, cJSON_GetArraySize(msgs), e);
 	if (rc) {
 		catalog_rollback(w->db);
 		return rc;
@@ -452,7 +452,7 @@ static int run_chat(struct engine_worker *w, const struct job_row *job, const st
 		    (rc = graph_get_json(w->conn, gt, &req, &page, e)))
 			break;
 		next = graph_page_next(page);
-		rc = store_message_page(w, job, t, guid, chat_id, graph_page_value(page), next, &stored, e);
+		rc = store_message_page(w, job, t, gt, guid, chat_id, graph_page_value(page), next, &stored, e);
 		if (rc == 0)
 			backup_page_stored(w, job, &url, next);
 		cJSON_Delete(page);

@@ -542,7 +542,7 @@ static int delta_url(struct engine_worker *w, const struct job_row *job, const s
  * chat. A chat the listing has not seen (created since) is left for the
  * next run, which lists it. */
 static int store_export_page(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
-			     const char *guid, cJSON *page, int64_t *stored, struct cv_err *e)
+			     struct graph_tenant *gt, const char *guid, cJSON *page, int64_t *stored, struct cv_err *e)
 {
 	cJSON *msgs = graph_page_value(page), *m;
 	const char *next = graph_page_next(page), *delta = graph_page_delta(page);
@@ -574,7 +574,7 @@ static int store_export_page(struct engine_worker *w, const struct job_row *job,
 	catalog_release(find);
 	find = NULL;
 	if ((rc = task_checkpoint(w->db, t->id, next ? next : RESUME_END, n, e)) ||
-	    (rc = usage_add(w->db, job->tenant, 1, 0, cJSON_GetArraySize(msgs), e)))
+	    (rc = engine_charge_usage(w, job->tenant, gt, cJSON_GetArraySize(msgs), e)))
 		goto fail;
 	if (!next && delta) {
 		sqlite3_stmt *st;
@@ -637,7 +637,7 @@ int bulk_run_task(struct engine_worker *w, const struct job_row *job, const stru
 		if ((rc = usage_check_cap(w->db, job->tenant, e)) ||
 		    (rc = graph_get_json(w->conn, gt, &req, &page, e)))
 			break;
-		rc = store_export_page(w, job, t, guid, page, &stored, e);
+		rc = store_export_page(w, job, t, gt, guid, page, &stored, e);
 		if (rc == 0)
 			backup_page_stored(w, job, &url, graph_page_next(page));
 		cJSON_Delete(page);

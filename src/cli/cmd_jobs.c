@@ -276,6 +276,7 @@ int cmd_usage(struct cli *c)
 		putchar('\n');
 		printf(_("Month (UTC):       %s\n"), month);
 		printf(_("Requests:          %lld\n"), (long long)requests);
+		printf(_("Answered 429:      %lld\n"), (long long)throttled);
 		printf(_("Messages:          %lld\n"), (long long)messages);
 		if (t.monthly_limit >= 0)
 			printf(_("Monthly cap:       %lld messages\n"), (long long)t.monthly_limit);

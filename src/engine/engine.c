@@ -8,6 +8,7 @@
 #include "engine/engine.h"
 #include "graph/graph.h"
 #include "store/catalog.h"
+#include "store/snapshots.h"
 #include "store/store.h"
 #include "store/tenants.h"
 #include "util/err.h"
@@ -169,6 +170,35 @@ void engine_graph_config(const struct tenant_rec *t, struct graph_config *cfg)
 	}
 }
 
+int engine_charge_usage(struct engine_worker *w, int64_t tenant, struct graph_tenant *gt, int64_t messages,
+			struct cv_err *e)
+{
+	uint64_t requests, throttled;
+	int rc;
+
+	graph_tenant_take_usage(gt, &requests, &throttled);
+	if (requests == 0 && throttled == 0 && messages == 0)
+		return 0;
+	rc = usage_add(w->db, tenant, (int64_t)requests, (int64_t)throttled, messages, e);
+	if (rc)
+		graph_tenant_return_usage(gt, requests, throttled);
+	return rc;
+}
+
+/* The tenant's Graph client if a task of this engine made one. */
+static struct graph_tenant *graph_tenant_cached(struct engine *en, int64_t tenant)
+{
+	struct graph_tenant *gt = NULL;
+	struct tenant_cache *c;
+
+	pthread_mutex_lock(&en->lock);
+	for (c = en->tenants; c && gt == NULL; c = c->next)
+		if (c->id == tenant)
+			gt = c->graph;
+	pthread_mutex_unlock(&en->lock);
+	return gt;
+}
+
 int engine_graph_tenant(struct engine_worker *w, int64_t tenant, struct graph_tenant **out, struct cv_err *e)
 {
 	struct engine *en = w->engine;
@@ -267,6 +297,7 @@ int engine_halted(struct engine *en, struct cv_err *e)
 static void run_one_task(struct engine_worker *w, struct task_row *t)
 {
 	const struct engine_kind *k;
+	struct graph_tenant *gt;
 	struct job_row job;
 	struct cv_err e = {0};
 	int rc;
@@ -282,6 +313,11 @@ static void run_one_task(struct engine_worker *w, struct task_row *t)
 	} else {
 		rc = k->run_task(w, &job, t, &e);
 	}
+	/* what the task asked of Graph outside message pages (chat lists,
+	 * members, files, restores): best effort, a failure keeps it for the
+	 * next charge */
+	if (job.tenant > 0 && (gt = graph_tenant_cached(w->engine, job.tenant)) != NULL)
+		engine_charge_usage(w, job.tenant, gt, 0, NULL);
 	if (rc == CV_ECANCELLED || rc == CV_ENOSPC)
 		task_release(w->db, t->id, NULL); /* it resumes later, not failed */
 	else

@@ -32,6 +32,7 @@ struct graph_tenant {
 	char *tenant_id, *client_id;
 	_Atomic double retry_scale;
 	atomic_uint_fast64_t requests, throttled, retries, failures, bytes;
+	atomic_uint_fast64_t uncharged, uncharged_throttled; /* not yet in the usage table */
 };
 
 struct graph_conn {
@@ -139,6 +140,18 @@ void graph_tenant_stats(struct graph_tenant *t, struct graph_stats *out)
 	out->retries = atomic_load(&t->retries);
 	out->failures = atomic_load(&t->failures);
 	out->bytes = atomic_load(&t->bytes);
+}
+
+void graph_tenant_take_usage(struct graph_tenant *t, uint64_t *requests, uint64_t *throttled)
+{
+	*requests = atomic_exchange(&t->uncharged, 0);
+	*throttled = atomic_exchange(&t->uncharged_throttled, 0);
+}
+
+void graph_tenant_return_usage(struct graph_tenant *t, uint64_t requests, uint64_t throttled)
+{
+	atomic_fetch_add(&t->uncharged, requests);
+	atomic_fetch_add(&t->uncharged_throttled, throttled);
 }
 
 struct graph_conn *graph_conn_new(void)
@@ -319,6 +332,7 @@ static int do_get(struct graph_conn *c, struct graph_tenant *t, const struct gra
 		rc = http_perform(c->http, &rq, &hr, e);
 		auth_header_free(&auth_hdr);
 		atomic_fetch_add(&t->requests, 1);
+		atomic_fetch_add(&t->uncharged, 1);
 		atomic_fetch_add(&t->bytes, hr.received);
 		throttle_release(t->throttle, &tk,
 				 rc == 0 && (hr.status == 429 || hr.status == 503 || hr.status == 504)
@@ -355,8 +369,10 @@ static int do_get(struct graph_conn *c, struct graph_tenant *t, const struct gra
 		} else {
 			ra = hr.retry_after;
 			rc = errors_graph(hr.status, buf_str(&hr.body), &ectx, e);
-			if (hr.status == 429)
+			if (hr.status == 429) {
 				atomic_fetch_add(&t->throttled, 1);
+				atomic_fetch_add(&t->uncharged_throttled, 1);
+			}
 		}
 
 		if (!retry_decide(&rs, (enum retry_cause)cause, ra, retry_jitter(), &delay)) {

@@ -79,6 +79,11 @@ struct graph_stats {
 	uint64_t bytes;      /* response bytes received */
 };
 void graph_tenant_stats(struct graph_tenant *t, struct graph_stats *out);
+/* Requests and 429s made since the last take, for the monthly usage table:
+ * each is handed out once, whichever thread takes it. A caller that could
+ * not record them returns them. */
+void graph_tenant_take_usage(struct graph_tenant *t, uint64_t *requests, uint64_t *throttled);
+void graph_tenant_return_usage(struct graph_tenant *t, uint64_t requests, uint64_t throttled);
 
 /* The caller owns the result; one per thread. */
 struct graph_conn *graph_conn_new(void);

@@ -321,6 +321,28 @@ class BackupDepth(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.assertEqual({a["status"] for a in self.cv("--json", "accounts", "list").json()}, {"Suspended"})
         self.assertEqual(self.cv("--json", "jobs", "list").json()[0]["status"], "Suspended")
 
+    def test_usage_counts_every_request(self):
+        """usage counts every request made to Graph for the tenant (users,
+        chat lists, members, message pages, files, retries) and every 429."""
+        self.start_sim("--users", "5", "--chats-per-user", "3", "--messages-per-chat", "60", "--throttle", "strict",
+                       "--seed", "9")
+        # No pacing on our side, so the strict limits answer 429 now and then.
+        env = dict(self.env, CHATVAULT_RATE_SCALE="0")
+        self.cv("init")
+        self.cv("tenant", "add", *self.tenant_args())
+        self.sim.post("/_sim/stats/reset")
+        self.cv("accounts", "sync", env=env)
+        self.cv("privchat", "activate", "--all")
+        self.cv("backup", ok=None, env=env)
+        st = self.sim.get("/_sim/stats")
+        usage = self.cv("--json", "usage").json()
+        self.assertGreater(st["throttled"], 0, st)
+        self.assertGreater(st["by_handler"].get("hosted", 0) + st["by_handler"].get("share", 0), 0, st)
+        self.assertEqual((usage["requests"], usage["throttled"]), (st["requests"], st["throttled"]), st)
+        text = self.cv("usage").out
+        self.assertIn("Requests:          %d\n" % st["requests"], text)
+        self.assertIn("Answered 429:      %d\n" % st["throttled"], text)
+
     def test_resume_after_kill_9(self):
         self.start_sim("--users", "8", "--chats-per-user", "3", "--messages-per-chat", "300",
                        "--throttle", "off", "--latency", "15", "--seed", "6")
