@@ -207,16 +207,8 @@ int engine_graph_tenant(struct engine_worker *w, int64_t tenant, struct graph_te
 	struct graph_config cfg;
 	int rc;
 
-	pthread_mutex_lock(&en->lock);
-	for (c = en->tenants; c; c = c->next) {
-		if (c->id == tenant) {
-			*out = c->graph;
-			pthread_mutex_unlock(&en->lock);
-			return 0;
-		}
-	}
-	pthread_mutex_unlock(&en->lock);
-
+	if ((*out = graph_tenant_cached(en, tenant)) != NULL)
+		return 0;
 	if ((rc = tenant_load_id(w->db, w->store->vault, tenant, 1, &rec, e)))
 		return rc;
 	engine_graph_config(&rec, &cfg);

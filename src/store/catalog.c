@@ -320,7 +320,7 @@ int catalog_open(const char *path, int create, sqlite3 **out, struct cv_err *e)
 		return err_prefix(e, _("opening %s"), path);
 	}
 	if (migrate(db, e) != 0) {
-		sqlite3_close(db);
+		catalog_close(db); /* migrations use the cached BEGIN and COMMIT */
 		return e ? e->code : CV_EIO;
 	}
 	*out = db;
