@@ -97,7 +97,7 @@ static int fake_hosted(void *ctx, const char *src, struct htmltext_image *img)
 
 static void test_sanitiser(void)
 {
-	struct htmltext_opts hook = {HTMLTEXT_INERT, fake_hosted, NULL};
+	struct htmltext_opts hook = {HTMLTEXT_INERT, fake_hosted, NULL, NULL};
 	struct buf b = BUF_INIT;
 	int calls = 0;
 	char *s;
