@@ -448,13 +448,7 @@ static int settle_run(struct engine_worker *w, const struct job_row *job, int *a
 				       fallback);
 
 		/* The plan's note stays; this says what changed. */
-		if ((rc = catalog_prepare(w->db, "UPDATE jobs SET note = coalesce(note || '; ', '') || ?2 WHERE id = ?1",
-					  &st, e)) == 0) {
-			sqlite3_bind_int64(st, 1, job->id);
-			sqlite3_bind_text(st, 2, more, -1, SQLITE_STATIC);
-			rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(w->db, _("updating a job"), e);
-			sqlite3_finalize(st);
-		}
+		rc = job_append_note(w->db, job->id, more, e);
 		free(more);
 		if (rc)
 			goto fail;

@@ -359,6 +359,12 @@ int job_set_note(sqlite3 *db, int64_t id, const char *note, struct cv_err *e)
 			  NULL);
 }
 
+int job_append_note(sqlite3 *db, int64_t id, const char *more, struct cv_err *e)
+{
+	return exec_bound(db, "UPDATE jobs SET note = coalesce(note || '; ', '') || ?2 WHERE id = ?1", e,
+			  _("updating a job"), id, more, NULL, NULL);
+}
+
 static void task_read(sqlite3_stmt *st, void *p)
 {
 	struct task_row *out = p;

@@ -92,6 +92,8 @@ int task_note(sqlite3 *db, int64_t job, const char *key, const char *kind, int64
 	      struct cv_err *e);
 /* A note on how the job went about its work (shown beside its status). */
 int job_set_note(sqlite3 *db, int64_t id, const char *note, struct cv_err *e);
+/* Add to the note after "; ", keeping what it said. */
+int job_append_note(sqlite3 *db, int64_t id, const char *more, struct cv_err *e);
 /* Lease the next runnable task of any unfinished, uncancelled, planned job. */
 int task_lease(sqlite3 *db, const char *owner, struct task_row *out, struct cv_err *e);
 /* Inside the caller's transaction: store the resume point and renew the lease. */
