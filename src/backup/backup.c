@@ -448,14 +448,18 @@ static int run_chat(struct engine_worker *w, const struct job_row *job, const st
 
 		/* The cap is checked before each page: a run stops within one
 		 * page of it, and the resume point waits for next month. */
-		if ((rc = usage_check_cap(w->db, job->tenant, e)) ||
-		    (rc = graph_get_json(w->conn, gt, &req, &page, e)))
+		if ((rc = usage_check_cap(w->db, job->tenant, e)))
 			break;
-		next = graph_page_next(page);
-		rc = store_message_page(w, job, t, gt, guid, chat_id, graph_page_value(page), next, &stored, e);
-		if (rc == 0)
-			backup_page_stored(w, job, &url, next);
-		cJSON_Delete(page);
+		json_arena_enter(&w->arena);
+		if ((rc = graph_get_json(w->conn, gt, &req, &page, e)) == 0) {
+			next = graph_page_next(page);
+			rc = store_message_page(w, job, t, gt, guid, chat_id, graph_page_value(page), next, &stored,
+						e);
+			if (rc == 0)
+				backup_page_stored(w, job, &url, next);
+			cJSON_Delete(page);
+		}
+		json_arena_leave(&w->arena);
 		if (rc)
 			break;
 	}

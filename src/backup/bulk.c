@@ -628,13 +628,16 @@ int bulk_run_task(struct engine_worker *w, const struct job_row *job, const stru
 		struct graph_request req = {.url = url.data, .cls = GRAPH_CLASS_EXPORT, .prefer_unknown_enums = 1};
 		cJSON *page = NULL;
 
-		if ((rc = usage_check_cap(w->db, job->tenant, e)) ||
-		    (rc = graph_get_json(w->conn, gt, &req, &page, e)))
+		if ((rc = usage_check_cap(w->db, job->tenant, e)))
 			break;
-		rc = store_export_page(w, job, t, gt, guid, page, &stored, e);
-		if (rc == 0)
-			backup_page_stored(w, job, &url, graph_page_next(page));
-		cJSON_Delete(page);
+		json_arena_enter(&w->arena);
+		if ((rc = graph_get_json(w->conn, gt, &req, &page, e)) == 0) {
+			rc = store_export_page(w, job, t, gt, guid, page, &stored, e);
+			if (rc == 0)
+				backup_page_stored(w, job, &url, graph_page_next(page));
+			cJSON_Delete(page);
+		}
+		json_arena_leave(&w->arena);
 		if (rc)
 			break;
 	}

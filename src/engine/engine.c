@@ -479,6 +479,7 @@ void engine_free(struct engine **enp)
 	for (i = 0; i < en->n; i++) {
 		catalog_close(en->workers[i].db);
 		graph_conn_free(&en->workers[i].conn);
+		json_arena_free(&en->workers[i].arena);
 	}
 	while ((c = en->tenants) != NULL) {
 		en->tenants = c->next;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "engine/queue.h"
+#include "util/json.h"
 
 struct cv_err;
 struct engine;
@@ -25,6 +26,7 @@ struct engine_worker {
 	const struct store *store; /* shared, read-only: the vault and paths */
 	sqlite3 *db;               /* this thread's connection */
 	struct graph_conn *conn;   /* this thread's Graph connection */
+	struct json_arena arena;   /* for one page's parse tree at a time */
 	char owner[340];           /* lease owner id "host:pid:n" */
 	int index;
 	volatile int stop;         /* set when the engine stops: finish the page in flight */

@@ -27,4 +27,24 @@ void json_append(struct buf *out, const cJSON *item);
 /* Parse n bytes; NULL for invalid JSON. The caller owns the result. */
 cJSON *json_parse(const char *s, size_t n);
 
+/*
+ * An arena for cJSON trees that live no longer than one step of a loop, such
+ * as a page of messages. Between json_arena_enter and json_arena_leave, every
+ * cJSON allocation of the calling thread is carved from the arena and freeing
+ * it costs nothing; json_arena_leave releases all of it at once. Nothing
+ * cJSON allocated inside may be used after the leave, and nothing may cross
+ * to another thread. Builds with AddressSanitizer use malloc throughout, so
+ * that a tree used after its leave is still caught.
+ */
+struct json_chunk;
+struct json_arena {
+	struct json_chunk *chunks; /* newest first; the last is the one kept */
+};
+#define JSON_ARENA_INIT {NULL}
+
+void json_arena_enter(struct json_arena *a);
+void json_arena_leave(struct json_arena *a);
+/* Give the arena's memory back; a is empty and usable again afterwards. */
+void json_arena_free(struct json_arena *a);
+
 #endif

@@ -1,9 +1,11 @@
-/* Unit tests for src/util: the sanitiser, strict ISO 8601, encodings, buffers. */
+/* Unit tests for src/util: the sanitiser, strict ISO 8601, encodings, buffers,
+ * the cJSON arena. */
 #include "config.h"
 
 #include "tap.h"
 #include "util/buf.h"
 #include "util/encode.h"
+#include "util/json.h"
 #include "util/sanitize.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -143,11 +145,82 @@ static void test_buf(void)
 	is_str(buf_str(&b), "", "freed buffer reads as empty");
 }
 
+/* A page-like document: n messages, one of them with a body of big bytes. */
+static char *page_text(int n, size_t big)
+{
+	struct buf b = BUF_INIT;
+	int i;
+
+	buf_append_str(&b, "{\"value\":[");
+	for (i = 0; i < n; i++) {
+		buf_printf(&b, "%s{\"id\":\"%d\",\"body\":{\"content\":\"", i ? "," : "", i);
+		if (i == n / 2)
+			for (size_t k = 0; k < big; k++)
+				buf_append_char(&b, 'x');
+		else
+			buf_printf(&b, "hello %d", i);
+		buf_append_str(&b, "\"}}");
+	}
+	buf_append_str(&b, "]}");
+	return buf_steal(&b);
+}
+
+static int page_ok(const cJSON *page, int n, size_t big)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(page, "value");
+	const char *mid;
+
+	if (cJSON_GetArraySize(v) != n)
+		return 0;
+	mid = json_str(cJSON_GetArrayItem(v, n / 2), "body/content");
+	return mid && strlen(mid) == big && json_str(cJSON_GetArrayItem(v, n - 1), "id") &&
+	       atoi(json_str(cJSON_GetArrayItem(v, n - 1), "id")) == n - 1;
+}
+
+static void test_json_arena(void)
+{
+	struct json_arena a = JSON_ARENA_INIT;
+	char *small = page_text(50, 10), *large = page_text(2000, 300 * 1024);
+	cJSON *before = json_parse(small, strlen(small)), *p;
+	struct buf out = BUF_INIT;
+	const struct json_chunk *kept;
+
+	json_arena_enter(&a);
+	p = json_parse(large, strlen(large));
+	ok(page_ok(p, 2000, 300 * 1024), "a tree larger than a chunk, with a string larger than a chunk, parses whole");
+	json_append(&out, cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(p, "value"), 3));
+	is_str(out.data, "{\"id\":\"3\",\"body\":{\"content\":\"hello 3\"}}", "printing inside the arena");
+	cJSON_Delete(p);
+	cJSON_Delete(before); /* malloc'd before the enter: freed for real */
+	json_arena_leave(&a);
+	kept = a.chunks;
+#ifndef __SANITIZE_ADDRESS__
+	ok(kept != NULL, "the arena keeps one chunk after a leave");
+#endif
+	p = json_parse(small, strlen(small));
+	ok(page_ok(p, 50, 10) && a.chunks == kept, "outside the arena, cJSON allocates from malloc");
+	cJSON_Delete(p);
+	for (int round = 0; round < 3; round++) {
+		json_arena_enter(&a);
+		p = json_parse(small, strlen(small));
+		ok(page_ok(p, 50, 10), "round %d: a page parses in the arena", round);
+		cJSON_Delete(p);
+		json_arena_leave(&a);
+		ok(a.chunks == kept, "round %d: a steady loop reuses the kept chunk", round);
+	}
+	json_arena_free(&a);
+	ok(a.chunks == NULL, "freed, the arena holds nothing");
+	buf_free(&out);
+	free(small);
+	free(large);
+}
+
 int main(void)
 {
 	test_sanitize();
 	test_time();
 	test_encode();
 	test_buf();
+	test_json_arena();
 	return tap_done();
 }
