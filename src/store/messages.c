@@ -77,19 +77,19 @@ int message_held(sqlite3 *db, int64_t chat, const char *message_id, const char *
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = catalog_stmt(db, "SELECT version = ?3 FROM messages WHERE chat = ?1 AND message_id = ?2"
-				   " ORDER BY version = ?3 DESC LIMIT 1",
+	/* An aggregate, not ORDER BY ... LIMIT 1: no sorter for each message.
+	 * NULL when no version of the message is held. */
+	if ((rc = catalog_stmt(db, "SELECT max(version = ?3) FROM messages WHERE chat = ?1 AND message_id = ?2",
 			       &st, e)))
 		return rc;
 	sqlite3_bind_int64(st, 1, chat);
 	sqlite3_bind_text(st, 2, message_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, version, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*held = sqlite3_column_int(st, 0) ? MESSAGE_HELD : MESSAGE_OTHER_VERSION;
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		*held = MESSAGE_UNKNOWN;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+			*held = MESSAGE_UNKNOWN;
+		else
+			*held = sqlite3_column_int(st, 0) ? MESSAGE_HELD : MESSAGE_OTHER_VERSION;
 		rc = 0;
 	} else {
 		rc = catalog_error(db, _("reading a message"), e);

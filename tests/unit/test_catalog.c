@@ -1,8 +1,10 @@
-/* Unit tests for src/store/catalog.c: the per-thread statement cache. */
+/* Unit tests for src/store/catalog.c: the per-thread statement cache; and
+ * message_held, the lookup every message received makes through it. */
 #include "config.h"
 
 #include "tap.h"
 #include "store/catalog.h"
+#include "store/messages.h"
 #include "util/err.h"
 
 #include <pthread.h>
@@ -187,6 +189,34 @@ static void test_begin_commit(void)
 	catalog_close(db);
 }
 
+static void test_message_held(void)
+{
+	sqlite3 *db = open_catalog();
+	struct cv_err e = {0};
+	enum message_held held = MESSAGE_HELD;
+
+	/* Only the lookup is under test: rows without their chat and snapshot. */
+	catalog_exec(db, "PRAGMA foreign_keys = OFF", &e);
+	ok(message_held(db, 7, "1001", "1/a", &held, &e) == 0 && held == MESSAGE_UNKNOWN,
+	   "a message never stored is unknown");
+	ok(catalog_exec(db,
+			"INSERT INTO messages (chat, message_id, version, created, modified, snapshot, raw_enc)"
+			" VALUES (7, '1001', '1/a', 1, 1, 1, x'00'), (7, '1001', '2/b', 1, 2, 1, x'00'),"
+			" (8, '1002', '1/a', 1, 1, 1, x'00')",
+			&e) == 0,
+	   "three versions stored");
+	ok(message_held(db, 7, "1001", "1/a", &held, &e) == 0 && held == MESSAGE_HELD, "the first version is held");
+	ok(message_held(db, 7, "1001", "2/b", &held, &e) == 0 && held == MESSAGE_HELD, "so is the second");
+	ok(message_held(db, 7, "1001", "3/c", &held, &e) == 0 && held == MESSAGE_OTHER_VERSION,
+	   "a new version of a held message is another version");
+	ok(message_held(db, 8, "1001", "1/a", &held, &e) == 0 && held == MESSAGE_UNKNOWN,
+	   "the same id in another chat is unknown");
+	ok(message_held(db, 8, "1002", "2/b", &held, &e) == 0 && held == MESSAGE_OTHER_VERSION,
+	   "a version held under another message id does not count");
+	catalog_exec(db, "DELETE FROM messages", &e);
+	catalog_close(db);
+}
+
 int main(void)
 {
 	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -198,6 +228,7 @@ int main(void)
 	test_close_forgets();
 	test_threads();
 	test_begin_commit();
+	test_message_held();
 	unlink(path);
 	{
 		char side[600];
