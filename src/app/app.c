@@ -307,17 +307,6 @@ int app_tenant_add(struct app *a, const struct app_tenant_input *in, app_step_fn
 	return rc;
 }
 
-/* A console or command action's Graph requests count in the tenant's
- * monthly usage like a backup's (best effort). */
-static void charge_usage(struct app *a, int64_t tenant, struct graph_tenant *gt)
-{
-	uint64_t requests, throttled;
-
-	graph_tenant_take_usage(gt, &requests, &throttled);
-	if (requests || throttled)
-		usage_add(a->store->db, tenant, (int64_t)requests, (int64_t)throttled, 0, NULL);
-}
-
 int app_tenant_test(struct app *a, const char *name, app_step_fn fn, void *ctx, struct cv_err *e)
 {
 	struct tenant_rec rec;
@@ -335,7 +324,8 @@ int app_tenant_test(struct app *a, const char *name, app_step_fn fn, void *ctx, 
 	p.conn = graph_conn_new();
 	rc = probe_tenant(&p, NULL, e);
 	graph_conn_free(&p.conn);
-	charge_usage(a, rec.id, p.gt);
+	/* its requests count in the monthly usage like a backup's (best effort) */
+	engine_charge_usage(a->store->db, rec.id, p.gt, 0, NULL);
 	graph_tenant_free(&p.gt);
 	tenant_set_status(a->store->db, rec.id, rc == 0 ? "Active" : engine_status_for_error(rc, ST_FAILED),
 			  rc ? e->msg : NULL, NULL);
@@ -406,7 +396,7 @@ int app_accounts_sync(struct app *a, int64_t tenant, struct app_sync_result *r, 
 		cJSON_Delete(page);
 	}
 	graph_conn_free(&conn);
-	charge_usage(a, tenant, gt);
+	engine_charge_usage(a->store->db, tenant, gt, 0, NULL);
 	graph_tenant_free(&gt);
 	buf_free(&url);
 	if (rc == 0 && (rc = catalog_begin(a->store->db, e)) == 0) {

@@ -363,7 +363,7 @@ static int store_message_page(struct engine_worker *w, const struct job_row *job
 	if (rc == 0)
 		rc = task_checkpoint(w->db, t->id, next ? next : BACKUP_RESUME_FILES, n, e);
 	if (rc == 0)
-		rc = engine_charge_usage(w, job->tenant, gt, cJSON_GetArraySize(msgs), e);
+		rc = engine_charge_usage(w->db, job->tenant, gt, cJSON_GetArraySize(msgs), e);
 	if (rc) {
 		catalog_rollback(w->db);
 		return rc;

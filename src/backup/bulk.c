@@ -568,7 +568,7 @@ static int store_export_page(struct engine_worker *w, const struct job_row *job,
 	catalog_release(find);
 	find = NULL;
 	if ((rc = task_checkpoint(w->db, t->id, next ? next : RESUME_END, n, e)) ||
-	    (rc = engine_charge_usage(w, job->tenant, gt, cJSON_GetArraySize(msgs), e)))
+	    (rc = engine_charge_usage(w->db, job->tenant, gt, cJSON_GetArraySize(msgs), e)))
 		goto fail;
 	if (!next && delta) {
 		sqlite3_stmt *st;

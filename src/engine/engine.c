@@ -170,8 +170,7 @@ void engine_graph_config(const struct tenant_rec *t, struct graph_config *cfg)
 	}
 }
 
-int engine_charge_usage(struct engine_worker *w, int64_t tenant, struct graph_tenant *gt, int64_t messages,
-			struct cv_err *e)
+int engine_charge_usage(sqlite3 *db, int64_t tenant, struct graph_tenant *gt, int64_t messages, struct cv_err *e)
 {
 	uint64_t requests, throttled;
 	int rc;
@@ -179,7 +178,7 @@ int engine_charge_usage(struct engine_worker *w, int64_t tenant, struct graph_te
 	graph_tenant_take_usage(gt, &requests, &throttled);
 	if (requests == 0 && throttled == 0 && messages == 0)
 		return 0;
-	rc = usage_add(w->db, tenant, (int64_t)requests, (int64_t)throttled, messages, e);
+	rc = usage_add(db, tenant, (int64_t)requests, (int64_t)throttled, messages, e);
 	if (rc)
 		graph_tenant_return_usage(gt, requests, throttled);
 	return rc;
@@ -309,7 +308,7 @@ static void run_one_task(struct engine_worker *w, struct task_row *t)
 	 * members, files, restores): best effort, a failure keeps it for the
 	 * next charge */
 	if (job.tenant > 0 && (gt = graph_tenant_cached(w->engine, job.tenant)) != NULL)
-		engine_charge_usage(w, job.tenant, gt, 0, NULL);
+		engine_charge_usage(w->db, job.tenant, gt, 0, NULL);
 	if (rc == CV_ECANCELLED || rc == CV_ENOSPC)
 		task_release(w->db, t->id, NULL); /* it resumes later, not failed */
 	else

@@ -83,8 +83,10 @@ struct graph_config;
 void engine_graph_config(const struct tenant_rec *t, struct graph_config *cfg);
 /* Add to this month's usage of the tenant the requests and 429s its Graph
  * client made since the last charge, and messages retrieved (0 for none);
- * inside the caller's transaction when there is one. */
-int engine_charge_usage(struct engine_worker *w, int64_t tenant, struct graph_tenant *gt, int64_t messages,
+ * inside the caller's transaction when there is one. Counts that could not
+ * be written are kept for the next charge. Console and command actions
+ * charge through here too. */
+int engine_charge_usage(sqlite3 *db, int64_t tenant, struct graph_tenant *gt, int64_t messages,
 			struct cv_err *e);
 
 /* Rate scale applied to new graph tenants (CHATVAULT_RATE_SCALE or 1.0). */

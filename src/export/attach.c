@@ -258,7 +258,8 @@ static int write_one(struct export_ctx *x, struct export_attachments *a, struct 
 	rc = blob_read(x->req->blobs_dir, x->vault, t->blob, to_copy, &c, e);
 	if (rc && c.errnum)
 		rc = err_set(e, fs_errno_code(c.errnum), _("cannot write %s/%s: %s"), export_out_path(x->out),
-			     a->folder, strerror(c.errnum));	if (rc == 0 && hosted) {
+			     a->folder, strerror(c.errnum));
+	if (rc == 0 && hosted) {
 		char base[96];
 
 		t->mime = image_type(c.head, c.headlen);

@@ -101,7 +101,7 @@ struct json_chunk {
 	max_align_t data[];
 };
 
-static __thread struct json_arena *arena_in_use;
+static _Thread_local struct json_arena *arena_in_use;
 
 static int chunk_holds(const struct json_chunk *c, const void *p)
 {
