@@ -8,9 +8,8 @@
  * - .../getAllMessages/delta returns pages, then a deltaLink; following that
  *   link later returns only what changed. Delta reaches back eight months.
  * - The export class allows 200 requests/s per tenant; /chats/{id}/messages
- *   allows 20 (and 1 per chat). Reading a chat through an export is
- *   therefore worth it while at least a tenth of what the export reads is
- *   wanted.
+ *   allows 20 (and 1 per chat). The two budgets are separate, so the plan
+ *   reads some chats one by one while the exports run (plan_balance).
  *
  * The phases, each recorded in the transaction that adds its tasks:
  *   "listed" rows (account, chat) come from the account tasks;
@@ -25,6 +24,7 @@
 #include "backup/files.h"
 #include "backup/internal.h"
 #include "graph/graph.h"
+#include "graph/throttle.h"
 #include "store/catalog.h"
 #include "store/snapshots.h"
 #include "store/store.h"
@@ -49,6 +49,13 @@
 #define MAX_WINDOWS 8
 /* An export is read while at least this share of it is wanted (20/200 rps). */
 #define COVER_RATIO 0.1
+/* The documented rates (graph-facts.md §5.2), and the share of them the
+ * throttle uses: THROTTLE_HEADROOM on both paths, and on the export path the
+ * AIMD pace, which settles near 0.85 under the strict simulated limits
+ * (doc/benchmarks.md). A page holds 50 messages on either path. */
+#define PAGE_MESSAGES 50.0
+#define EXPORT_RPS (200.0 * THROTTLE_HEADROOM * 0.85)
+#define CHAT_RPS 20
 /* After the export API is refused, the tenant's runs read per chat this long. */
 #define REFUSAL_HOLD_MS DAY_MS
 /* The resume point of a window or delta task whose pages are all stored. */
@@ -230,18 +237,111 @@ static void cover(struct plan *p, int ai, char pick, int windows)
 	}
 }
 
+/* How long a plan takes at the documented rates: the exports, and beside
+ * them the chats read one by one on `slots` workers (20 requests/s at most,
+ * and one a second per chat, so the longest chat takes its pages in seconds). */
+static double plan_seconds(int64_t exported, int64_t direct, int64_t longest, int slots)
+{
+	double rps = (slots < CHAT_RPS ? slots : CHAT_RPS) * THROTTLE_HEADROOM;
+	double t = (double)exported / (EXPORT_RPS * PAGE_MESSAGES), d;
+
+	if (direct > 0 && slots > 0) {
+		d = (double)direct / (rps * PAGE_MESSAGES);
+		t = d > t ? d : t;
+		d = (double)longest / (PAGE_MESSAGES * THROTTLE_HEADROOM);
+		t = d > t ? d : t;
+	}
+	return t;
+}
+
+/* The weight of everything an account's export serves. */
+static int64_t export_weight(const struct plan *p, const struct plan_acct *a)
+{
+	int64_t w = 0;
+	int i;
+
+	for (i = 0; i < a->n; i++)
+		w += p->chats[a->chats[i]].weight;
+	return w;
+}
+
+/*
+ * The greedy cover's last picks bring little: an export read for one chat
+ * nobody else covers serves every other chat of its user again. With
+ * workers to spare, those chats are better read one by one, on the per-chat
+ * budget, while the exports run. picks[] are the accounts of the windowed
+ * round in the order chosen, and by0[] each chat's cover before it. Returns
+ * how many picks to keep: the k whose plan finishes soonest by
+ * plan_seconds(), and on a tie the one with more exports.
+ */
+static int plan_balance(const struct plan *p, const int *by0, const int *picks, int n, int slots)
+{
+	/* first[i]: the heaviest chat first covered by pick i (n: by none);
+	 * gain[i]: the weight pick i covered */
+	int64_t *first = xcalloc((size_t)n + 1, sizeof *first);
+	int64_t *gain = xcalloc((size_t)n + 1, sizeof *gain);
+	int *at = xmalloc((size_t)p->n_accts * sizeof *at);
+	int64_t exported = 0, direct;
+	double t, best_t = 0;
+	int i, best = n;
+
+	for (i = 0; i < p->n_accts; i++)
+		at[i] = n;
+	for (i = 0; i < n; i++) {
+		at[picks[i]] = i;
+		exported += export_weight(p, &p->accts[picks[i]]);
+	}
+	for (i = 0; i < p->n_chats; i++) {
+		const struct plan_chat *c = &p->chats[i];
+		int j = c->by >= 0 ? at[c->by] : n;
+
+		if (by0[i] >= 0)
+			continue; /* covered before this round */
+		if (c->weight > first[j])
+			first[j] = c->weight;
+		gain[j] += c->weight;
+	}
+	/* After i picks, the chats first covered by pick i or later are read
+	 * one by one: first[] becomes the heaviest of them. */
+	for (i = n - 1; i >= 0; i--)
+		if (first[i + 1] > first[i])
+			first[i] = first[i + 1];
+	direct = gain[n];
+	for (i = n; i >= 0; i--) {
+		t = plan_seconds(exported, direct, first[i], slots);
+		if (i == n || t < best_t) {
+			best = i;
+			best_t = t;
+		}
+		if (i > 0) {
+			exported -= export_weight(p, &p->accts[picks[i - 1]]);
+			direct += gain[i - 1];
+		}
+	}
+	free(first);
+	free(gain);
+	free(at);
+	return best;
+}
+
 /*
  * Greedy set cover, in two rounds. First the users with a delta link: a
  * delta round costs about one request and covers the chats delta_covers()
  * allows. Then, for what is left,
  * the users whose export (read in windows from the oldest change needed)
  * gives the most wanted messages per message read, while that share is at
- * least COVER_RATIO. What remains is read per chat.
+ * least COVER_RATIO, cut short by plan_balance() when `slots` workers can
+ * read chats one by one. What remains is read per chat.
  */
-static void plan_cover(struct plan *p)
+static void plan_cover(struct plan *p, int slots)
 {
+	int *picks = xmalloc(((size_t)p->n_accts + 1) * sizeof *picks);
+	int *by0 = xmalloc(((size_t)p->n_chats + 1) * sizeof *by0);
+	struct plan_acct *acct0 = xmalloc(((size_t)p->n_accts + 1) * sizeof *acct0);
+	int n = 0, keep, i;
+
 	for (;;) {
-		int i, j, best = -1, best_gain = 0;
+		int j, best = -1, best_gain = 0;
 
 		for (i = 0; i < p->n_accts; i++) {
 			const struct plan_acct *a = &p->accts[i];
@@ -263,8 +363,11 @@ static void plan_cover(struct plan *p)
 			break;
 		cover(p, best, 'd', 0);
 	}
+	for (i = 0; i < p->n_chats; i++)
+		by0[i] = p->chats[i].by;
+	memcpy(acct0, p->accts, (size_t)p->n_accts * sizeof *acct0);
 	for (;;) {
-		int i, j, best = -1;
+		int j, best = -1;
 		double best_ratio = COVER_RATIO;
 
 		for (i = 0; i < p->n_accts; i++) {
@@ -287,7 +390,23 @@ static void plan_cover(struct plan *p)
 		if (best < 0)
 			break;
 		cover(p, best, 0, 1);
+		picks[n++] = best;
 	}
+	keep = slots > 0 ? plan_balance(p, by0, picks, n, slots) : n;
+	if (keep < n) {
+		/* back to before the windowed round, then its first picks again */
+		for (i = 0; i < p->n_chats; i++)
+			p->chats[i].by = by0[i];
+		for (i = 0; i < p->n_accts; i++) {
+			p->accts[i].pick = acct0[i].pick;
+			p->accts[i].lo = acct0[i].lo;
+		}
+		for (i = 0; i < keep; i++)
+			cover(p, picks[i], 0, 1);
+	}
+	free(picks);
+	free(by0);
+	free(acct0);
 }
 
 /* Windows from lo to the job's start, about WINDOW_SPAN_MS each. */
@@ -350,7 +469,7 @@ static int plan_run(struct engine_worker *w, const struct job_row *job, int *add
 	if ((rc = plan_load(w, job, &p, e)))
 		goto fail;
 	if (!per_chat && !refused[0])
-		plan_cover(&p);
+		plan_cover(&p, engine_direct_slots(w->engine));
 	for (i = 0; i < p.n_accts && rc == 0; i++) {
 		const struct plan_acct *a = &p.accts[i];
 		char key[48];

@@ -108,6 +108,11 @@ const char *engine_status_for_error(int code, const char *fallback)
 	}
 }
 
+int engine_direct_slots(const struct engine *en)
+{
+	return en->n >= 4 ? en->n * 3 / 4 : 0;
+}
+
 void engine_notify(struct engine *en)
 {
 	char c = 1;
@@ -374,7 +379,8 @@ static void *worker_main(void *arg)
 		struct timespec ts;
 
 		struct cv_err e = {0};
-		int rc = engine_resting(en) ? CV_ENOSPC : task_lease(w->db, w->owner, &t, &e);
+		int rc = engine_resting(en) ? CV_ENOSPC
+					    : task_lease(w->db, w->owner, engine_direct_slots(en), &t, &e);
 
 		if (rc == 0) {
 			engine_unhalt(en);

@@ -89,6 +89,13 @@ void engine_graph_config(const struct tenant_rec *t, struct graph_config *cfg);
 int engine_charge_usage(sqlite3 *db, int64_t tenant, struct graph_tenant *gt, int64_t messages,
 			struct cv_err *e);
 
+/* How many workers may read chats one by one at a time. The per-chat path
+ * allows one request a second per chat, so a worker on a chat spends most of
+ * its time waiting; three quarters of the pool (at least four workers) read
+ * chats this way beside the exports, and the rest serve the exports. 0 for a
+ * smaller pool: there, a chat would hold a worker the exports need. */
+int engine_direct_slots(const struct engine *en);
+
 /* Rate scale applied to new graph tenants (CHATVAULT_RATE_SCALE or 1.0). */
 double engine_rate_scale(void);
 

@@ -229,7 +229,8 @@ int job_bump_progress(sqlite3 *db, int64_t id, int64_t done_delta, int64_t total
  * ?1 owner, ?2 now, ?3 the lease length) in its own transaction and hand
  * the row to read(). CV_ENOTFOUND when nothing was leasable; on a failure
  * after the row was read, drop() frees it again. */
-static int lease_one(sqlite3 *db, const char *sql, const char *owner, const char *what,
+/* ?1 owner, ?2 now, ?3 lease length, ?4 arg4 (when the statement has it). */
+static int lease_one(sqlite3 *db, const char *sql, const char *owner, int64_t arg4, const char *what,
 		     void (*read)(sqlite3_stmt *st, void *out), void (*drop)(void *out), void *out,
 		     struct cv_err *e)
 {
@@ -246,6 +247,8 @@ static int lease_one(sqlite3 *db, const char *sql, const char *owner, const char
 	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, time_now_ms());
 	sqlite3_bind_int64(st, 3, QUEUE_LEASE_MS);
+	if (sqlite3_bind_parameter_count(st) >= 4)
+		sqlite3_bind_int64(st, 4, arg4);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		read(st, out);
@@ -289,7 +292,7 @@ int job_lease(sqlite3 *db, const char *owner, struct job_row *out, char *what, s
 			   " AND (j.planned = 0 OR j.cancel = 1 OR NOT EXISTS (SELECT 1 FROM tasks t"
 			   "      WHERE t.job = j.id AND t.state IN ('queued', 'running')))"
 			   " ORDER BY j.id LIMIT 1) RETURNING " JOB_COLS,
-			   owner, _("leasing a job"), job_read, job_drop, out, e);
+			   owner, 0, _("leasing a job"), job_read, job_drop, out, e);
 
 	if (rc == 0)
 		*what = out->planned || out->cancel ? 'f' : 'p';
@@ -384,7 +387,7 @@ static void task_drop(void *out)
 	task_row_free(out);
 }
 
-int task_lease(sqlite3 *db, const char *owner, struct task_row *out, struct cv_err *e)
+int task_lease(sqlite3 *db, const char *owner, int chat_slots, struct task_row *out, struct cv_err *e)
 {
 	return lease_one(db,
 			 "UPDATE tasks SET state = 'running', lease_owner = ?1, lease_expires = ?2 + ?3"
@@ -392,9 +395,12 @@ int task_lease(sqlite3 *db, const char *owner, struct task_row *out, struct cv_e
 			 "  WHERE j.finished IS NULL AND j.planned = 1 AND j.cancel = 0"
 			 "  AND (t.state = 'queued' OR (t.state = 'running' AND (t.lease_expires < ?2"
 			 "       OR owner_dead(t.lease_owner))))"
-			 "  ORDER BY t.kind <> 'account', t.id LIMIT 1)"
+			 "  ORDER BY t.kind <> 'account',"
+			 "   t.kind <> 'chat' OR ?4 <= (SELECT count(*) FROM tasks r WHERE r.state = 'running'"
+			 "                              AND r.kind = 'chat'),"
+			 "   t.id LIMIT 1)"
 			 " RETURNING id, job, kind, key, account, chat, resume",
-			 owner, _("leasing a task"), task_read, task_drop, out, e);
+			 owner, chat_slots, _("leasing a task"), task_read, task_drop, out, e);
 }
 
 int task_checkpoint(sqlite3 *db, int64_t task, const char *resume, int64_t items_delta, struct cv_err *e)

@@ -94,8 +94,11 @@ int task_note(sqlite3 *db, int64_t job, const char *key, const char *kind, int64
 int job_set_note(sqlite3 *db, int64_t id, const char *note, struct cv_err *e);
 /* Add to the note after "; ", keeping what it said. */
 int job_append_note(sqlite3 *db, int64_t id, const char *more, struct cv_err *e);
-/* Lease the next runnable task of any unfinished, uncancelled, planned job. */
-int task_lease(sqlite3 *db, const char *owner, struct task_row *out, struct cv_err *e);
+/* Lease the next runnable task of any unfinished, uncancelled, planned job:
+ * account listings first, then "chat" tasks while fewer than chat_slots of
+ * them run in the store (so chats read one by one overlap the exports rather
+ * than trail them), then the oldest. */
+int task_lease(sqlite3 *db, const char *owner, int chat_slots, struct task_row *out, struct cv_err *e);
 /* Inside the caller's transaction: store the resume point and renew the lease. */
 int task_checkpoint(sqlite3 *db, int64_t task, const char *resume, int64_t items_delta, struct cv_err *e);
 /* End a task: code 0 = done, otherwise failed with that code and reason. */

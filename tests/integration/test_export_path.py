@@ -3,6 +3,7 @@ eight months is replaced by windows, a tenant refused the export API is read
 per chat, two processes share one backup through job leases, and a full disk
 stops a backup with a clear error and leaves the store intact."""
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -149,6 +150,32 @@ rm -rf {home} && cp -a {mnt}/home {home}
         self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
         db.close()
         self.check_against_truth(statuses=False)
+
+
+class BalancedPlan(cvtest.ChatvaultTest, cvtest.TruthChecks):
+    """A tenant big enough that the greedy cover's last exports serve mostly
+    chats already covered: their chats are read one by one instead, on the
+    per-chat budget, while the exports run."""
+    sim_args = ("--users", "200", "--chats-per-user", "6", "--messages-per-chat", "10", "--media", "0",
+                "--throttle", "off", "--seed", "12")
+
+    def test_last_picks_are_read_per_chat_beside_the_exports(self):
+        self.start_sim()
+        self.setup_tenant()
+        self.sim.post("/_sim/stats/reset")
+        self.backup()
+        note = self.cv("--json", "jobs", "list", "--kind", "backup").json()[-1]["note"]
+        m = re.match(r"^export API: (\d+) users' exports \(\d+ read in windows, the rest by delta\), "
+                     r"(\d+) chats? per chat", note)
+        self.assertIsNotNone(m, note)
+        exports, direct = int(m.group(1)), int(m.group(2))
+        h = self.sim.get("/_sim/stats")["by_handler"]
+        print("# balanced plan: %s; %d export pages, %d per-chat pages" % (note, h.get("all", 0),
+                                                                            h.get("messages", 0)))
+        self.assertGreater(exports, 0)
+        self.assertGreaterEqual(direct, 5)
+        self.assertGreaterEqual(h.get("messages", 0), direct)
+        self.check_against_truth()
 
 
 if __name__ == "__main__":

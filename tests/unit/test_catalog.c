@@ -1,8 +1,10 @@
 /* Unit tests for src/store/catalog.c: the per-thread statement cache; and
- * message_held, the lookup every message received makes through it. */
+ * message_held, the lookup every message received makes through it; and
+ * the order in which src/engine/queue.c leases tasks. */
 #include "config.h"
 
 #include "tap.h"
+#include "engine/queue.h"
 #include "store/catalog.h"
 #include "store/messages.h"
 #include "util/err.h"
@@ -217,6 +219,54 @@ static void test_message_held(void)
 	catalog_close(db);
 }
 
+/* Lease one task and say which kind it was ("" when none). */
+static void lease_kind(sqlite3 *db, int slots, char *kind, size_t n)
+{
+	struct cv_err e = {0};
+	struct task_row t;
+
+	kind[0] = '\0';
+	if (task_lease(db, "test:1:0", slots, &t, &e) == 0) {
+		snprintf(kind, n, "%s", t.kind);
+		task_row_free(&t);
+	}
+}
+
+static void test_lease_order(void)
+{
+	sqlite3 *db = open_catalog();
+	struct cv_err e = {0};
+	char kind[32];
+	int64_t job = 0;
+
+	catalog_exec(db, "PRAGMA foreign_keys = OFF", &e);
+	ok(job_enqueue(db, "backup", 0, "{}", &job, &e) == 0 && job_mark_planned(db, job, &e) == 0, "a planned job");
+	ok(task_add(db, job, "window:1", "window", 1, 0, NULL, &e) == 0 &&
+		   task_add(db, job, "window:2", "window", 2, 0, NULL, &e) == 0 &&
+		   task_add(db, job, "chat:a", "chat", 0, 1, NULL, &e) == 0 &&
+		   task_add(db, job, "chat:b", "chat", 0, 2, NULL, &e) == 0 &&
+		   task_add(db, job, "account:3", "account", 3, 0, NULL, &e) == 0,
+	   "two windows, two chats and an account listing, in that order");
+	lease_kind(db, 1, kind, sizeof kind);
+	is_str(kind, "account", "the listing comes first");
+	lease_kind(db, 1, kind, sizeof kind);
+	is_str(kind, "chat", "then a chat, while no chat runs");
+	lease_kind(db, 1, kind, sizeof kind);
+	is_str(kind, "window", "with one chat running and one slot, a window");
+	lease_kind(db, 2, kind, sizeof kind);
+	is_str(kind, "chat", "with two slots, the other chat");
+	lease_kind(db, 2, kind, sizeof kind);
+	is_str(kind, "window", "then the last window");
+	lease_kind(db, 2, kind, sizeof kind);
+	is_str(kind, "", "and nothing is left");
+	catalog_exec(db, "UPDATE tasks SET state = 'queued', lease_owner = NULL", &e);
+	lease_kind(db, 0, kind, sizeof kind);
+	lease_kind(db, 0, kind, sizeof kind);
+	is_str(kind, "window", "without slots, the oldest task after the listing");
+	catalog_exec(db, "DELETE FROM tasks; DELETE FROM jobs", &e);
+	catalog_close(db);
+}
+
 int main(void)
 {
 	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -229,6 +279,7 @@ int main(void)
 	test_threads();
 	test_begin_commit();
 	test_message_held();
+	test_lease_order();
 	unlink(path);
 	{
 		char side[600];
