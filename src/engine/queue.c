@@ -226,10 +226,10 @@ int job_bump_progress(sqlite3 *db, int64_t id, int64_t done_delta, int64_t total
 }
 
 /* Lease one row: run sql (an UPDATE ... RETURNING at most one row, binding
- * ?1 owner, ?2 now, ?3 the lease length) in its own transaction and hand
- * the row to read(). CV_ENOTFOUND when nothing was leasable; on a failure
- * after the row was read, drop() frees it again. */
-/* ?1 owner, ?2 now, ?3 lease length, ?4 arg4 (when the statement has it). */
+ * ?1 owner, ?2 now, ?3 the lease length, and ?4 arg4 if the statement has
+ * it) in its own transaction and hand the row to read(). CV_ENOTFOUND when
+ * nothing was leasable; on a failure after the row was read, drop() frees
+ * it again. */
 static int lease_one(sqlite3 *db, const char *sql, const char *owner, int64_t arg4, const char *what,
 		     void (*read)(sqlite3_stmt *st, void *out), void (*drop)(void *out), void *out,
 		     struct cv_err *e)
