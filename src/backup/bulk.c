@@ -51,10 +51,9 @@
 #define COVER_RATIO 0.1
 /* The documented rates (graph-facts.md §5.2), and the share of them the
  * throttle uses: THROTTLE_HEADROOM on both paths, and on the export path the
- * AIMD pace, which settles near 0.85 under the strict simulated limits
- * (doc/benchmarks.md). A page holds 50 messages on either path. */
+ * pace its controller settles at. A page holds 50 messages on either path. */
 #define PAGE_MESSAGES 50.0
-#define EXPORT_RPS (200.0 * THROTTLE_HEADROOM * 0.85)
+#define EXPORT_RPS (200.0 * THROTTLE_HEADROOM * THROTTLE_PACE_SETTLED)
 #define CHAT_RPS 20
 /* After the export API is refused, the tenant's runs read per chat this long. */
 #define REFUSAL_HOLD_MS DAY_MS
@@ -237,9 +236,10 @@ static void cover(struct plan *p, int ai, char pick, int windows)
 	}
 }
 
-/* How long a plan takes at the documented rates: the exports, and beside
- * them the chats read one by one on `slots` workers (20 requests/s at most,
- * and one a second per chat, so the longest chat takes its pages in seconds). */
+/* How long a plan takes at the rates the throttle will use: the exports,
+ * and beside them the chats read one by one on `slots` workers (20
+ * requests/s at most, and one a second per chat, so the longest chat takes
+ * its pages in seconds). */
 static double plan_seconds(int64_t exported, int64_t direct, int64_t longest, int slots)
 {
 	double rps = (slots < CHAT_RPS ? slots : CHAT_RPS) * THROTTLE_HEADROOM;

@@ -34,6 +34,10 @@
 #define THROTTLE_PACE_CUT 0.95
 #define THROTTLE_PACE_MIN 0.5
 #define THROTTLE_PACE_STEP 0.0003
+/* Where that balance leaves the export class's pace under the strict
+ * simulated limits (measured, doc/benchmarks.md); planners use it to
+ * estimate what the export path will sustain. */
+#define THROTTLE_PACE_SETTLED 0.85
 
 struct throttle;
 
