@@ -413,13 +413,23 @@ static int advance_watermark(struct engine_worker *w, const struct job_row *job,
 	return rc;
 }
 
+int backup_defer_chat(struct engine_worker *w, struct graph_tenant *gt, const char *chat_id)
+{
+	double wait = graph_tenant_resource_wait(gt, chat_id);
+
+	if (wait <= BACKUP_DEFER_S)
+		return 0;
+	w->defer_until = time_now_ms() + (int64_t)(wait * 1000.0);
+	return 1;
+}
+
 static int run_chat(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
 		    struct graph_tenant *gt, const char *guid, struct cv_err *e)
 {
 	struct buf url = BUF_INIT;
 	char chat_id[600];
 	int64_t stored = 0, watermark = 0;
-	int rc;
+	int pages, rc = 0;
 	sqlite3_stmt *st;
 
 	if ((rc = catalog_prepare(w->db, "SELECT chat_id, coalesce(watermark, 0) FROM chats WHERE id = ?", &st, e)))
@@ -438,13 +448,19 @@ static int run_chat(struct engine_worker *w, const struct job_row *job, const st
 		first_page_url(&url, chat_id, watermark);
 	else if (strcmp(t->resume, BACKUP_RESUME_FILES) != 0)
 		buf_append_str(&url, t->resume);
-	while (url.len && !w->stop) {
+	for (pages = 0; url.len && !w->stop; pages++) {
 		struct graph_request req = {
 			.url = url.data, .cls = GRAPH_CLASS_CHAT_MESSAGES, .resource = chat_id,
 			.prefer_unknown_enums = 1,
 		};
 		cJSON *page = NULL;
 		const char *next;
+
+		/* The page before is committed with its resume point. */
+		if (pages > 0 && backup_defer_chat(w, gt, chat_id)) {
+			rc = CV_EDEFER;
+			break;
+		}
 
 		/* The cap is checked before each page: a run stops within one
 		 * page of it, and the resume point waits for next month. */
@@ -465,7 +481,9 @@ static int run_chat(struct engine_worker *w, const struct job_row *job, const st
 	}
 	buf_free(&url);
 	if (rc == 0 && !w->stop)
-		rc = backup_fetch_files(w, job, t, gt, guid, chat_id, e);
+		rc = backup_fetch_files(w, job, t, gt, guid, chat_id, pages > 0, e);
+	if (rc == CV_EDEFER)
+		return rc;
 	if (rc == 0 && !w->stop)
 		rc = advance_watermark(w, job, t->chat, e);
 	if (rc == CV_ECAP)

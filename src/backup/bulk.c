@@ -237,15 +237,16 @@ static void cover(struct plan *p, int ai, char pick, int windows)
 }
 
 /* How long a plan takes at the rates the throttle will use: the exports,
- * and beside them the chats read one by one on `slots` workers (20
- * requests/s at most, and one a second per chat, so the longest chat takes
- * its pages in seconds). */
-static double plan_seconds(int64_t exported, int64_t direct, int64_t longest, int slots)
+ * and beside them the chats read one by one (20 requests/s, and one a
+ * second per chat, so the longest chat takes its pages in seconds). A chat
+ * task gives its worker back while it waits for its next second, so the
+ * few workers that serve chats first keep the whole 20 busy. */
+static double plan_seconds(int64_t exported, int64_t direct, int64_t longest)
 {
-	double rps = (slots < CHAT_RPS ? slots : CHAT_RPS) * THROTTLE_HEADROOM;
+	double rps = CHAT_RPS * THROTTLE_HEADROOM;
 	double t = (double)exported / (EXPORT_RPS * PAGE_MESSAGES), d;
 
-	if (direct > 0 && slots > 0) {
+	if (direct > 0) {
 		d = (double)direct / (rps * PAGE_MESSAGES);
 		t = d > t ? d : t;
 		d = (double)longest / (PAGE_MESSAGES * THROTTLE_HEADROOM);
@@ -274,7 +275,7 @@ static int64_t export_weight(const struct plan *p, const struct plan_acct *a)
  * how many picks to keep: the k whose plan finishes soonest by
  * plan_seconds(), and on a tie the one with more exports.
  */
-static int plan_balance(const struct plan *p, const int *by0, const int *picks, int n, int slots)
+static int plan_balance(const struct plan *p, const int *by0, const int *picks, int n)
 {
 	/* first[i]: the heaviest chat first covered by pick i (n: by none);
 	 * gain[i]: the weight pick i covered */
@@ -308,7 +309,7 @@ static int plan_balance(const struct plan *p, const int *by0, const int *picks, 
 			first[i] = first[i + 1];
 	direct = gain[n];
 	for (i = n; i >= 0; i--) {
-		t = plan_seconds(exported, direct, first[i], slots);
+		t = plan_seconds(exported, direct, first[i]);
 		if (i == n || t < best_t) {
 			best = i;
 			best_t = t;
@@ -330,8 +331,8 @@ static int plan_balance(const struct plan *p, const int *by0, const int *picks, 
  * allows. Then, for what is left,
  * the users whose export (read in windows from the oldest change needed)
  * gives the most wanted messages per message read, while that share is at
- * least COVER_RATIO, cut short by plan_balance() when `slots` workers can
- * read chats one by one. What remains is read per chat.
+ * least COVER_RATIO, cut short by plan_balance() when `slots` workers
+ * serve chats read one by one. What remains is read per chat.
  */
 static void plan_cover(struct plan *p, int slots)
 {
@@ -392,7 +393,7 @@ static void plan_cover(struct plan *p, int slots)
 		cover(p, best, 0, 1);
 		picks[n++] = best;
 	}
-	keep = slots > 0 ? plan_balance(p, by0, picks, n, slots) : n;
+	keep = slots > 0 ? plan_balance(p, by0, picks, n) : n;
 	if (keep < n) {
 		/* back to before the windowed round, then its first picks again */
 		for (i = 0; i < p->n_chats; i++)

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "backup/files.h"
+#include "backup/internal.h"
 #include "graph/graph.h"
 #include "store/blobs.h"
 #include "store/catalog.h"
@@ -235,7 +236,7 @@ static int fetch_one(struct engine_worker *w, struct graph_tenant *gt, const cha
 }
 
 int backup_fetch_files(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
-		       struct graph_tenant *gt, const char *guid, const char *chat_id, struct cv_err *e)
+		       struct graph_tenant *gt, const char *guid, const char *chat_id, int asked, struct cv_err *e)
 {
 	struct pending p = {.reference = BUF_INIT};
 	int rc = 0;
@@ -251,7 +252,14 @@ int backup_fetch_files(struct engine_worker *w, const struct job_row *job, const
 			rc = 0;
 			continue;
 		}
+		/* Each file before is settled: the next run of the task goes on
+		 * with the rest. */
+		if (strcmp(p.kind, "hosted") == 0 && asked && backup_defer_chat(w, gt, chat_id)) {
+			rc = CV_EDEFER;
+			break;
+		}
 		rc = fetch_one(w, gt, chat_id, &p, blob, &size, e);
+		asked = 1;
 		if (rc == 0) {
 			if ((rc = settle(w, job, t, p.id, 200, NULL, blob, size, e)))
 				break;

@@ -33,8 +33,11 @@ int backup_note_files(sqlite3 *db, const struct vault *v, int64_t chat, const ch
 /* Fetch the pending files of the task's chat into the blob store. A file
  * Graph refuses (403, 404) or that keeps failing is recorded on its row (the
  * account's final status counts those rows); only a store error, a refused
- * credential or a stop ends it early. */
+ * credential or a stop ends it early. When the chat was already asked in
+ * this run of the task (`asked`), or once one image is fetched, an inline
+ * image the chat's limit holds back returns CV_EDEFER (backup_defer_chat). */
 int backup_fetch_files(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
-		       struct graph_tenant *gt, const char *tenant_guid, const char *chat_id, struct cv_err *e);
+		       struct graph_tenant *gt, const char *tenant_guid, const char *chat_id, int asked,
+		       struct cv_err *e);
 
 #endif

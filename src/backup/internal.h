@@ -16,6 +16,7 @@
 
 struct buf;
 struct cJSON;
+struct graph_tenant;
 struct cv_err;
 
 /* The Graph user id of an account (for the URLs of its tasks). */
@@ -34,5 +35,13 @@ void backup_append_time(struct buf *url, int64_t ms);
  * ends the task's loop), and show the job In Progress again if a retry had
  * marked it Retrying. next belongs to the page, so call this before freeing it. */
 void backup_page_stored(struct engine_worker *w, const struct job_row *job, struct buf *url, const char *next);
+
+/* A chat answers one request a second (its messages and its inline images
+ * alike). When it cannot be asked again for a while, set w->defer_until and
+ * return 1: the task then returns CV_EDEFER and gives its worker to other
+ * work rather than sleep. Shorter waits than BACKUP_DEFER_S cost less than
+ * the two transactions of going back to the queue. */
+#define BACKUP_DEFER_S 0.1
+int backup_defer_chat(struct engine_worker *w, struct graph_tenant *gt, const char *chat_id);
 
 #endif

@@ -110,7 +110,12 @@ const char *engine_status_for_error(int code, const char *fallback)
 
 int engine_direct_slots(const struct engine *en)
 {
-	return en->n >= 4 ? en->n * 3 / 4 : 0;
+	return en->n >= 4 ? en->n / 4 : 0;
+}
+
+int engine_export_slots(const struct engine *en)
+{
+	return en->n - engine_direct_slots(en);
 }
 
 void engine_notify(struct engine *en)
@@ -314,7 +319,11 @@ static void run_one_task(struct engine_worker *w, struct task_row *t)
 	 * next charge */
 	if (job.tenant > 0 && (gt = graph_tenant_cached(w->engine, job.tenant)) != NULL)
 		engine_charge_usage(w->db, job.tenant, gt, 0, NULL);
-	if (rc == CV_ECANCELLED || rc == CV_ENOSPC)
+	if (rc == CV_EDEFER && task_defer(w->db, t->id, w->defer_until, NULL) == 0)
+		; /* queued again, not runnable before its time */
+	else if (rc == CV_EDEFER)
+		task_release(w->db, t->id, NULL);
+	else if (rc == CV_ECANCELLED || rc == CV_ENOSPC)
 		task_release(w->db, t->id, NULL); /* it resumes later, not failed */
 	else
 		task_finish(w->db, t->id, rc, rc ? e.msg : NULL, NULL);
@@ -371,16 +380,17 @@ static void *worker_main(void *arg)
 	struct engine_worker *w = arg;
 	struct engine *en = w->engine;
 	unsigned seen_kicks = 0;
+	struct task_slots slots = {engine_direct_slots(en), engine_export_slots(en)};
 
 	while (!w->stop) {
 		struct task_row t;
 		struct job_row job;
 		char what;
 		struct timespec ts;
+		int64_t now, due, wait_ms = IDLE_POLL_MS;
 
 		struct cv_err e = {0};
-		int rc = engine_resting(en) ? CV_ENOSPC
-					    : task_lease(w->db, w->owner, engine_direct_slots(en), &t, &e);
+		int rc = engine_resting(en) ? CV_ENOSPC : task_lease(w->db, w->owner, &slots, &t, &e);
 
 		if (rc == 0) {
 			engine_unhalt(en);
@@ -398,11 +408,17 @@ static void *worker_main(void *arg)
 		}
 		if (e.code == CV_ENOSPC)
 			engine_halt(en, &e);
+		/* Nothing runnable: sleep until a deferred task is due, a kick,
+		 * or the poll (another process may have queued work). */
+		now = time_now_ms();
+		if (rc == CV_ENOTFOUND && task_next_due(w->db, now, &due, NULL) == 0 && due > now &&
+		    due - now < wait_ms)
+			wait_ms = due - now;
 		pthread_mutex_lock(&en->lock);
 		if (!en->stopping && en->kicks == seen_kicks) {
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += (long)IDLE_POLL_MS * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_nsec += (long)wait_ms * 1000000L;
+			while (ts.tv_nsec >= 1000000000L) {
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000L;
 			}

@@ -32,14 +32,17 @@ struct engine_worker {
 	volatile int stop;         /* set when the engine stops: finish the page in flight */
 	int64_t current_job;
 	int64_t retry_note_ms;     /* when Retrying was last written */
+	int64_t defer_until;       /* with CV_EDEFER: when the task is to go on (ms since the epoch) */
 };
 
 struct engine_kind {
 	const char *name;
 	/* Split a job into tasks; called once per job (again if a planner died). */
 	int (*plan)(struct engine_worker *w, struct job_row *job, struct cv_err *e);
-	/* Run one task. Return 0 when done, CV_ECANCELLED to give it back, or
-	 * another CV_E* code with e->msg as the reason it failed. */
+	/* Run one task. Return 0 when done, CV_ECANCELLED to give it back,
+	 * CV_EDEFER (with w->defer_until set, its resume point committed) to
+	 * go on later and free the worker meanwhile, or another CV_E* code
+	 * with e->msg as the reason it failed. */
 	int (*run_task)(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
 			struct cv_err *e);
 	/* Every task has ended and the job was not cancelled: add the next
@@ -89,12 +92,16 @@ void engine_graph_config(const struct tenant_rec *t, struct graph_config *cfg);
 int engine_charge_usage(sqlite3 *db, int64_t tenant, struct graph_tenant *gt, int64_t messages,
 			struct cv_err *e);
 
-/* How many workers may read chats one by one at a time. The per-chat path
- * allows one request a second per chat, so a worker on a chat spends most of
- * its time waiting; three quarters of the pool (at least four workers) read
- * chats this way beside the exports, and the rest serve the exports. 0 for a
- * smaller pool: there, a chat would hold a worker the exports need. */
+/* How many workers serve chats read one by one first. Such a chat allows
+ * one request a second, and its task gives its worker back between pages
+ * (CV_EDEFER), so a few workers read many chats at once, up to the per-chat
+ * class's 20 requests a second; the rest of the pool serves the exports
+ * (engine_export_slots). A quarter of the pool, or 0 for a pool under four
+ * workers: there, the plan reads no chat one by one beside the exports. */
 int engine_direct_slots(const struct engine *en);
+/* How many workers may run export tasks (windows, deltas) at once while
+ * chats read one by one wait (with none waiting, every worker may). */
+int engine_export_slots(const struct engine *en);
 
 /* Rate scale applied to new graph tenants (CHATVAULT_RATE_SCALE or 1.0). */
 double engine_rate_scale(void);

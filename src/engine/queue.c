@@ -226,16 +226,15 @@ int job_bump_progress(sqlite3 *db, int64_t id, int64_t done_delta, int64_t total
 }
 
 /* Lease one row: run sql (an UPDATE ... RETURNING at most one row, binding
- * ?1 owner, ?2 now, ?3 the lease length, and ?4 arg4 if the statement has
- * it) in its own transaction and hand the row to read(). CV_ENOTFOUND when
- * nothing was leasable; on a failure after the row was read, drop() frees
- * it again. */
-static int lease_one(sqlite3 *db, const char *sql, const char *owner, int64_t arg4, const char *what,
-		     void (*read)(sqlite3_stmt *st, void *out), void (*drop)(void *out), void *out,
-		     struct cv_err *e)
+ * ?1 owner, ?2 now, ?3 the lease length, and args[i] as ?4, ?5, ...) in its
+ * own transaction and hand the row to read(). CV_ENOTFOUND when nothing was
+ * leasable; on a failure after the row was read, drop() frees it again. */
+static int lease_one(sqlite3 *db, const char *sql, const char *owner, const int64_t *args, int nargs,
+		     const char *what, void (*read)(sqlite3_stmt *st, void *out), void (*drop)(void *out),
+		     void *out, struct cv_err *e)
 {
 	sqlite3_stmt *st;
-	int rc, got = 0;
+	int i, rc, got = 0;
 
 	ensure_functions(db);
 	if ((rc = catalog_begin(db, e)))
@@ -247,8 +246,8 @@ static int lease_one(sqlite3 *db, const char *sql, const char *owner, int64_t ar
 	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, time_now_ms());
 	sqlite3_bind_int64(st, 3, QUEUE_LEASE_MS);
-	if (sqlite3_bind_parameter_count(st) >= 4)
-		sqlite3_bind_int64(st, 4, arg4);
+	for (i = 0; i < nargs; i++)
+		sqlite3_bind_int64(st, 4 + i, args[i]);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		read(st, out);
@@ -292,7 +291,7 @@ int job_lease(sqlite3 *db, const char *owner, struct job_row *out, char *what, s
 			   " AND (j.planned = 0 OR j.cancel = 1 OR NOT EXISTS (SELECT 1 FROM tasks t"
 			   "      WHERE t.job = j.id AND t.state IN ('queued', 'running')))"
 			   " ORDER BY j.id LIMIT 1) RETURNING " JOB_COLS,
-			   owner, 0, _("leasing a job"), job_read, job_drop, out, e);
+			   owner, NULL, 0, _("leasing a job"), job_read, job_drop, out, e);
 
 	if (rc == 0)
 		*what = out->planned || out->cancel ? 'f' : 'p';
@@ -387,20 +386,67 @@ static void task_drop(void *out)
 	task_row_free(out);
 }
 
-int task_lease(sqlite3 *db, const char *owner, int chat_slots, struct task_row *out, struct cv_err *e)
+int task_lease(sqlite3 *db, const char *owner, const struct task_slots *slots, struct task_row *out,
+	       struct cv_err *e)
 {
+	const int64_t args[2] = {slots->chats, slots->exports};
+
 	return lease_one(db,
 			 "UPDATE tasks SET state = 'running', lease_owner = ?1, lease_expires = ?2 + ?3"
 			 " WHERE id = (SELECT t.id FROM tasks t JOIN jobs j ON j.id = t.job"
 			 "  WHERE j.finished IS NULL AND j.planned = 1 AND j.cancel = 0"
-			 "  AND (t.state = 'queued' OR (t.state = 'running' AND (t.lease_expires < ?2"
-			 "       OR owner_dead(t.lease_owner))))"
+			 "  AND ((t.state = 'queued' AND coalesce(t.not_before, 0) <= ?2)"
+			 "       OR (t.state = 'running' AND (t.lease_expires < ?2 OR owner_dead(t.lease_owner))))"
+			 "  AND (t.kind NOT IN ('window', 'delta') OR ?5 > (SELECT count(*) FROM tasks x"
+			 "       WHERE x.state = 'running' AND x.kind IN ('window', 'delta'))"
+			 "       OR NOT EXISTS (SELECT 1 FROM tasks c WHERE c.state IN ('queued', 'running')"
+			 "                      AND c.kind = 'chat'))"
 			 "  ORDER BY t.kind <> 'account',"
 			 "   t.kind <> 'chat' OR ?4 <= (SELECT count(*) FROM tasks r WHERE r.state = 'running'"
 			 "                              AND r.kind = 'chat'),"
-			 "   t.id LIMIT 1)"
+			 "   coalesce(t.not_before, 0), t.id LIMIT 1)"
 			 " RETURNING id, job, kind, key, account, chat, resume",
-			 owner, chat_slots, _("leasing a task"), task_read, task_drop, out, e);
+			 owner, args, 2, _("leasing a task"), task_read, task_drop, out, e);
+}
+
+int task_defer(sqlite3 *db, int64_t task, int64_t not_before, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_stmt(db,
+			       "UPDATE tasks SET state = 'queued', lease_owner = NULL, lease_expires = NULL,"
+			       " not_before = ?2 WHERE id = ?1 AND state = 'running'",
+			       &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, task);
+	sqlite3_bind_int64(st, 2, not_before);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("deferring a task"), e);
+	catalog_release(st);
+	return rc;
+}
+
+int task_next_due(sqlite3 *db, int64_t now, int64_t *due, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*due = 0;
+	if ((rc = catalog_stmt(db,
+			       "SELECT min(t.not_before) FROM tasks t JOIN jobs j ON j.id = t.job"
+			       " WHERE t.state = 'queued' AND t.not_before > ?1"
+			       " AND j.finished IS NULL AND j.planned = 1 AND j.cancel = 0",
+			       &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, now);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*due = sqlite3_column_int64(st, 0);
+		rc = 0;
+	} else {
+		rc = catalog_error(db, _("reading the task queue"), e);
+	}
+	catalog_release(st);
+	return rc;
 }
 
 int task_checkpoint(sqlite3 *db, int64_t task, const char *resume, int64_t items_delta, struct cv_err *e)

@@ -94,11 +94,25 @@ int task_note(sqlite3 *db, int64_t job, const char *key, const char *kind, int64
 int job_set_note(sqlite3 *db, int64_t id, const char *note, struct cv_err *e);
 /* Add to the note after "; ", keeping what it said. */
 int job_append_note(sqlite3 *db, int64_t id, const char *more, struct cv_err *e);
+/* How the lease shares the workers between the kinds of backup task. */
+struct task_slots {
+	int chats;   /* "chat" tasks come first while fewer than this many run */
+	int exports; /* "window" and "delta" tasks run on at most this many while chats wait */
+};
 /* Lease the next runnable task of any unfinished, uncancelled, planned job:
- * account listings first, then "chat" tasks while fewer than chat_slots of
- * them run in the store (so chats read one by one overlap the exports rather
- * than trail them), then the oldest. */
-int task_lease(sqlite3 *db, const char *owner, int chat_slots, struct task_row *out, struct cv_err *e);
+ * account listings first, then "chat" tasks while fewer than slots->chats
+ * of them run in the store (so chats read one by one overlap the exports
+ * rather than trail them), then the one due longest ago (tasks never
+ * deferred first), then the oldest. A deferred task is not runnable before
+ * its time. */
+int task_lease(sqlite3 *db, const char *owner, const struct task_slots *slots, struct task_row *out,
+	       struct cv_err *e);
+/* Give a running task back to the queue until not_before (ms since the
+ * epoch); its resume point is already committed. */
+int task_defer(sqlite3 *db, int64_t task, int64_t not_before, struct cv_err *e);
+/* The earliest time after now at which a deferred task becomes runnable;
+ * *due is 0 when none is waiting. */
+int task_next_due(sqlite3 *db, int64_t now, int64_t *due, struct cv_err *e);
 /* Inside the caller's transaction: store the resume point and renew the lease. */
 int task_checkpoint(sqlite3 *db, int64_t task, const char *resume, int64_t items_delta, struct cv_err *e);
 /* End a task: code 0 = done, otherwise failed with that code and reason. */

@@ -133,6 +133,11 @@ void graph_tenant_set_retry_scale(struct graph_tenant *t, double scale)
 	atomic_store(&t->retry_scale, scale >= 0 ? scale : 1.0);
 }
 
+double graph_tenant_resource_wait(struct graph_tenant *t, const char *resource)
+{
+	return throttle_resource_wait(t->throttle, resource, time_mono_s());
+}
+
 void graph_tenant_stats(struct graph_tenant *t, struct graph_stats *out)
 {
 	out->requests = atomic_load(&t->requests);

@@ -85,6 +85,10 @@ void graph_tenant_stats(struct graph_tenant *t, struct graph_stats *out);
 void graph_tenant_take_usage(struct graph_tenant *t, uint64_t *requests, uint64_t *throttled);
 void graph_tenant_return_usage(struct graph_tenant *t, uint64_t requests, uint64_t throttled);
 
+/* Seconds until chat `resource` may be asked again at its per-chat limit
+ * (0 if now): a caller with other work does that first instead of waiting. */
+double graph_tenant_resource_wait(struct graph_tenant *t, const char *resource);
+
 /* The caller owns the result; one per thread. */
 struct graph_conn *graph_conn_new(void);
 void graph_conn_free(struct graph_conn **c);

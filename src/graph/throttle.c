@@ -166,26 +166,43 @@ static void evict_idle(struct throttle *t, double now)
 	t->evict_at = t->nentries * 2 > EVICT_FLOOR ? t->nentries * 2 : EVICT_FLOOR;
 }
 
-static struct entry *entry_get(struct throttle *t, char kind, const char *name, double rate,
-			       double now)
+/* "r:<chat>" or "u:<user>"; the caller frees it. */
+static char *entry_key(char kind, const char *name, size_t *len)
 {
 	size_t n = strlen(name);
 	char *key = xmalloc(n + 3);
-	struct entry *e;
-	size_t h;
 
 	key[0] = kind;
 	key[1] = ':';
 	memcpy(key + 2, name, n + 1);
-	h = hash(key);
-	for (e = t->slots[h]; e != NULL; e = e->next)
+	*len = n + 3;
+	return key;
+}
+
+static struct entry *entry_find(struct throttle *t, const char *key)
+{
+	struct entry *e;
+
+	for (e = t->slots[hash(key)]; e != NULL; e = e->next)
 		if (strcmp(e->key, key) == 0)
 			break;
+	return e;
+}
+
+static struct entry *entry_get(struct throttle *t, char kind, const char *name, double rate,
+			       double now)
+{
+	size_t len;
+	char *key = entry_key(kind, name, &len);
+	struct entry *e = entry_find(t, key);
+
 	if (e == NULL) {
+		size_t h = hash(key);
+
 		if (t->nentries >= t->evict_at)
 			evict_idle(t, now);
-		e = xcalloc(1, sizeof *e + n + 3);
-		memcpy(e->key, key, n + 3);
+		e = xcalloc(1, sizeof *e + len);
+		memcpy(e->key, key, len);
 		e->b.fresh = 1;
 		e->next = t->slots[h];
 		t->slots[h] = e;
@@ -281,6 +298,21 @@ void throttle_release(struct throttle *t, struct throttle_ticket *tk, enum throt
 			t->pace[tk->cls] = 1.0;
 	}
 	pthread_mutex_unlock(&t->mu);
+}
+
+double throttle_resource_wait(struct throttle *t, const char *resource, double now)
+{
+	size_t len;
+	char *key = entry_key('r', resource, &len);
+	struct entry *e;
+	double wait = 0;
+
+	pthread_mutex_lock(&t->mu);
+	if (t->scale > 0 && (e = entry_find(t, key)) != NULL)
+		wait = bucket_wait(&e->b, e->rate, now);
+	pthread_mutex_unlock(&t->mu);
+	free(key);
+	return wait;
 }
 
 void throttle_pause(struct throttle *t, double until)

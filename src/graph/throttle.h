@@ -65,6 +65,10 @@ void throttle_set_scale(struct throttle *t, double scale);
  * one slot in flight), otherwise the seconds to wait before asking again. */
 double throttle_acquire(struct throttle *t, enum graph_class cls, const char *resource,
 			const char *user, double now, struct throttle_ticket *tk);
+/* How long until chat `resource` may be asked again (0: now, or it has no
+ * bucket yet). Takes nothing: for a caller deciding whether to wait or to
+ * do other work first. */
+double throttle_resource_wait(struct throttle *t, const char *resource, double now);
 /* Give back the slot of a granted request and learn from its outcome. */
 void throttle_release(struct throttle *t, struct throttle_ticket *tk, enum throttle_outcome out,
 		      double now);

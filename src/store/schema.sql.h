@@ -190,4 +190,9 @@ static const char *const catalog_migrations[] = {
 	"ALTER TABLE accounts ADD COLUMN delta_from INTEGER;"
 	"ALTER TABLE chats ADD COLUMN synced INTEGER;"
 	"ALTER TABLE jobs ADD COLUMN note TEXT;",
+
+	/* 4: a task that waits (a chat at its one request a second) goes back
+	 * to the queue until this time (ms since the epoch) and frees its
+	 * worker meanwhile. */
+	"ALTER TABLE tasks ADD COLUMN not_before INTEGER;",
 };

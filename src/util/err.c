@@ -76,6 +76,7 @@ const char *err_code_name(int code)
 	case CV_ETOOBIG: return "too-big";
 	case CV_ELOCKED: return "locked";
 	case CV_ECAP: return "cap";
+	case CV_EDEFER: return "deferred";
 	default: return "error";
 	}
 }

@@ -31,6 +31,7 @@ enum cv_errcode {
 	CV_ETOOBIG = -20,   /* answer larger than the cap */
 	CV_ELOCKED = -21,   /* leased by another worker or process */
 	CV_ECAP = -22,      /* the tenant's monthly message cap is reached */
+	CV_EDEFER = -23,    /* not a failure: the task is to go on later (a worker's defer_until) */
 };
 
 struct cv_err {

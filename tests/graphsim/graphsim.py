@@ -182,8 +182,19 @@ class Sim:
             self.stats = {"requests": 0, "by_class": {}, "by_handler": {}, "exported": 0, "throttled_by_class": {},
                           "by_status": {}, "throttled": 0,
                           "faults": 0, "faults_by_kind": {}, "tokens_issued": 0,
-                          "token_requests": 0, "bytes_sent": 0}
+                          "token_requests": 0, "bytes_sent": 0, "chat_switches": 0}
             self.tokens_base = self.identity.issued
+            self.last_chat_read = None
+
+    def note_chat_read(self, chat_id):
+        """Count the message pages served for a chat other than the one
+        before: a client that reads chats one after another switches once
+        per chat, one that interleaves them (waiting out each chat's limit
+        on another) far more often."""
+        with self.lock:
+            if chat_id != self.last_chat_read:
+                self.stats["chat_switches"] += 1
+                self.last_chat_read = chat_id
 
     def count(self, cls=None, status=None, throttled=False, fault=None, nbytes=0, handler=None, exported=0):
         with self.lock:
@@ -836,6 +847,7 @@ class Handler(BaseHTTPRequestHandler):
     def h_messages(self, tok, cid, uid):
         t, q = self.sim.tenant, self.q
         c = self.chat_or_404(cid, uid, tok, messages=True)
+        self.sim.note_chat_read(c.id)
         top = check_top(q, 50, 20)
         order = "lastModifiedDateTime"
         explicit = q.get("$orderby")

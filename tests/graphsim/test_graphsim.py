@@ -402,6 +402,12 @@ class GraphSimTest(unittest.TestCase):
         msgs, _, _ = s.all_pages(path + "?$top=50&$orderby=createdDateTime desc".replace(" ", "%20"))
         self.assertEqual([m["id"] for m in msgs], [m["id"] for m in reversed(chat["messages"])])
         self.assertEqual(s.graph(path + "?$orderby=createdDateTime%20asc")[0], 400)
+        # chat_switches counts pages served for another chat than the one before
+        other = "/chats/%s/messages" % q(next(c for c in self.T["chats"] if c["id"] != chat["id"])["id"])
+        s.control("POST", "stats/reset")
+        for p in (path, path, other, path):
+            s.graph(p)
+        self.assertEqual(s.control("GET", "stats")["chat_switches"], 3)
 
     def test_07_filter_orderby_rule(self):
         s = self.sim

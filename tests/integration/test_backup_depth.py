@@ -68,6 +68,22 @@ class BackupDepth(cvtest.ChatvaultTest, cvtest.TruthChecks):
         h = self.sim.get("/_sim/stats")["by_handler"]
         return h.get("messages", 0), h.get("all", 0), h.get("delta", 0)
 
+    def test_per_chat_reads_interleave(self):
+        """A chat answers one request a second. A chat task gives its worker
+        back while it waits, so even one worker reads the chats' pages
+        interleaved rather than chat after chat."""
+        self.start_sim()
+        self.setup_tenant()
+        self.sim.post("/_sim/stats/reset")
+        self.backup("--per-chat", env=dict(self.env, CHATVAULT_WORKERS="1"))
+        st = self.sim.get("/_sim/stats")
+        chats = len(self.sim.truth()["chats"])
+        print("# one worker, %d chats: %d message pages, %d switches between chats"
+              % (chats, st["by_handler"]["messages"], st["chat_switches"]))
+        # Chat after chat would switch once per chat; each has four pages.
+        self.assertGreater(st["chat_switches"], 2 * chats)
+        self.check_against_truth(statuses=False)
+
     def test_incremental_versions_and_as_of_per_chat(self):
         """The per-chat path: each chat is read from its watermark."""
         self.start_sim()

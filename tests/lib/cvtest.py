@@ -138,11 +138,11 @@ class ChatvaultTest(unittest.TestCase):
         if activate:
             self.cv("privchat", "activate", "--all")
 
-    def backup(self, *args):
+    def backup(self, *args, env=None):
         """Run a backup that must finish. The simulated tenant has shared
         files that answer 403 or 404 on purpose, so exit 3 is accepted when
         every account that did not complete says it was only such files."""
-        res = self.cv("backup", *args, ok=None)
+        res = self.cv("backup", *args, ok=None, env=env)
         if res.rc == 3:
             for a in self.cv("--json", "accounts", "list").json():
                 if a["status"] not in ("Completed", ""):

@@ -8,6 +8,7 @@
 #include "store/catalog.h"
 #include "store/messages.h"
 #include "util/err.h"
+#include "util/timeutil.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -219,17 +220,27 @@ static void test_message_held(void)
 	catalog_close(db);
 }
 
-/* Lease one task and say which kind it was ("" when none). */
-static void lease_kind(sqlite3 *db, int slots, char *kind, size_t n)
+/* Lease one task and say which kind it was ("" when none); chats first
+ * while fewer than `chats` run, at most `exports` windows at once. */
+static int64_t lease_kind_of(sqlite3 *db, int chats, int exports, char *kind, size_t n)
 {
+	struct task_slots slots = {chats, exports};
 	struct cv_err e = {0};
 	struct task_row t;
+	int64_t id = 0;
 
 	kind[0] = '\0';
-	if (task_lease(db, "test:1:0", slots, &t, &e) == 0) {
+	if (task_lease(db, "test:1:0", &slots, &t, &e) == 0) {
 		snprintf(kind, n, "%s", t.kind);
+		id = t.id;
 		task_row_free(&t);
 	}
+	return id;
+}
+
+static void lease_kind(sqlite3 *db, int slots, char *kind, size_t n)
+{
+	lease_kind_of(db, slots, 100, kind, n);
 }
 
 static void test_lease_order(void)
@@ -267,6 +278,50 @@ static void test_lease_order(void)
 	catalog_close(db);
 }
 
+/* A deferred task waits for its time; chats due longest ago come first;
+ * exports are held to their slots. */
+static void test_lease_defer(void)
+{
+	sqlite3 *db = open_catalog();
+	struct cv_err e = {0};
+	char kind[32];
+	int64_t job = 0, a, b, due = -1, now = time_now_ms();
+
+	catalog_exec(db, "PRAGMA foreign_keys = OFF", &e);
+	ok(job_enqueue(db, "backup", 0, "{}", &job, &e) == 0 && job_mark_planned(db, job, &e) == 0, "a planned job");
+	ok(task_add(db, job, "chat:a", "chat", 0, 1, NULL, &e) == 0 &&
+		   task_add(db, job, "chat:b", "chat", 0, 2, NULL, &e) == 0,
+	   "two chats");
+	a = lease_kind_of(db, 4, 4, kind, sizeof kind);
+	ok(a > 0 && task_defer(db, a, now + 60000, &e) == 0, "the first chat is leased and deferred a minute");
+	b = lease_kind_of(db, 4, 4, kind, sizeof kind);
+	ok(b > 0 && b != a, "the other chat is leased, not the deferred one");
+	ok(task_defer(db, b, now + 30000, &e) == 0, "and deferred half a minute");
+	lease_kind_of(db, 4, 4, kind, sizeof kind);
+	is_str(kind, "", "neither is runnable before its time");
+	ok(task_next_due(db, now, &due, &e) == 0 && due == now + 30000, "the next due is the earlier time");
+	catalog_exec(db, "UPDATE tasks SET not_before = not_before - 120000", &e);
+	ok(lease_kind_of(db, 4, 4, kind, sizeof kind) == b, "once both are due, the one due longest ago");
+	ok(task_next_due(db, now, &due, &e) == 0 && due == 0, "nothing is waiting");
+	catalog_exec(db, "DELETE FROM tasks", &e);
+
+	ok(task_add(db, job, "window:1", "window", 1, 0, NULL, &e) == 0 &&
+		   task_add(db, job, "delta:2", "delta", 2, 0, NULL, &e) == 0 &&
+		   task_add(db, job, "chat:c", "chat", 0, 3, NULL, &e) == 0,
+	   "a window, a delta and a chat");
+	lease_kind_of(db, 0, 1, kind, sizeof kind);
+	is_str(kind, "window", "one export slot: the window");
+	lease_kind_of(db, 0, 1, kind, sizeof kind);
+	is_str(kind, "chat", "with it taken, the chat and not the delta");
+	lease_kind_of(db, 0, 1, kind, sizeof kind);
+	is_str(kind, "", "the delta waits for the slot");
+	catalog_exec(db, "UPDATE tasks SET state = 'done' WHERE kind = 'chat'", &e);
+	lease_kind_of(db, 0, 1, kind, sizeof kind);
+	is_str(kind, "delta", "with no chat left to read, exports may take every worker");
+	catalog_exec(db, "DELETE FROM tasks; DELETE FROM jobs", &e);
+	catalog_close(db);
+}
+
 int main(void)
 {
 	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -280,6 +335,7 @@ int main(void)
 	test_begin_commit();
 	test_message_held();
 	test_lease_order();
+	test_lease_defer();
 	unlink(path);
 	{
 		char side[600];

@@ -39,6 +39,12 @@ static void test_per_chat(void)
 	/* the per-chat limit holds across request classes */
 	d = take(t, GRAPH_CLASS_OTHER, "chatA", NULL, 100.0 + W(1.0));
 	ok(near(d, W(1.0)), "a member listing of the same chat shares its bucket (%.6f)", d);
+	d = throttle_resource_wait(t, "chatA", 100.0 + W(1.0) + 0.5);
+	ok(near(d, W(1.0) - 0.5), "the chat's own wait, asked without taking: %.6f", d);
+	ok(throttle_resource_wait(t, "chatA", 100.0 + W(1.0) + 0.5) == d, "asking takes no token");
+	ok(throttle_resource_wait(t, "chatC", 100.0) == 0, "a chat never asked has no wait");
+	throttle_set_scale(t, 0);
+	ok(throttle_resource_wait(t, "chatA", 100.0 + W(1.0)) == 0, "nor any chat with the limits off");
 	throttle_free(&t);
 	ok(t == NULL, "throttle_free NULLs");
 }
