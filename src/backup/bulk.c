@@ -54,7 +54,8 @@
  * pace its controller settles at. A page holds 50 messages on either path. */
 #define PAGE_MESSAGES 50.0
 #define EXPORT_RPS (200.0 * THROTTLE_HEADROOM * THROTTLE_PACE_SETTLED)
-#define CHAT_RPS 20
+#define CHAT_RPS (20.0 * THROTTLE_HEADROOM)
+#define ONE_CHAT_RPS (1.0 * THROTTLE_HEADROOM) /* and per chat */
 /* After the export API is refused, the tenant's runs read per chat this long. */
 #define REFUSAL_HOLD_MS DAY_MS
 /* The resume point of a window or delta task whose pages are all stored. */
@@ -243,13 +244,12 @@ static void cover(struct plan *p, int ai, char pick, int windows)
  * few workers that serve chats first keep the whole 20 busy. */
 static double plan_seconds(int64_t exported, int64_t direct, int64_t longest)
 {
-	double rps = CHAT_RPS * THROTTLE_HEADROOM;
 	double t = (double)exported / (EXPORT_RPS * PAGE_MESSAGES), d;
 
 	if (direct > 0) {
-		d = (double)direct / (rps * PAGE_MESSAGES);
+		d = (double)direct / (CHAT_RPS * PAGE_MESSAGES);
 		t = d > t ? d : t;
-		d = (double)longest / (PAGE_MESSAGES * THROTTLE_HEADROOM);
+		d = (double)longest / (ONE_CHAT_RPS * PAGE_MESSAGES);
 		t = d > t ? d : t;
 	}
 	return t;

@@ -319,11 +319,11 @@ static void run_one_task(struct engine_worker *w, struct task_row *t)
 	 * next charge */
 	if (job.tenant > 0 && (gt = graph_tenant_cached(w->engine, job.tenant)) != NULL)
 		engine_charge_usage(w->db, job.tenant, gt, 0, NULL);
-	if (rc == CV_EDEFER && task_defer(w->db, t->id, w->defer_until, NULL) == 0)
-		; /* queued again, not runnable before its time */
-	else if (rc == CV_EDEFER)
-		task_release(w->db, t->id, NULL);
-	else if (rc == CV_ECANCELLED || rc == CV_ENOSPC)
+	if (rc == CV_EDEFER) {
+		/* queued again, not runnable before its time */
+		if (task_defer(w->db, t->id, w->defer_until, NULL) != 0)
+			task_release(w->db, t->id, NULL);
+	} else if (rc == CV_ECANCELLED || rc == CV_ENOSPC)
 		task_release(w->db, t->id, NULL); /* it resumes later, not failed */
 	else
 		task_finish(w->db, t->id, rc, rc ? e.msg : NULL, NULL);
