@@ -6,7 +6,12 @@
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
+#include <float.h>
+#include <locale.h>
+#include <math.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,14 +68,107 @@ int64_t json_time(const cJSON *obj, const char *path, int64_t def)
 	return s && time_parse_iso8601(s, &ms) == 0 ? ms : def;
 }
 
+/*
+ * Compact serialisation straight into the buffer, the same text
+ * cJSON_PrintUnformatted gives (the unit tests compare the two) without its
+ * temporary string: a backup serialises every message it stores.
+ */
+static void append_string(struct buf *out, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run = s;
+
+	buf_append_char(out, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[6] = {'\\', 0};
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_append(out, run, (size_t)(s - run));
+		run = s + 1;
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			buf_append(out, esc, 6);
+			continue;
+		}
+		buf_append(out, esc, 2);
+	}
+	buf_append(out, run, (size_t)(s - run));
+	buf_append_char(out, '"');
+}
+
+static void append_number(struct buf *out, double d)
+{
+	char text[32];
+	double back;
+
+	if (isnan(d) || isinf(d)) {
+		buf_append_str(out, "null");
+		return;
+	}
+	if (fabs(d) < 1e15 && d == (double)(int64_t)d && !signbit(d)) { /* what %1.15g prints, faster */
+		buf_printf(out, "%lld", (long long)d);
+		return;
+	}
+	/* 15 digits when they read back (to cJSON's tolerance), else 17 */
+	snprintf(text, sizeof text, "%1.15g", d);
+	if (sscanf(text, "%lg", &back) != 1 || fabs(back - d) > fmax(fabs(back), fabs(d)) * DBL_EPSILON)
+		snprintf(text, sizeof text, "%1.17g", d);
+	/* JSON's decimal point, whatever the locale's */
+	for (char *p = text; *p; p++)
+		if (*p == *localeconv()->decimal_point)
+			*p = '.';
+	buf_append_str(out, text);
+}
+
 void json_append(struct buf *out, const cJSON *item)
 {
-	char *s = cJSON_PrintUnformatted(item);
+	const cJSON *c;
 
-	if (s == NULL)
-		xfatal("out of memory serialising JSON");
-	buf_append_str(out, s);
-	cJSON_free(s);
+	switch (item->type & 0xff) {
+	case cJSON_False: buf_append_str(out, "false"); break;
+	case cJSON_True: buf_append_str(out, "true"); break;
+	case cJSON_NULL: buf_append_str(out, "null"); break;
+	case cJSON_Number: append_number(out, item->valuedouble); break;
+	case cJSON_String: append_string(out, item->valuestring ? item->valuestring : ""); break;
+	case cJSON_Raw:
+		if (item->valuestring)
+			buf_append_str(out, item->valuestring);
+		break;
+	case cJSON_Array:
+		buf_append_char(out, '[');
+		for (c = item->child; c != NULL; c = c->next) {
+			json_append(out, c);
+			if (c->next)
+				buf_append_char(out, ',');
+		}
+		buf_append_char(out, ']');
+		break;
+	case cJSON_Object:
+		buf_append_char(out, '{');
+		for (c = item->child; c != NULL; c = c->next) {
+			append_string(out, c->string ? c->string : "");
+			buf_append_char(out, ':');
+			json_append(out, c);
+			if (c->next)
+				buf_append_char(out, ',');
+		}
+		buf_append_char(out, '}');
+		break;
+	default: /* cJSON_Invalid: cJSON prints nothing either */
+		break;
+	}
 }
 
 cJSON *json_parse(const char *s, size_t n)
@@ -161,6 +259,15 @@ void json_arena_enter(struct json_arena *a)
 #else
 	(void)a;
 #endif
+}
+
+void json_arena_drop(cJSON *item)
+{
+#ifndef JSON_ARENA_OFF
+	if (arena_in_use != NULL)
+		return;
+#endif
+	cJSON_Delete(item);
 }
 
 /* Everything but the oldest chunk goes back to malloc; that one is kept, so

@@ -44,6 +44,10 @@ struct json_arena {
 
 void json_arena_enter(struct json_arena *a);
 void json_arena_leave(struct json_arena *a);
+/* Let go of a tree parsed since the enter: the leave frees it with the rest
+ * (cJSON_Delete does where the arena is off). Walking a page's tree only to
+ * free nothing cost a backup 5% of its CPU. */
+void json_arena_drop(cJSON *item);
 /* Give the arena's memory back; a is empty and usable again afterwards. */
 void json_arena_free(struct json_arena *a);
 
