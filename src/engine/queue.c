@@ -143,7 +143,7 @@ int job_load(sqlite3 *db, int64_t id, struct job_row *out, struct cv_err *e)
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = catalog_prepare(db, "SELECT " JOB_COLS " FROM jobs WHERE id = ?", &st, e)))
+	if ((rc = catalog_stmt(db, "SELECT " JOB_COLS " FROM jobs WHERE id = ?", &st, e)))
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -152,7 +152,7 @@ int job_load(sqlite3 *db, int64_t id, struct job_row *out, struct cv_err *e)
 	} else {
 		rc = err_set(e, CV_ENOTFOUND, _("no job %lld"), (long long)id);
 	}
-	sqlite3_finalize(st);
+	catalog_release(st);
 	return rc;
 }
 
@@ -212,7 +212,7 @@ int job_bump_progress(sqlite3 *db, int64_t id, int64_t done_delta, int64_t total
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = catalog_prepare(db,
+	if ((rc = catalog_stmt(db,
 				  "UPDATE jobs SET progress_done = progress_done + ?2, "
 				  "progress_total = progress_total + ?3 WHERE id = ?1",
 				  &st, e)))
@@ -221,11 +221,11 @@ int job_bump_progress(sqlite3 *db, int64_t id, int64_t done_delta, int64_t total
 	sqlite3_bind_int64(st, 2, done_delta);
 	sqlite3_bind_int64(st, 3, total_delta);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("updating job progress"), e);
-	sqlite3_finalize(st);
+	catalog_release(st);
 	return rc;
 }
 
-/* Lease one row: run sql (an UPDATE ... RETURNING at most one row, binding
+/* Lease one row: run sql (a literal UPDATE ... RETURNING at most one row, binding
  * ?1 owner, ?2 now, ?3 the lease length, and args[i] as ?4, ?5, ...) in its
  * own transaction and hand the row to read(). CV_ENOTFOUND when nothing was
  * leasable; on a failure after the row was read, drop() frees it again. */
@@ -239,7 +239,7 @@ static int lease_one(sqlite3 *db, const char *sql, const char *owner, const int6
 	ensure_functions(db);
 	if ((rc = catalog_begin(db, e)))
 		return rc;
-	if ((rc = catalog_prepare(db, sql, &st, e))) {
+	if ((rc = catalog_stmt(db, sql, &st, e))) {
 		catalog_rollback(db);
 		return rc;
 	}
@@ -254,7 +254,7 @@ static int lease_one(sqlite3 *db, const char *sql, const char *owner, const int6
 		got = 1;
 		rc = sqlite3_step(st);
 	}
-	sqlite3_finalize(st);
+	catalog_release(st);
 	if (rc != SQLITE_DONE) {
 		rc = catalog_error(db, what, e);
 		if (got)
@@ -471,7 +471,7 @@ int task_finish(sqlite3 *db, int64_t task, int code, const char *reason, struct 
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = catalog_prepare(db,
+	if ((rc = catalog_stmt(db,
 				  "UPDATE tasks SET state = ?2, error_code = ?3, reason = ?4, lease_owner = NULL,"
 				  " lease_expires = NULL WHERE id = ?1 AND state NOT IN ('done', 'failed') RETURNING job",
 				  &st, e)))
@@ -485,10 +485,10 @@ int task_finish(sqlite3 *db, int64_t task, int code, const char *reason, struct 
 	if (rc == SQLITE_ROW) {
 		int64_t job = sqlite3_column_int64(st, 0);
 
-		sqlite3_finalize(st);
+		catalog_release(st);
 		return job_bump_progress(db, job, 1, 0, e);
 	}
-	sqlite3_finalize(st);
+	catalog_release(st);
 	return rc == SQLITE_DONE ? 0 : catalog_error(db, _("finishing a task"), e);
 }
 
