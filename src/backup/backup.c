@@ -319,6 +319,7 @@ int backup_store_message(struct engine_worker *w, const struct job_row *job, con
 		 json_str_or(m, "lastModifiedDateTime", "0"));
 	if ((rc = message_held(w->db, chat, id, version, &held, e)) || held == MESSAGE_HELD)
 		return rc;
+	buf_grow(&raw, 2048); /* most messages fit: one allocation, not six doublings */
 	json_append(&raw, m);
 	memset(&mp, 0, sizeof mp);
 	mp.chat = chat;
@@ -464,7 +465,7 @@ static int run_chat(struct engine_worker *w, const struct job_row *job, const st
 
 		/* The cap is checked before each page: a run stops within one
 		 * page of it, and the resume point waits for next month. */
-		if ((rc = usage_check_cap(w->db, job->tenant, e)))
+		if ((rc = usage_check_cap(w->db, job->tenant, 0, e)))
 			break;
 		json_arena_enter(&w->arena);
 		if ((rc = graph_get_json(w->conn, gt, &req, &page, e)) == 0) {
@@ -473,7 +474,7 @@ static int run_chat(struct engine_worker *w, const struct job_row *job, const st
 						e);
 			if (rc == 0)
 				backup_page_stored(w, job, &url, next);
-			cJSON_Delete(page);
+			json_arena_drop(page);
 		}
 		json_arena_leave(&w->arena);
 		if (rc)

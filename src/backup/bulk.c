@@ -56,6 +56,12 @@
 #define EXPORT_RPS (200.0 * THROTTLE_HEADROOM * THROTTLE_PACE_SETTLED)
 #define CHAT_RPS (20.0 * THROTTLE_HEADROOM)
 #define ONE_CHAT_RPS (1.0 * THROTTLE_HEADROOM) /* and per chat */
+/* Export pages stored in one transaction: the index leaves of the user's
+ * chats and the commit's fsync are paid once for all of them. The pages are
+ * held whole until then: about 4 x 80 KB of JSON per worker. */
+#ifndef EXPORT_BATCH_PAGES
+#define EXPORT_BATCH_PAGES 4
+#endif
 /* After the export API is refused, the tenant's runs read per chat this long. */
 #define REFUSAL_HOLD_MS DAY_MS
 /* The resume point of a window or delta task whose pages are all stored. */
@@ -652,16 +658,18 @@ static int delta_url(struct engine_worker *w, const struct job_row *job, const s
 	return 0;
 }
 
-/* One page of an export: messages of many chats, each stored under its own
- * chat. A chat the listing has not seen (created since) is left for the
- * next run, which lists it. */
-static int store_export_page(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
-			     struct graph_tenant *gt, const char *guid, cJSON *page, int64_t *stored, struct cv_err *e)
+/* Pages of an export: messages of many chats, each stored under its own
+ * chat, in one transaction with the resume point after the last page. A chat
+ * the listing has not seen (created since) is left for the next run, which
+ * lists it. */
+static int store_export_pages(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
+			      struct graph_tenant *gt, const char *guid, cJSON *const *pages, int npages,
+			      int64_t *stored, struct cv_err *e)
 {
-	cJSON *msgs = graph_page_value(page), *m;
-	const char *next = graph_page_next(page), *delta = graph_page_delta(page);
+	cJSON *last = pages[npages - 1];
+	const char *next = graph_page_next(last), *delta = graph_page_delta(last);
 	sqlite3_stmt *find = NULL;
-	int rc, n = 0;
+	int rc, n = 0, received = 0;
 
 	if (!next && strcmp(t->kind, "delta") == 0 && !delta)
 		return err_set(e, CV_EPROTO, _("Microsoft Graph ended a delta round without a delta link"));
@@ -669,26 +677,32 @@ static int store_export_page(struct engine_worker *w, const struct job_row *job,
 		return rc;
 	if ((rc = catalog_stmt(w->db, "SELECT id FROM chats WHERE tenant = ? AND chat_id = ?", &find, e)))
 		goto fail;
-	cJSON_ArrayForEach(m, msgs)
-	{
-		const char *chat_id = json_str(m, "chatId");
-		int added;
+	for (int i = 0; i < npages; i++) {
+		cJSON *msgs = graph_page_value(pages[i]), *m;
 
-		if (chat_id == NULL)
-			continue;
-		sqlite3_reset(find);
-		sqlite3_bind_int64(find, 1, job->tenant);
-		sqlite3_bind_text(find, 2, chat_id, -1, SQLITE_STATIC);
-		if (sqlite3_step(find) != SQLITE_ROW)
-			continue;
-		if ((rc = backup_store_message(w, job, guid, sqlite3_column_int64(find, 0), chat_id, m, &added, e)))
-			goto fail;
-		n += added;
+		received += cJSON_GetArraySize(msgs);
+		cJSON_ArrayForEach(m, msgs)
+		{
+			const char *chat_id = json_str(m, "chatId");
+			int added;
+
+			if (chat_id == NULL)
+				continue;
+			sqlite3_reset(find);
+			sqlite3_bind_int64(find, 1, job->tenant);
+			sqlite3_bind_text(find, 2, chat_id, -1, SQLITE_STATIC);
+			if (sqlite3_step(find) != SQLITE_ROW)
+				continue;
+			if ((rc = backup_store_message(w, job, guid, sqlite3_column_int64(find, 0), chat_id, m, &added,
+						       e)))
+				goto fail;
+			n += added;
+		}
 	}
 	catalog_release(find);
 	find = NULL;
 	if ((rc = task_checkpoint(w->db, t->id, next ? next : RESUME_END, n, e)) ||
-	    (rc = engine_charge_usage(w->db, job->tenant, gt, cJSON_GetArraySize(msgs), e)))
+	    (rc = engine_charge_usage(w->db, job->tenant, gt, received, e)))
 		goto fail;
 	if (!next && delta) {
 		sqlite3_stmt *st;
@@ -712,6 +726,36 @@ static int store_export_page(struct engine_worker *w, const struct job_row *job,
 fail:
 	catalog_release(find);
 	catalog_rollback(w->db);
+	return rc;
+}
+
+/* Fetch up to EXPORT_BATCH_PAGES pages from *url on, following next links;
+ * *url ends at the link after the last page fetched (empty at the end).
+ * Returns the error that stopped the fetch early, if any: the pages fetched
+ * before it are in pages[0..*npages). */
+static int fetch_export_pages(struct engine_worker *w, const struct job_row *job, struct graph_tenant *gt,
+			      struct buf *url, cJSON **pages, int *npages, struct cv_err *e)
+{
+	int64_t pending = 0;
+	int rc = 0;
+
+	*npages = 0;
+	while (*npages < EXPORT_BATCH_PAGES && url->len && !w->stop) {
+		struct graph_request req = {.url = url->data, .cls = GRAPH_CLASS_EXPORT, .prefer_unknown_enums = 1};
+		cJSON *page = NULL;
+		const char *next;
+
+		/* the pages held here count against the cap already */
+		if ((rc = usage_check_cap(w->db, job->tenant, pending, e)) ||
+		    (rc = graph_get_json(w->conn, gt, &req, &page, e)))
+			break;
+		pages[(*npages)++] = page;
+		pending += cJSON_GetArraySize(graph_page_value(page));
+		next = graph_page_next(page);
+		buf_reset(url);
+		if (next)
+			buf_append_str(url, next);
+	}
 	return rc;
 }
 
@@ -745,17 +789,26 @@ int bulk_run_task(struct engine_worker *w, const struct job_row *job, const stru
 							: delta_url(w, job, t, user_id, &url, e)))
 		return rc;
 	while (url.len && !w->stop) {
-		struct graph_request req = {.url = url.data, .cls = GRAPH_CLASS_EXPORT, .prefer_unknown_enums = 1};
-		cJSON *page = NULL;
+		cJSON *pages[EXPORT_BATCH_PAGES];
+		int npages;
 
-		if ((rc = usage_check_cap(w->db, job->tenant, e)))
-			break;
 		json_arena_enter(&w->arena);
-		if ((rc = graph_get_json(w->conn, gt, &req, &page, e)) == 0) {
-			rc = store_export_page(w, job, t, gt, guid, page, &stored, e);
-			if (rc == 0)
-				backup_page_stored(w, job, &url, graph_page_next(page));
-			cJSON_Delete(page);
+		rc = fetch_export_pages(w, job, gt, &url, pages, &npages, e);
+		if (npages > 0) {
+			/* What was fetched before an error is kept; an error
+			 * storing it is the one reported. */
+			struct cv_err store_err = {0};
+			int src = store_export_pages(w, job, t, gt, guid, pages, npages, &stored, &store_err);
+
+			if (src == 0) {
+				backup_page_stored(w, job, &url, graph_page_next(pages[npages - 1]));
+			} else {
+				rc = src;
+				if (e)
+					*e = store_err;
+			}
+			for (int i = 0; i < npages; i++)
+				json_arena_drop(pages[i]);
 		}
 		json_arena_leave(&w->arena);
 		if (rc)

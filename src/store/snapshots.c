@@ -90,7 +90,7 @@ static void this_month(char *month, size_t n, struct tm *tm)
 	snprintf(month, n, "%04d-%02d", tm->tm_year + 1900, tm->tm_mon + 1);
 }
 
-int usage_check_cap(sqlite3 *db, int64_t tenant, struct cv_err *e)
+int usage_check_cap(sqlite3 *db, int64_t tenant, int64_t pending, struct cv_err *e)
 {
 	char month[24];
 	struct tm tm;
@@ -109,7 +109,7 @@ int usage_check_cap(sqlite3 *db, int64_t tenant, struct cv_err *e)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
 		limit = sqlite3_column_int64(st, 0);
-		used = sqlite3_column_int64(st, 1);
+		used = sqlite3_column_int64(st, 1) + pending;
 	}
 	/* a read that failed must not let a run past the cap */
 	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : catalog_error(db, _("reading the monthly cap"), e);

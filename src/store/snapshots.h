@@ -20,8 +20,9 @@ int snapshot_resolve(sqlite3 *db, int64_t tenant, const char *spec, int64_t *id,
 int usage_add(sqlite3 *db, int64_t tenant, int64_t requests, int64_t throttled, int64_t messages,
 	      struct cv_err *e);
 
-/* This month's messages against the tenant's cap: 0 under it (or no cap),
- * CV_ECAP with a reason naming the cap and when backups resume. */
-int usage_check_cap(sqlite3 *db, int64_t tenant, struct cv_err *e);
+/* This month's messages, and `pending` more retrieved but not yet counted,
+ * against the tenant's cap: 0 under it (or no cap), CV_ECAP with a reason
+ * naming the cap and when backups resume. */
+int usage_check_cap(sqlite3 *db, int64_t tenant, int64_t pending, struct cv_err *e);
 
 #endif
