@@ -7,12 +7,14 @@
 #include "engine/queue.h"
 #include "store/catalog.h"
 #include "store/messages.h"
+#include "store/snapshots.h"
 #include "util/err.h"
 #include "util/timeutil.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static char path[512];
@@ -322,6 +324,26 @@ static void test_lease_defer(void)
 	catalog_close(db);
 }
 
+/* The cap counts what a worker holds but has not stored yet. */
+static void test_monthly_cap(void)
+{
+	sqlite3 *db = open_catalog();
+	struct cv_err e = {0};
+
+	ok(catalog_exec(db,
+			"INSERT INTO tenants (id, name, tenant_id, client_id, cred_kind, login_url, graph_url,"
+			" secret_enc, monthly_limit, created) VALUES (1, 'cap', 't', 'c', 'secret', 'l', 'g', x'00', 150, 0)",
+			&e) == 0 &&
+	       usage_add(db, 1, 3, 0, 100, &e) == 0,
+	   "a tenant with a cap of 150 has retrieved 100 messages");
+	ok(usage_check_cap(db, 1, 0, &e) == 0, "under the cap");
+	ok(usage_check_cap(db, 1, 49, &e) == 0, "with 49 more held, still under it");
+	ok(usage_check_cap(db, 1, 50, &e) == CV_ECAP, "with 50 more held, the cap is reached");
+	ok(strstr(e.msg, "(150 retrieved this month)") != NULL, "the reason counts the held ones: %s", e.msg);
+	catalog_exec(db, "DELETE FROM usage; DELETE FROM tenants", &e);
+	catalog_close(db);
+}
+
 int main(void)
 {
 	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -336,6 +358,7 @@ int main(void)
 	test_message_held();
 	test_lease_order();
 	test_lease_defer();
+	test_monthly_cap();
 	unlink(path);
 	{
 		char side[600];
