@@ -299,7 +299,8 @@ static int run_account(struct engine_worker *w, const struct job_row *job, const
 /* ---- chat task: every message, every page ------------------------------- */
 
 int backup_store_message(struct engine_worker *w, const struct job_row *job, const char *guid, int64_t chat,
-			 const char *chat_id, const cJSON *m, int *added, struct cv_err *e)
+			 const char *chat_id, const cJSON *m, struct chat_tally *tally, int *added,
+			 struct cv_err *e)
 {
 	struct buf raw = BUF_INIT;
 	struct message_put mp;
@@ -337,6 +338,7 @@ int backup_store_message(struct engine_worker *w, const struct job_row *job, con
 	mp.raw = raw.data;
 	mp.raw_len = raw.len;
 	mp.first_version = held == MESSAGE_UNKNOWN;
+	mp.tally = tally;
 	rc = message_put(w->db, w->store->vault, &mp, added, e);
 	if (rc == 0 && *added)
 		rc = backup_note_files(w->db, w->store->vault, chat, guid, chat_id, id, m, e);
@@ -348,6 +350,7 @@ static int store_message_page(struct engine_worker *w, const struct job_row *job
 			      struct graph_tenant *gt, const char *guid, const char *chat_id, cJSON *msgs, const char *next,
 			      int64_t *stored, struct cv_err *e)
 {
+	struct chat_tally tally = CHAT_TALLY_INIT;
 	cJSON *m;
 	int rc, n = 0;
 
@@ -357,10 +360,13 @@ static int store_message_page(struct engine_worker *w, const struct job_row *job
 	{
 		int added;
 
-		if ((rc = backup_store_message(w, job, guid, t->chat, chat_id, m, &added, e)))
+		if ((rc = backup_store_message(w, job, guid, t->chat, chat_id, m, &tally, &added, e)))
 			break;
 		n += added;
 	}
+	if (rc == 0)
+		rc = chat_tally_flush(w->db, &tally, e);
+	chat_tally_free(&tally);
 	if (rc == 0)
 		rc = task_checkpoint(w->db, t->id, next ? next : BACKUP_RESUME_FILES, n, e);
 	if (rc == 0)

@@ -26,6 +26,7 @@
 #include "graph/graph.h"
 #include "graph/throttle.h"
 #include "store/catalog.h"
+#include "store/messages.h"
 #include "store/snapshots.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -668,6 +669,7 @@ static int store_export_pages(struct engine_worker *w, const struct job_row *job
 {
 	cJSON *last = pages[npages - 1];
 	const char *next = graph_page_next(last), *delta = graph_page_delta(last);
+	struct chat_tally tally = CHAT_TALLY_INIT;
 	sqlite3_stmt *find = NULL;
 	int rc, n = 0, received = 0;
 
@@ -693,15 +695,16 @@ static int store_export_pages(struct engine_worker *w, const struct job_row *job
 			sqlite3_bind_text(find, 2, chat_id, -1, SQLITE_STATIC);
 			if (sqlite3_step(find) != SQLITE_ROW)
 				continue;
-			if ((rc = backup_store_message(w, job, guid, sqlite3_column_int64(find, 0), chat_id, m, &added,
-						       e)))
+			if ((rc = backup_store_message(w, job, guid, sqlite3_column_int64(find, 0), chat_id, m, &tally,
+						       &added, e)))
 				goto fail;
 			n += added;
 		}
 	}
 	catalog_release(find);
 	find = NULL;
-	if ((rc = task_checkpoint(w->db, t->id, next ? next : RESUME_END, n, e)) ||
+	if ((rc = chat_tally_flush(w->db, &tally, e)) ||
+	    (rc = task_checkpoint(w->db, t->id, next ? next : RESUME_END, n, e)) ||
 	    (rc = engine_charge_usage(w->db, job->tenant, gt, received, e)))
 		goto fail;
 	if (!next && delta) {
@@ -722,10 +725,12 @@ static int store_export_pages(struct engine_worker *w, const struct job_row *job
 	}
 	if ((rc = catalog_commit(w->db, e)) == 0)
 		*stored += n;
+	chat_tally_free(&tally);
 	return rc;
 fail:
 	catalog_release(find);
 	catalog_rollback(w->db);
+	chat_tally_free(&tally);
 	return rc;
 }
 

@@ -16,6 +16,7 @@
 
 struct buf;
 struct cJSON;
+struct chat_tally;
 struct graph_tenant;
 struct cv_err;
 
@@ -24,9 +25,11 @@ int backup_user_id(struct engine_worker *w, int64_t account, char *out, size_t n
 
 /* Inside the caller's transaction: store one Graph chatMessage of the chat
  * (chats.id and Graph chat id) as a version, and note its files. *added is
- * 1 when the version was new. */
+ * 1 when the version was new; a new message is counted in `tally`, which
+ * the caller flushes before its commit. */
 int backup_store_message(struct engine_worker *w, const struct job_row *job, const char *guid, int64_t chat,
-			 const char *chat_id, const struct cJSON *m, int *added, struct cv_err *e);
+			 const char *chat_id, const struct cJSON *m, struct chat_tally *tally, int *added,
+			 struct cv_err *e);
 
 /* Append an ISO 8601 time, escaped for a $filter in a URL. */
 void backup_append_time(struct buf *url, int64_t ms);

@@ -10,6 +10,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/i18n.h"
+#include "util/xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,29 @@ int message_held(sqlite3 *db, int64_t chat, const char *message_id, const char *
 	return rc;
 }
 
+struct chat_count {
+	int64_t chat, added, newest;
+};
+
+/* A transaction touches a few dozen chats at most: a linear search. */
+static void tally_add(struct chat_tally *t, int64_t chat, int64_t created)
+{
+	size_t i;
+
+	for (i = 0; i < t->n && t->v[i].chat != chat; i++)
+		;
+	if (i == t->n) {
+		if (t->n == t->cap) {
+			t->cap = t->cap ? t->cap * 2 : 16;
+			t->v = xrealloc(t->v, t->cap * sizeof *t->v);
+		}
+		t->v[t->n++] = (struct chat_count){chat, 0, created};
+	}
+	t->v[i].added++;
+	if (created > t->v[i].newest)
+		t->v[i].newest = created;
+}
+
 int message_put(sqlite3 *db, const struct vault *v, const struct message_put *m, int *added, struct cv_err *e)
 {
 	struct buf sealed = BUF_INIT;
@@ -128,19 +152,36 @@ int message_put(sqlite3 *db, const struct vault *v, const struct message_put *m,
 		catalog_release(st);
 	}
 	buf_free(&sealed);
-	if (*added && m->first_version) {
-		rc = catalog_stmt(db,
-				  "UPDATE chats SET messages = messages + 1, last_activity = max(coalesce("
-				  "last_activity, 0), ?2) WHERE id = ?1",
-				  &st, e);
-		if (rc == 0) {
-			sqlite3_bind_int64(st, 1, m->chat);
-			sqlite3_bind_int64(st, 2, m->created);
-			rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("counting messages"), e);
-			catalog_release(st);
-		}
-	}
+	if (*added && m->first_version)
+		tally_add(m->tally, m->chat, m->created);
 	return rc;
+}
+
+int chat_tally_flush(sqlite3 *db, struct chat_tally *t, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	for (size_t i = 0; i < t->n && rc == 0; i++) {
+		if ((rc = catalog_stmt(db,
+				       "UPDATE chats SET messages = messages + ?2, last_activity = max(coalesce("
+				       "last_activity, 0), ?3) WHERE id = ?1",
+				       &st, e)))
+			break;
+		sqlite3_bind_int64(st, 1, t->v[i].chat);
+		sqlite3_bind_int64(st, 2, t->v[i].added);
+		sqlite3_bind_int64(st, 3, t->v[i].newest);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("counting messages"), e);
+		catalog_release(st);
+	}
+	t->n = 0;
+	return rc;
+}
+
+void chat_tally_free(struct chat_tally *t)
+{
+	free(t->v);
+	*t = (struct chat_tally)CHAT_TALLY_INIT;
 }
 
 int chat_meta_open(sqlite3 *db, const struct vault *v, int64_t chat, const char *tenant_guid,

@@ -45,7 +45,21 @@ struct message_put {
 	const char *raw;         /* the Graph chatMessage JSON */
 	size_t raw_len;
 	int first_version;       /* no version of this message is stored: count it in its chat */
+	struct chat_tally *tally; /* where it is counted */
 };
+
+/* The new messages of one transaction counted per chat: message_put adds to
+ * it, chat_tally_flush writes one UPDATE per chat before the commit instead
+ * of one per message. */
+struct chat_count;
+struct chat_tally {
+	struct chat_count *v;
+	size_t n, cap;
+};
+#define CHAT_TALLY_INIT {NULL, 0, 0}
+/* Write the counts to the chats table and empty the tally. */
+int chat_tally_flush(sqlite3 *db, struct chat_tally *t, struct cv_err *e);
+void chat_tally_free(struct chat_tally *t);
 
 /* What the store holds of a message: ask before building a version to put,
  * since most pages repeat versions already stored (overlapping windows,

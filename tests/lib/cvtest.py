@@ -228,6 +228,10 @@ class TruthChecks:
                 self.assertEqual(accounts[upn]["status"], "Completed", upn)
             got = self.download_json(upn, *extra)
             self.assertEqual(set(got), expected, "chats of " + upn)
+            if as_of is None:
+                # The chats' message counts (added per transaction) agree.
+                self.assertEqual(accounts[upn]["messages"], sum(len(by_chat[c]["messages"]) for c in expected),
+                                 "messages counted for " + upn)
             for chat_id, doc in got.items():
                 want = by_chat[chat_id]
                 self.assertEqual(len(doc["chat"]["members"]), len(want["members"]), chat_id)
