@@ -275,6 +275,142 @@ static void test_json_append(void)
 	buf_free(&out);
 }
 
+/* Every span of the "value" array reads back as the element cJSON parsed. */
+static void spans_match(const char *json, int want, const char *what)
+{
+	cJSON *doc = json_parse(json, strlen(json)), *v, *item;
+	struct json_span *spans;
+	int n = json_array_spans(json, strlen(json), "value", &spans), i = 0, same = 1;
+
+	is_int(n, want, "%s: the number of elements", what);
+	v = cJSON_GetObjectItemCaseSensitive(doc, "value");
+	if (n >= 0) {
+		cJSON_ArrayForEach(item, v)
+		{
+			cJSON *back = i < n ? json_parse(json + spans[i].off, spans[i].len) : NULL;
+
+			same = same && back != NULL && cJSON_Compare(back, item, 1);
+			cJSON_Delete(back);
+			i++;
+		}
+		ok(same && i == n, "%s: each span is its element's text", what);
+	}
+	free(spans);
+	cJSON_Delete(doc);
+}
+
+/* A deterministic random JSON value, with the characters a scanner could
+ * trip on (quotes, backslashes, brackets, commas, escapes) in its strings. */
+static unsigned rnd_state = 12345;
+
+static unsigned rnd(unsigned n)
+{
+	rnd_state = rnd_state * 1103515245u + 12345u;
+	return (rnd_state >> 16) % n;
+}
+
+static void random_string(struct buf *b)
+{
+	static const char *const pieces[] = {"\\\"", "\\\\", "]", "}", "[", "{", ",", ":", " ", "x",
+					     "\\n", "\\u005c", "\\/", "\xc3\xa9"};
+
+	buf_append_char(b, '"');
+	for (unsigned i = rnd(8); i > 0; i--)
+		buf_append_str(b, pieces[rnd(sizeof pieces / sizeof *pieces)]);
+	buf_append_char(b, '"');
+}
+
+static void random_value(struct buf *b, int depth)
+{
+	unsigned kind = depth > 3 ? rnd(4) : rnd(6);
+
+	switch (kind) {
+	case 0: buf_printf(b, "%d", (int)rnd(2000) - 1000); break;
+	case 1: buf_append_str(b, rnd(2) ? "true" : rnd(2) ? "false" : "null"); break;
+	case 2: buf_printf(b, "-%u.%ue%d", rnd(100), rnd(100), (int)rnd(10) - 5); break;
+	case 3: random_string(b); break;
+	default: {
+		int object = kind == 5;
+
+		buf_append_str(b, object ? "{" : "[ ");
+		for (unsigned i = 0, n = rnd(5); i < n; i++) {
+			if (i)
+				buf_append_str(b, rnd(2) ? "," : " ,\n ");
+			if (object) {
+				random_string(b);
+				buf_append_str(b, rnd(2) ? ":" : " : ");
+			}
+			random_value(b, depth + 1);
+		}
+		buf_append_str(b, object ? "}" : " ]");
+	}
+	}
+}
+
+/* A page whose "value" holds `count` random elements between random keys. */
+static void random_page(struct buf *b, int count)
+{
+	buf_append_str(b, "{\"before\": ");
+	random_value(b, 0);
+	buf_append_str(b, ", \"value\": [");
+	for (int i = 0; i < count; i++) {
+		if (i)
+			buf_append_char(b, ',');
+		random_value(b, 1);
+	}
+	buf_append_str(b, "], \"after\": ");
+	random_value(b, 0);
+	buf_append_char(b, '}');
+}
+
+static void test_json_spans(void)
+{
+	int failed = -1;
+
+	spans_match("{\"@odata.context\":\"x\",\"value\":[{\"id\":\"1\",\"body\":{\"content\":\"<a href=\\\"]}\\\">,[\"}},"
+		    "{\"id\":\"2\",\"reactions\":[],\"n\":-1.5e3,\"t\":true,\"z\":null}],\"@odata.nextLink\":\"y\"}",
+		    2, "a page with brackets and quotes inside strings");
+	spans_match(" {\n \"skip\" : {\"value\": [1, 2]} , \"list\": [\"value\"],\n \"value\" : [ 1 , \"two\" ,"
+		    " [3, [4]] , {\"five\": {}} , false , null , -0.5 ]\n}\n",
+		    7, "whitespace, a nested \"value\" and scalars of every kind");
+	spans_match("{\"value\":[]}", 0, "an empty array");
+	spans_match("{\"value\":[\"a\\\\\",\"\\u005d\\\"\"]}", 2, "escaped backslashes and quotes at a string's end");
+	spans_match("{\"val\\u0075e\":[1],\"value\":[2,3]}", -1, "an escaped key cJSON would match is left to the tree");
+	spans_match("{\"other\":[1]}", -1, "no such key");
+	spans_match("{\"value\":{\"id\":1}}", -1, "not an array");
+	for (int round = 0; round < 1000 && failed < 0; round++) {
+		struct buf b = BUF_INIT;
+		int want = (int)rnd(6), n, same;
+		cJSON *doc, *value;
+		struct json_span *spans;
+
+		random_page(&b, want);
+		doc = json_parse(b.data, b.len);
+		value = cJSON_GetObjectItemCaseSensitive(doc, "value");
+		n = json_array_spans(b.data, b.len, "value", &spans);
+		same = doc != NULL && n == want;
+		for (int i = 0; same && i < n; i++) {
+			/* printed, not cJSON_Compare: that one pairs duplicate keys wrongly */
+			cJSON *back = json_parse(b.data + spans[i].off, spans[i].len);
+			char *got = back ? cJSON_PrintUnformatted(back) : NULL;
+			char *want_text = cJSON_PrintUnformatted(cJSON_GetArrayItem(value, i));
+
+			same = got && want_text && strcmp(got, want_text) == 0;
+			cJSON_free(got);
+			cJSON_free(want_text);
+			cJSON_Delete(back);
+		}
+		if (!same) {
+			failed = round;
+			printf("# random document %d: %s\n", round, b.data);
+		}
+		free(spans);
+		cJSON_Delete(doc);
+		buf_free(&b);
+	}
+	is_int(failed, -1, "1,000 random pages are split as cJSON parses them");
+}
+
 int main(void)
 {
 	test_sanitize();
@@ -283,5 +419,6 @@ int main(void)
 	test_buf();
 	test_json_arena();
 	test_json_append();
+	test_json_spans();
 	return tap_done();
 }
