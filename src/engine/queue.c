@@ -213,9 +213,9 @@ int job_bump_progress(sqlite3 *db, int64_t id, int64_t done_delta, int64_t total
 	int rc;
 
 	if ((rc = catalog_stmt(db,
-				  "UPDATE jobs SET progress_done = progress_done + ?2, "
-				  "progress_total = progress_total + ?3 WHERE id = ?1",
-				  &st, e)))
+			       "UPDATE jobs SET progress_done = progress_done + ?2, "
+			       "progress_total = progress_total + ?3 WHERE id = ?1",
+			       &st, e)))
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, done_delta);
@@ -472,9 +472,9 @@ int task_finish(sqlite3 *db, int64_t task, int code, const char *reason, struct 
 	int rc;
 
 	if ((rc = catalog_stmt(db,
-				  "UPDATE tasks SET state = ?2, error_code = ?3, reason = ?4, lease_owner = NULL,"
-				  " lease_expires = NULL WHERE id = ?1 AND state NOT IN ('done', 'failed') RETURNING job",
-				  &st, e)))
+			       "UPDATE tasks SET state = ?2, error_code = ?3, reason = ?4, lease_owner = NULL,"
+			       " lease_expires = NULL WHERE id = ?1 AND state NOT IN ('done', 'failed') RETURNING job",
+			       &st, e)))
 		return rc;
 	sqlite3_bind_int64(st, 1, task);
 	sqlite3_bind_text(st, 2, code == 0 ? "done" : "failed", -1, SQLITE_STATIC);
