@@ -299,8 +299,8 @@ static int run_account(struct engine_worker *w, const struct job_row *job, const
 /* ---- chat task: every message, every page ------------------------------- */
 
 int backup_store_message(struct engine_worker *w, const struct job_row *job, const char *guid, int64_t chat,
-			 const char *chat_id, const cJSON *m, const char *text, size_t text_len,
-			 struct chat_tally *tally, int *added, struct cv_err *e)
+			 const char *chat_id, const cJSON *m, struct chat_tally *tally, int *added,
+			 struct cv_err *e)
 {
 	struct buf raw = BUF_INIT;
 	struct message_put mp;
@@ -320,12 +320,8 @@ int backup_store_message(struct engine_worker *w, const struct job_row *job, con
 		 json_str_or(m, "lastModifiedDateTime", "0"));
 	if ((rc = message_held(w->db, chat, id, version, &held, e)) || held == MESSAGE_HELD)
 		return rc;
-	if (text == NULL) {
-		buf_grow(&raw, 2048); /* most messages fit: one allocation, not six doublings */
-		json_append(&raw, m);
-		text = raw.data;
-		text_len = raw.len;
-	}
+	buf_grow(&raw, 2048); /* most messages fit: one allocation, not six doublings */
+	json_append(&raw, m);
 	memset(&mp, 0, sizeof mp);
 	mp.chat = chat;
 	mp.tenant_guid = guid;
@@ -339,8 +335,8 @@ int backup_store_message(struct engine_worker *w, const struct job_row *job, con
 	mp.version = version;
 	mp.deleted = json_str(m, "deletedDateTime") != NULL;
 	mp.snapshot = job->snapshot;
-	mp.raw = text;
-	mp.raw_len = text_len;
+	mp.raw = raw.data;
+	mp.raw_len = raw.len;
 	mp.first_version = held == MESSAGE_UNKNOWN;
 	mp.tally = tally;
 	rc = message_put(w->db, w->store->vault, &mp, added, e);
@@ -364,7 +360,7 @@ static int store_message_page(struct engine_worker *w, const struct job_row *job
 	{
 		int added;
 
-		if ((rc = backup_store_message(w, job, guid, t->chat, chat_id, m, NULL, 0, &tally, &added, e)))
+		if ((rc = backup_store_message(w, job, guid, t->chat, chat_id, m, &tally, &added, e)))
 			break;
 		n += added;
 	}

@@ -59,7 +59,7 @@
 #define ONE_CHAT_RPS (1.0 * THROTTLE_HEADROOM) /* and per chat */
 /* Export pages stored in one transaction: the index leaves of the user's
  * chats and the commit's fsync are paid once for all of them. The pages are
- * held whole until then (text and tree): under 1 MB per worker. */
+ * held whole until then: about 4 x 80 KB of JSON per worker. */
 #ifndef EXPORT_BATCH_PAGES
 #define EXPORT_BATCH_PAGES 4
 #endif
@@ -659,32 +659,15 @@ static int delta_url(struct engine_worker *w, const struct job_row *job, const s
 	return 0;
 }
 
-/* A page of an export as fetched: its tree, the text it was parsed from,
- * and where each message lies in that text, so that a message is stored as
- * Graph sent it rather than serialised again (spans NULL when the text could
- * not be split: then it is). */
-struct export_page {
-	cJSON *json;
-	struct graph_response resp;
-	struct json_span *spans;
-};
-
-static void export_page_free(struct export_page *p)
-{
-	json_arena_drop(p->json);
-	graph_response_free(&p->resp);
-	free(p->spans);
-}
-
 /* Pages of an export: messages of many chats, each stored under its own
  * chat, in one transaction with the resume point after the last page. A chat
  * the listing has not seen (created since) is left for the next run, which
  * lists it. */
 static int store_export_pages(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
-			      struct graph_tenant *gt, const char *guid, const struct export_page *pages,
-			      int npages, int64_t *stored, struct cv_err *e)
+			      struct graph_tenant *gt, const char *guid, cJSON *const *pages, int npages,
+			      int64_t *stored, struct cv_err *e)
 {
-	cJSON *last = pages[npages - 1].json;
+	cJSON *last = pages[npages - 1];
 	const char *next = graph_page_next(last), *delta = graph_page_delta(last);
 	struct chat_tally tally = CHAT_TALLY_INIT;
 	sqlite3_stmt *find = NULL;
@@ -697,18 +680,14 @@ static int store_export_pages(struct engine_worker *w, const struct job_row *job
 	if ((rc = catalog_stmt(w->db, "SELECT id FROM chats WHERE tenant = ? AND chat_id = ?", &find, e)))
 		goto fail;
 	for (int i = 0; i < npages; i++) {
-		const struct export_page *p = &pages[i];
-		cJSON *msgs = graph_page_value(p->json), *m;
-		int k = 0;
+		cJSON *msgs = graph_page_value(pages[i]), *m;
 
 		received += cJSON_GetArraySize(msgs);
 		cJSON_ArrayForEach(m, msgs)
 		{
 			const char *chat_id = json_str(m, "chatId");
-			const struct json_span *text = p->spans ? &p->spans[k] : NULL;
 			int added;
 
-			k++;
 			if (chat_id == NULL)
 				continue;
 			sqlite3_reset(find);
@@ -716,9 +695,8 @@ static int store_export_pages(struct engine_worker *w, const struct job_row *job
 			sqlite3_bind_text(find, 2, chat_id, -1, SQLITE_STATIC);
 			if (sqlite3_step(find) != SQLITE_ROW)
 				continue;
-			if ((rc = backup_store_message(w, job, guid, sqlite3_column_int64(find, 0), chat_id, m,
-						       text ? p->resp.body.data + text->off : NULL, text ? text->len : 0,
-						       &tally, &added, e)))
+			if ((rc = backup_store_message(w, job, guid, sqlite3_column_int64(find, 0), chat_id, m, &tally,
+						       &added, e)))
 				goto fail;
 			n += added;
 		}
@@ -761,7 +739,7 @@ fail:
  * Returns the error that stopped the fetch early, if any: the pages fetched
  * before it are in pages[0..*npages). */
 static int fetch_export_pages(struct engine_worker *w, const struct job_row *job, struct graph_tenant *gt,
-			      struct buf *url, struct export_page *pages, int *npages, struct cv_err *e)
+			      struct buf *url, cJSON **pages, int *npages, struct cv_err *e)
 {
 	int64_t pending = 0;
 	int rc = 0;
@@ -769,25 +747,16 @@ static int fetch_export_pages(struct engine_worker *w, const struct job_row *job
 	*npages = 0;
 	while (*npages < EXPORT_BATCH_PAGES && url->len && !w->stop) {
 		struct graph_request req = {.url = url->data, .cls = GRAPH_CLASS_EXPORT, .prefer_unknown_enums = 1};
-		struct export_page *p = &pages[*npages];
+		cJSON *page = NULL;
 		const char *next;
-		int count;
 
 		/* the pages held here count against the cap already */
-		if ((rc = usage_check_cap(w->db, job->tenant, pending, e)))
+		if ((rc = usage_check_cap(w->db, job->tenant, pending, e)) ||
+		    (rc = graph_get_json(w->conn, gt, &req, &page, e)))
 			break;
-		if ((rc = graph_get_json_text(w->conn, gt, &req, &p->json, &p->resp, e))) {
-			graph_response_free(&p->resp);
-			break;
-		}
-		(*npages)++;
-		count = cJSON_GetArraySize(graph_page_value(p->json));
-		if (json_array_spans(p->resp.body.data, p->resp.body.len, "value", &p->spans) != count) {
-			free(p->spans);
-			p->spans = NULL;
-		}
-		pending += count;
-		next = graph_page_next(p->json);
+		pages[(*npages)++] = page;
+		pending += cJSON_GetArraySize(graph_page_value(page));
+		next = graph_page_next(page);
 		buf_reset(url);
 		if (next)
 			buf_append_str(url, next);
@@ -825,7 +794,7 @@ int bulk_run_task(struct engine_worker *w, const struct job_row *job, const stru
 							: delta_url(w, job, t, user_id, &url, e)))
 		return rc;
 	while (url.len && !w->stop) {
-		struct export_page pages[EXPORT_BATCH_PAGES];
+		cJSON *pages[EXPORT_BATCH_PAGES];
 		int npages;
 
 		json_arena_enter(&w->arena);
@@ -837,14 +806,14 @@ int bulk_run_task(struct engine_worker *w, const struct job_row *job, const stru
 			int src = store_export_pages(w, job, t, gt, guid, pages, npages, &stored, &store_err);
 
 			if (src == 0) {
-				backup_page_stored(w, job, &url, graph_page_next(pages[npages - 1].json));
+				backup_page_stored(w, job, &url, graph_page_next(pages[npages - 1]));
 			} else {
 				rc = src;
 				if (e)
 					*e = store_err;
 			}
 			for (int i = 0; i < npages; i++)
-				export_page_free(&pages[i]);
+				json_arena_drop(pages[i]);
 		}
 		json_arena_leave(&w->arena);
 		if (rc)

@@ -24,13 +24,12 @@ struct cv_err;
 int backup_user_id(struct engine_worker *w, int64_t account, char *out, size_t n, struct cv_err *e);
 
 /* Inside the caller's transaction: store one Graph chatMessage of the chat
- * (chats.id and Graph chat id) as a version, and note its files. `text` is
- * m as Graph sent it (text_len bytes), or NULL to serialise m. *added is 1
- * when the version was new; a new message is counted in `tally`, which the
- * caller flushes before its commit. */
+ * (chats.id and Graph chat id) as a version, and note its files. *added is
+ * 1 when the version was new; a new message is counted in `tally`, which
+ * the caller flushes before its commit. */
 int backup_store_message(struct engine_worker *w, const struct job_row *job, const char *guid, int64_t chat,
-			 const char *chat_id, const struct cJSON *m, const char *text, size_t text_len,
-			 struct chat_tally *tally, int *added, struct cv_err *e);
+			 const char *chat_id, const struct cJSON *m, struct chat_tally *tally, int *added,
+			 struct cv_err *e);
 
 /* Append an ISO 8601 time, escaped for a $filter in a URL. */
 void backup_append_time(struct buf *url, int64_t ms);

@@ -430,12 +430,6 @@ int graph_get(struct graph_conn *c, struct graph_tenant *t, const struct graph_r
 	return do_get(c, t, req, resp, NULL, e);
 }
 
-int graph_get_json_text(struct graph_conn *c, struct graph_tenant *t, const struct graph_request *req,
-			struct cJSON **out, struct graph_response *resp, struct cv_err *e)
-{
-	return do_get(c, t, req, resp, out, e);
-}
-
 int graph_get_json(struct graph_conn *c, struct graph_tenant *t, const struct graph_request *req,
 		   struct cJSON **out, struct cv_err *e)
 {

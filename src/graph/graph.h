@@ -135,10 +135,6 @@ int graph_get(struct graph_conn *c, struct graph_tenant *t, const struct graph_r
  * truncated answer, then CV_EPROTO. The caller owns *out (cJSON_Delete). */
 int graph_get_json(struct graph_conn *c, struct graph_tenant *t, const struct graph_request *req,
 		   struct cJSON **out, struct cv_err *e);
-/* graph_get_json that also hands over the text it parsed (resp->body), for
- * a caller that keeps items exactly as Graph sent them. Free resp always. */
-int graph_get_json_text(struct graph_conn *c, struct graph_tenant *t, const struct graph_request *req,
-			struct cJSON **out, struct graph_response *resp, struct cv_err *e);
 
 /* Paging helpers on a parsed page: the "value" array (borrowed), and the
  * next/delta links (borrowed strings, or NULL). */
