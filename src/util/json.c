@@ -9,7 +9,6 @@
 #include <float.h>
 #include <locale.h>
 #include <math.h>
-#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -175,127 +174,6 @@ void json_append(struct buf *out, const cJSON *item)
 cJSON *json_parse(const char *s, size_t n)
 {
 	return cJSON_ParseWithLength(s, n);
-}
-
-/* A scanner over text cJSON has already accepted: it only finds where
- * values begin and end. Every step returns an index past n on a shape it
- * does not expect, and the callers give up. */
-static size_t skip_ws(const char *s, size_t n, size_t i)
-{
-	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
-		i++;
-	return i;
-}
-
-/* s[i] is '"': past the closing quote, the first one after an even run of
- * backslashes (memchr finds the candidates fast; most of a message is its
- * strings). */
-static size_t skip_string(const char *s, size_t n, size_t i)
-{
-	size_t from = i + 1;
-
-	while (from < n) {
-		const char *q = memchr(s + from, '"', n - from);
-		size_t j, run = 0;
-
-		if (q == NULL)
-			break;
-		j = (size_t)(q - s);
-		while (s[j - run - 1] == '\\') /* stops at the opening quote at the latest */
-			run++;
-		if (run % 2 == 0)
-			return j + 1;
-		from = j + 1;
-	}
-	return n + 1;
-}
-
-static size_t skip_value(const char *s, size_t n, size_t i)
-{
-	size_t depth = 0;
-
-	while (i < n) {
-		char c = s[i];
-
-		if (c == '"') {
-			if ((i = skip_string(s, n, i)) > n || depth == 0)
-				return i;
-			continue;
-		}
-		if (c == '{' || c == '[') {
-			depth++;
-		} else if (c == '}' || c == ']') {
-			if (depth == 0)
-				return i; /* the end of a number or literal */
-			if (--depth == 0)
-				return i + 1;
-		} else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
-			return i;
-		}
-		i++;
-	}
-	return depth == 0 ? i : n + 1;
-}
-
-static int array_spans(const char *s, size_t n, size_t i, struct json_span **spans)
-{
-	size_t count = 0, cap = 0;
-
-	*spans = NULL;
-	if (i >= n || s[i] != '[')
-		return -1;
-	i = skip_ws(s, n, i + 1);
-	if (i < n && s[i] == ']')
-		return 0;
-	while (i < n) {
-		size_t end = skip_value(s, n, i);
-
-		if (end > n || end == i)
-			break;
-		if (count == cap) {
-			cap = cap ? cap * 2 : 64;
-			*spans = xrealloc(*spans, cap * sizeof **spans);
-		}
-		(*spans)[count++] = (struct json_span){i, end - i};
-		i = skip_ws(s, n, end);
-		if (i < n && s[i] == ']')
-			return count <= INT_MAX ? (int)count : -1;
-		if (i >= n || s[i] != ',')
-			break;
-		i = skip_ws(s, n, i + 1);
-	}
-	free(*spans);
-	*spans = NULL;
-	return -1;
-}
-
-int json_array_spans(const char *s, size_t n, const char *key, struct json_span **spans)
-{
-	size_t i = skip_ws(s, n, 0), klen = strlen(key);
-
-	*spans = NULL;
-	if (i >= n || s[i] != '{')
-		return -1;
-	i = skip_ws(s, n, i + 1);
-	while (i < n && s[i] == '"') {
-		size_t end = skip_string(s, n, i);
-		int match;
-
-		if (end > n || memchr(s + i + 1, '\\', end - i - 2) != NULL)
-			return -1;
-		match = end - i - 2 == klen && memcmp(s + i + 1, key, klen) == 0;
-		i = skip_ws(s, n, end);
-		if (i >= n || s[i] != ':')
-			return -1;
-		i = skip_ws(s, n, i + 1);
-		if (match)
-			return array_spans(s, n, i, spans);
-		i = skip_ws(s, n, skip_value(s, n, i));
-		if (i >= n || s[i] != ',')
-			return -1;
-		i = skip_ws(s, n, i + 1);
-	}
-	return -1;
 }
 
 /*

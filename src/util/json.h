@@ -27,17 +27,6 @@ void json_append(struct buf *out, const cJSON *item);
 /* Parse n bytes; NULL for invalid JSON. The caller owns the result. */
 cJSON *json_parse(const char *s, size_t n);
 
-/* Where each element of the array under `key` in the top-level object of
- * s[0..n) lies, so that a caller can keep an element's text exactly as it
- * came instead of serialising its tree again. s must be JSON that parsed.
- * Returns the number of elements (*spans is malloc'd; the caller frees it),
- * or -1 when the key is not there plainly: an escaped key (which cJSON would
- * match after unescaping) or a shape not expected is left to the tree. */
-struct json_span {
-	size_t off, len;
-};
-int json_array_spans(const char *s, size_t n, const char *key, struct json_span **spans);
-
 /*
  * An arena for cJSON trees that live no longer than one step of a loop, such
  * as a page of messages. Between json_arena_enter and json_arena_leave, every
