@@ -117,7 +117,9 @@ static void append_number(struct buf *out, double d)
 		buf_append_str(out, "null");
 		return;
 	}
-	if (fabs(d) < 1e15 && d == (double)(int64_t)d && !signbit(d)) { /* what %1.15g prints, faster */
+	/* an integer below 1e15 prints as %1.15g would print it, but faster;
+	 * negative zero goes the long way and keeps its sign */
+	if (fabs(d) < 1e15 && d == (double)(int64_t)d && !(d == 0 && signbit(d))) {
 		buf_printf(out, "%lld", (long long)d);
 		return;
 	}
