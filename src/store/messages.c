@@ -152,8 +152,16 @@ int message_put(sqlite3 *db, const struct vault *v, const struct message_put *m,
 		catalog_release(st);
 	}
 	buf_free(&sealed);
-	if (*added && m->first_version)
-		tally_add(m->tally, m->chat, m->created);
+	if (*added && m->first_version) {
+		struct chat_tally now = CHAT_TALLY_INIT;
+
+		/* without a tally, the count is written at once */
+		tally_add(m->tally ? m->tally : &now, m->chat, m->created);
+		if (m->tally == NULL) {
+			rc = chat_tally_flush(db, &now, e);
+			chat_tally_free(&now);
+		}
+	}
 	return rc;
 }
 

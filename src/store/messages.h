@@ -45,7 +45,7 @@ struct message_put {
 	const char *raw;         /* the Graph chatMessage JSON */
 	size_t raw_len;
 	int first_version;       /* no version of this message is stored: count it in its chat */
-	struct chat_tally *tally; /* where it is counted */
+	struct chat_tally *tally; /* where it is counted; NULL: in the chats table at once */
 };
 
 /* The new messages of one transaction counted per chat: message_put adds to
