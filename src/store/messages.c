@@ -103,6 +103,25 @@ struct chat_count {
 	int64_t chat, added, newest;
 };
 
+/* Add `added` new messages, the newest created at `newest`, to a chat. */
+static int count_in_chat(sqlite3 *db, int64_t chat, int64_t added, int64_t newest, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_stmt(db,
+			       "UPDATE chats SET messages = messages + ?2, last_activity = max(coalesce("
+			       "last_activity, 0), ?3) WHERE id = ?1",
+			       &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, chat);
+	sqlite3_bind_int64(st, 2, added);
+	sqlite3_bind_int64(st, 3, newest);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("counting messages"), e);
+	catalog_release(st);
+	return rc;
+}
+
 /* A transaction touches a few dozen chats at most: a linear search. */
 static void tally_add(struct chat_tally *t, int64_t chat, int64_t created)
 {
@@ -153,35 +172,20 @@ int message_put(sqlite3 *db, const struct vault *v, const struct message_put *m,
 	}
 	buf_free(&sealed);
 	if (*added && m->first_version) {
-		struct chat_tally now = CHAT_TALLY_INIT;
-
-		/* without a tally, the count is written at once */
-		tally_add(m->tally ? m->tally : &now, m->chat, m->created);
-		if (m->tally == NULL) {
-			rc = chat_tally_flush(db, &now, e);
-			chat_tally_free(&now);
-		}
+		if (m->tally != NULL)
+			tally_add(m->tally, m->chat, m->created);
+		else
+			rc = count_in_chat(db, m->chat, 1, m->created, e);
 	}
 	return rc;
 }
 
 int chat_tally_flush(sqlite3 *db, struct chat_tally *t, struct cv_err *e)
 {
-	sqlite3_stmt *st;
 	int rc = 0;
 
-	for (size_t i = 0; i < t->n && rc == 0; i++) {
-		if ((rc = catalog_stmt(db,
-				       "UPDATE chats SET messages = messages + ?2, last_activity = max(coalesce("
-				       "last_activity, 0), ?3) WHERE id = ?1",
-				       &st, e)))
-			break;
-		sqlite3_bind_int64(st, 1, t->v[i].chat);
-		sqlite3_bind_int64(st, 2, t->v[i].added);
-		sqlite3_bind_int64(st, 3, t->v[i].newest);
-		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("counting messages"), e);
-		catalog_release(st);
-	}
+	for (size_t i = 0; i < t->n && rc == 0; i++)
+		rc = count_in_chat(db, t->v[i].chat, t->v[i].added, t->v[i].newest, e);
 	t->n = 0;
 	return rc;
 }
