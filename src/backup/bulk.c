@@ -58,11 +58,10 @@
 #define CHAT_RPS (20.0 * THROTTLE_HEADROOM)
 #define ONE_CHAT_RPS (1.0 * THROTTLE_HEADROOM) /* and per chat */
 /* Export pages stored in one transaction: the index leaves of the user's
- * chats and the commit's fsync are paid once for all of them. The pages are
- * held whole until then: about 4 x 80 KB of JSON per worker. */
-#ifndef EXPORT_BATCH_PAGES
+ * chats and the commit's fsync are paid once for all of them. The parsed
+ * pages wait in the worker's JSON arena until then. Eight or sixteen saved
+ * no further CPU (doc/benchmarks.md). */
 #define EXPORT_BATCH_PAGES 4
-#endif
 /* After the export API is refused, the tenant's runs read per chat this long. */
 #define REFUSAL_HOLD_MS DAY_MS
 /* The resume point of a window or delta task whose pages are all stored. */

@@ -110,7 +110,7 @@ static void append_string(struct buf *out, const char *s)
 
 static void append_number(struct buf *out, double d)
 {
-	char text[32];
+	char text[32], point = *localeconv()->decimal_point;
 	double back;
 
 	if (isnan(d) || isinf(d)) {
@@ -129,7 +129,7 @@ static void append_number(struct buf *out, double d)
 		snprintf(text, sizeof text, "%1.17g", d);
 	/* JSON's decimal point, whatever the locale's */
 	for (char *p = text; *p; p++)
-		if (*p == *localeconv()->decimal_point)
+		if (*p == point)
 			*p = '.';
 	buf_append_str(out, text);
 }
