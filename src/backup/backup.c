@@ -409,7 +409,7 @@ static int advance_watermark(struct engine_worker *w, const struct job_row *job,
 	int rc;
 
 	if ((rc = catalog_prepare(w->db,
-				  "UPDATE chats SET watermark = (SELECT max(modified) FROM messages WHERE chat = ?1),"
+				  "UPDATE chats SET watermark = newest_modified,"
 				  " synced = max(coalesce(synced, 0), ?2) WHERE id = ?1",
 				  &st, e)))
 		return rc;

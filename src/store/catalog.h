@@ -12,9 +12,6 @@
 
 struct cv_err;
 
-/* The schema version this build writes. */
-#define CATALOG_SCHEMA_VERSION 3
-
 /* Open (creating if create is set) the catalog at path and bring its schema
  * up to date. A catalog newer than this build is refused. The caller owns
  * *out and closes it with catalog_close. */

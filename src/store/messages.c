@@ -100,45 +100,73 @@ int message_held(sqlite3 *db, int64_t chat, const char *message_id, const char *
 }
 
 struct chat_count {
-	int64_t chat, added, newest;
+	int64_t chat, snapshot;
+	int64_t added;    /* first versions: new messages */
+	int64_t versions; /* every version added */
+	int64_t newest;   /* the newest createdDateTime of the new messages */
+	int64_t modified; /* the newest lastModifiedDateTime of the versions */
 };
 
-/* Add `added` new messages, the newest created at `newest`, to a chat. */
-static int count_in_chat(sqlite3 *db, int64_t chat, int64_t added, int64_t newest, struct cv_err *e)
+static int flush_chat(sqlite3 *db, const struct chat_count *c, struct cv_err *e)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if ((rc = catalog_stmt(db,
-			       "UPDATE chats SET messages = messages + ?2, last_activity = max(coalesce("
-			       "last_activity, 0), ?3) WHERE id = ?1",
+			       "UPDATE chats SET messages = messages + ?2,"
+			       " last_activity = CASE WHEN ?2 > 0 THEN max(coalesce(last_activity, 0), ?3)"
+			       " ELSE last_activity END,"
+			       " newest_modified = max(coalesce(newest_modified, 0), ?4) WHERE id = ?1",
 			       &st, e)))
 		return rc;
-	sqlite3_bind_int64(st, 1, chat);
-	sqlite3_bind_int64(st, 2, added);
-	sqlite3_bind_int64(st, 3, newest);
+	sqlite3_bind_int64(st, 1, c->chat);
+	sqlite3_bind_int64(st, 2, c->added);
+	sqlite3_bind_int64(st, 3, c->newest);
+	sqlite3_bind_int64(st, 4, c->modified);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("counting messages"), e);
+	catalog_release(st);
+	return rc;
+}
+
+static int flush_snapshot(sqlite3 *db, int64_t snapshot, int64_t versions, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_stmt(db, "UPDATE snapshots SET messages_added = messages_added + ?2 WHERE id = ?1", &st,
+			       e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, snapshot);
+	sqlite3_bind_int64(st, 2, versions);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("counting messages"), e);
 	catalog_release(st);
 	return rc;
 }
 
 /* A transaction touches a few dozen chats at most: a linear search. */
-static void tally_add(struct chat_tally *t, int64_t chat, int64_t created)
+static void tally_add(struct chat_tally *t, const struct message_put *m)
 {
+	struct chat_count *c;
 	size_t i;
 
-	for (i = 0; i < t->n && t->v[i].chat != chat; i++)
+	for (i = 0; i < t->n && (t->v[i].chat != m->chat || t->v[i].snapshot != m->snapshot); i++)
 		;
 	if (i == t->n) {
 		if (t->n == t->cap) {
 			t->cap = t->cap ? t->cap * 2 : 16;
 			t->v = xrealloc(t->v, t->cap * sizeof *t->v);
 		}
-		t->v[t->n++] = (struct chat_count){chat, 0, created};
+		t->v[t->n++] = (struct chat_count){.chat = m->chat, .snapshot = m->snapshot};
 	}
-	t->v[i].added++;
-	if (created > t->v[i].newest)
-		t->v[i].newest = created;
+	c = &t->v[i];
+	c->versions++;
+	if (m->modified > c->modified)
+		c->modified = m->modified;
+	if (m->first_version) {
+		c->added++;
+		if (m->created > c->newest)
+			c->newest = m->created;
+	}
 }
 
 int message_put(sqlite3 *db, const struct vault *v, const struct message_put *m, int *added, struct cv_err *e)
@@ -171,11 +199,16 @@ int message_put(sqlite3 *db, const struct vault *v, const struct message_put *m,
 		catalog_release(st);
 	}
 	buf_free(&sealed);
-	if (*added && m->first_version) {
-		if (m->tally != NULL)
-			tally_add(m->tally, m->chat, m->created);
-		else
-			rc = count_in_chat(db, m->chat, 1, m->created, e);
+	if (*added) {
+		if (m->tally != NULL) {
+			tally_add(m->tally, m);
+		} else {
+			struct chat_tally one = CHAT_TALLY_INIT;
+
+			tally_add(&one, m);
+			rc = chat_tally_flush(db, &one, e);
+			chat_tally_free(&one);
+		}
 	}
 	return rc;
 }
@@ -185,7 +218,21 @@ int chat_tally_flush(sqlite3 *db, struct chat_tally *t, struct cv_err *e)
 	int rc = 0;
 
 	for (size_t i = 0; i < t->n && rc == 0; i++)
-		rc = count_in_chat(db, t->v[i].chat, t->v[i].added, t->v[i].newest, e);
+		rc = flush_chat(db, &t->v[i], e);
+	/* Usually one snapshot: sum each one's versions at its first entry. */
+	for (size_t i = 0; i < t->n && rc == 0; i++) {
+		int64_t versions = 0;
+		size_t j;
+
+		for (j = 0; j < i && t->v[j].snapshot != t->v[i].snapshot; j++)
+			;
+		if (j < i)
+			continue;
+		for (j = i; j < t->n; j++)
+			if (t->v[j].snapshot == t->v[i].snapshot)
+				versions += t->v[j].versions;
+		rc = flush_snapshot(db, t->v[i].snapshot, versions, e);
+	}
 	t->n = 0;
 	return rc;
 }

@@ -45,19 +45,22 @@ struct message_put {
 	const char *raw;         /* the Graph chatMessage JSON */
 	size_t raw_len;
 	int first_version;       /* no version of this message is stored: count it in its chat */
-	struct chat_tally *tally; /* where it is counted; NULL: in the chats table at once */
+	struct chat_tally *tally; /* where it is counted; NULL: in the catalog at once */
 };
 
-/* The new messages of one transaction counted per chat: message_put adds to
- * it, chat_tally_flush writes one UPDATE per chat before the commit instead
- * of one per message. */
+/* What one transaction added, per chat and snapshot: message_put adds to it,
+ * chat_tally_flush writes it before the commit, one UPDATE per chat and one
+ * per snapshot instead of one per message. It keeps three running figures
+ * current, so nothing has to count or scan messages later: a chat's message
+ * count and last activity, the newest lastModifiedDateTime it holds (a
+ * per-chat run's watermark), and how many versions each snapshot added. */
 struct chat_count;
 struct chat_tally {
 	struct chat_count *v;
 	size_t n, cap;
 };
 #define CHAT_TALLY_INIT {NULL, 0, 0}
-/* Write the counts to the chats table and empty the tally. */
+/* Write the tally to the chats and snapshots tables and empty it. */
 int chat_tally_flush(sqlite3 *db, struct chat_tally *t, struct cv_err *e);
 void chat_tally_free(struct chat_tally *t);
 

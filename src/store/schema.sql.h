@@ -195,4 +195,13 @@ static const char *const catalog_migrations[] = {
 	 * to the queue until this time (ms since the epoch) and frees its
 	 * worker meanwhile. */
 	"ALTER TABLE tasks ADD COLUMN not_before INTEGER;",
+
+	/* 5: running figures kept as messages are stored (chat_tally), so a
+	 * chat's watermark and a snapshot's count need no scan of messages:
+	 * a chat's newest lastModifiedDateTime held, and the versions an
+	 * unfinished snapshot has added so far (a finished one has its count). */
+	"ALTER TABLE chats ADD COLUMN newest_modified INTEGER;"
+	"UPDATE chats SET newest_modified = (SELECT max(modified) FROM messages WHERE chat = chats.id);"
+	"UPDATE snapshots SET messages_added = (SELECT count(*) FROM messages WHERE snapshot = snapshots.id)"
+	" WHERE finished IS NULL;",
 };

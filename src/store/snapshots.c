@@ -35,8 +35,7 @@ int snapshot_end(sqlite3 *db, int64_t id, const char *status, struct cv_err *e)
 	int rc;
 
 	if ((rc = catalog_prepare(db,
-				  "UPDATE snapshots SET finished = ?2, status = ?3, messages_added = (SELECT count(*)"
-				  " FROM messages WHERE snapshot = ?1) WHERE id = ?1",
+				  "UPDATE snapshots SET finished = ?2, status = ?3 WHERE id = ?1",
 				  &st, e)))
 		return rc;
 	sqlite3_bind_int64(st, 1, id);

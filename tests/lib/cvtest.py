@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -244,7 +245,27 @@ class TruthChecks:
                     self.assertEqual(sender(g), sender(w))
                     self.assertEqual(g, w, "every field Graph returned")
                 total += len(msgs)
+        if as_of is None:
+            self.check_running_figures()
         return total
+
+    def check_running_figures(self):
+        """The figures kept as messages are stored agree with a count of the
+        messages table: each snapshot's new versions, each chat's newest
+        lastModifiedDateTime (its watermark's source)."""
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.home, "catalog.db"), uri=True)
+        try:
+            snaps = db.execute("SELECT id, messages_added, (SELECT count(*) FROM messages m WHERE m.snapshot = s.id)"
+                               " FROM snapshots s").fetchall()
+            chats = db.execute("SELECT id, newest_modified, (SELECT max(modified) FROM messages m"
+                               " WHERE m.chat = c.id) FROM chats c").fetchall()
+        finally:
+            db.close()
+        self.assertTrue(snaps)
+        for sid, kept, counted in snaps:
+            self.assertEqual(kept, counted, "versions added by snapshot %d" % sid)
+        for cid, kept, newest in chats:
+            self.assertEqual(kept, newest, "newest change held in chat %d" % cid)
 
 
 def main():

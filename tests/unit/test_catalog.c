@@ -7,6 +7,7 @@
 #include "engine/queue.h"
 #include "store/catalog.h"
 #include "store/messages.h"
+#include "store/schema.sql.h"
 #include "store/snapshots.h"
 #include "util/err.h"
 #include "util/timeutil.h"
@@ -344,11 +345,60 @@ static void test_monthly_cap(void)
 	catalog_close(db);
 }
 
+static int64_t query_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -2 : sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* A catalog written by the previous schema (4) is brought up to date, and
+ * the running figures migration 5 adds start out equal to a count. */
+static void test_upgrade_from_4(void)
+{
+	sqlite3 *raw = NULL, *db;
+	int rc = sqlite3_open(path, &raw);
+
+	for (int i = 0; i < 4 && rc == SQLITE_OK; i++)
+		rc = sqlite3_exec(raw, catalog_migrations[i], NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(raw,
+				  "INSERT INTO tenants (id, name, tenant_id, client_id, cred_kind, login_url, graph_url,"
+				  " secret_enc, created) VALUES (1, 'old', 't', 'c', 'secret', 'l', 'g', x'00', 0);"
+				  "INSERT INTO chats (id, tenant, chat_id, chat_type, meta_enc) VALUES"
+				  " (1, 1, 'a', 'oneOnOne', x'00'), (2, 1, 'b', 'group', x'00');"
+				  "INSERT INTO snapshots (id, tenant, started, finished, status, messages_added) VALUES"
+				  " (1, 1, 10, 20, 'Completed', 2), (2, 1, 30, NULL, 'In Progress', 0);"
+				  "INSERT INTO messages (chat, message_id, version, created, modified, snapshot, raw_enc)"
+				  " VALUES (1, 'm1', 'v1', 5, 5, 1, x'00'), (1, 'm1', 'v2', 5, 9, 2, x'00'),"
+				  " (1, 'm2', 'v1', 7, 7, 1, x'00'), (1, 'm3', 'v1', 8, 8, 2, x'00');"
+				  "PRAGMA user_version = 4;",
+				  NULL, NULL, NULL);
+	sqlite3_close(raw);
+	ok(rc == SQLITE_OK, "a catalog at schema version 4 with messages");
+	db = open_catalog();
+	ok(query_int(db, "PRAGMA user_version") == (int64_t)(sizeof catalog_migrations / sizeof *catalog_migrations),
+	   "it is upgraded to the newest schema");
+	ok(query_int(db, "SELECT newest_modified FROM chats WHERE id = 1") == 9,
+	   "a chat's newest change is filled in from its messages");
+	ok(query_int(db, "SELECT newest_modified FROM chats WHERE id = 2") == -2, "a chat without messages has none");
+	ok(query_int(db, "SELECT messages_added FROM snapshots WHERE id = 2") == 2,
+	   "an unfinished snapshot counts the versions it added so far");
+	ok(query_int(db, "SELECT messages_added FROM snapshots WHERE id = 1") == 2, "a finished one keeps its count");
+	catalog_close(db);
+	unlink(path);
+}
+
 int main(void)
 {
 	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 
 	snprintf(path, sizeof path, "%s/test_catalog.%ld.db", base, (long)getpid());
+	test_upgrade_from_4();
 	test_reuse();
 	test_eviction();
 	test_all_lent();
