@@ -569,8 +569,10 @@ static int finish_account(struct engine_worker *w, const struct job_row *job, in
 	const char *status;
 
 	if ((rc = catalog_prepare(w->db,
-				  "SELECT t.state, t.error_code, t.reason FROM tasks t JOIN account_chats ac"
-				  " ON ac.chat = t.chat WHERE t.job = ? AND ac.account = ? AND t.kind = 'chat'",
+				  /* the account's chats first: a lookup each, not a
+				   * scan of the job's tasks for every account */
+				  "SELECT t.state, t.error_code, t.reason FROM account_chats ac CROSS JOIN tasks t"
+				  " ON t.job = ?1 AND t.chat = ac.chat WHERE ac.account = ?2 AND t.kind = 'chat'",
 				  &st, e)))
 		return rc;
 	sqlite3_bind_int64(st, 1, job->id);

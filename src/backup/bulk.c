@@ -548,9 +548,10 @@ static int settle_run(struct engine_worker *w, const struct job_row *job, int *a
 		return rc;
 	if ((rc = catalog_prepare(w->db,
 				  "UPDATE tasks SET kind = 'chat', state = 'queued', account = NULL,"
-				  " resume = CASE WHEN EXISTS (SELECT 1 FROM tasks x WHERE x.job = ?1"
-				  "   AND x.account = tasks.account AND x.kind IN ('window', 'delta')"
-				  "   AND x.state <> 'done') THEN NULL ELSE ?2 END"
+				  /* one list of the accounts whose export is unfinished,
+				   * not a scan of the job's tasks for every cover row */
+				  " resume = CASE WHEN account IN (SELECT x.account FROM tasks x WHERE x.job = ?1"
+				  "   AND x.kind IN ('window', 'delta') AND x.state <> 'done') THEN NULL ELSE ?2 END"
 				  " WHERE job = ?1 AND kind = 'cover' RETURNING resume IS NULL",
 				  &st, e)))
 		goto fail;

@@ -199,8 +199,10 @@ static const char *const catalog_migrations[] = {
 	/* 5: running figures kept as messages are stored (chat_tally), so a
 	 * chat's watermark and a snapshot's count need no scan of messages:
 	 * a chat's newest lastModifiedDateTime held, and the versions an
-	 * unfinished snapshot has added so far (a finished one has its count). */
+	 * unfinished snapshot has added so far (a finished one has its count).
+	 * And a job's tasks by chat, for each account's outcome at the end. */
 	"ALTER TABLE chats ADD COLUMN newest_modified INTEGER;"
+	"CREATE INDEX tasks_job_chat ON tasks(job, chat);"
 	"UPDATE chats SET newest_modified = (SELECT max(modified) FROM messages WHERE chat = chats.id);"
 	"UPDATE snapshots SET messages_added = (SELECT count(*) FROM messages WHERE snapshot = snapshots.id)"
 	" WHERE finished IS NULL;",
