@@ -386,6 +386,22 @@ static void task_drop(void *out)
 	task_row_free(out);
 }
 
+/* Tasks are leased by lane (TASK_LANE in store/catalog.h, indexed with
+ * state and not_before): the first due task of each lane is found through
+ * the index, and the order below picks among those few and any lease to
+ * reclaim, instead of sorting every queued task of the job on each lease. */
+#define LANE_HEAD(lane, extra)                                                              \
+	" SELECT * FROM (SELECT t.id, t.kind, t.not_before FROM tasks t JOIN jobs j ON j.id = t.job" \
+	"  WHERE t.state = 'queued' AND " TASK_LANE("t.kind") " = " lane                           \
+	"  AND (t.not_before IS NULL OR t.not_before <= ?2) AND " JOB_RUNNABLE extra              \
+	"  ORDER BY t.not_before, t.id LIMIT 1)"
+#define JOB_RUNNABLE "j.finished IS NULL AND j.planned = 1 AND j.cancel = 0"
+/* An export may start while fewer than ?5 run, or once no chat is left. */
+#define EXPORT_ROOM                                                                      \
+	"(?5 > (SELECT count(*) FROM tasks x WHERE x.state = 'running' AND x.kind IN ('window', 'delta'))" \
+	" OR NOT EXISTS (SELECT 1 FROM tasks c WHERE c.state IN ('queued', 'running')"           \
+	"  AND " TASK_LANE("c.kind") " = 1))"
+
 int task_lease(sqlite3 *db, const char *owner, const struct task_slots *slots, struct task_row *out,
 	       struct cv_err *e)
 {
@@ -393,18 +409,20 @@ int task_lease(sqlite3 *db, const char *owner, const struct task_slots *slots, s
 
 	return lease_one(db,
 			 "UPDATE tasks SET state = 'running', lease_owner = ?1, lease_expires = ?2 + ?3"
-			 " WHERE id = (SELECT t.id FROM tasks t JOIN jobs j ON j.id = t.job"
-			 "  WHERE j.finished IS NULL AND j.planned = 1 AND j.cancel = 0"
-			 "  AND ((t.state = 'queued' AND coalesce(t.not_before, 0) <= ?2)"
-			 "       OR (t.state = 'running' AND (t.lease_expires < ?2 OR owner_dead(t.lease_owner))))"
-			 "  AND (t.kind NOT IN ('window', 'delta') OR ?5 > (SELECT count(*) FROM tasks x"
-			 "       WHERE x.state = 'running' AND x.kind IN ('window', 'delta'))"
-			 "       OR NOT EXISTS (SELECT 1 FROM tasks c WHERE c.state IN ('queued', 'running')"
-			 "                      AND c.kind = 'chat'))"
-			 "  ORDER BY t.kind <> 'account',"
-			 "   t.kind <> 'chat' OR ?4 <= (SELECT count(*) FROM tasks r WHERE r.state = 'running'"
-			 "                              AND r.kind = 'chat'),"
-			 "   coalesce(t.not_before, 0), t.id LIMIT 1)"
+			 " WHERE id = (SELECT id FROM ("
+			 LANE_HEAD("0", "") " UNION ALL"
+			 LANE_HEAD("1", "") " UNION ALL"
+			 LANE_HEAD("2", " AND " EXPORT_ROOM) " UNION ALL"
+			 LANE_HEAD("3", "") " UNION ALL"
+			 " SELECT t.id, t.kind, t.not_before FROM tasks t JOIN jobs j ON j.id = t.job"
+			 "  WHERE t.state = 'running' AND (t.lease_expires < ?2 OR owner_dead(t.lease_owner))"
+			 "  AND " JOB_RUNNABLE " AND (t.kind NOT IN ('window', 'delta') OR " EXPORT_ROOM "))"
+			 /* the listing first; a chat while fewer than ?4 run; then
+			  * the task due longest ago, the oldest first */
+			 " ORDER BY kind <> 'account',"
+			 "  kind <> 'chat' OR ?4 <= (SELECT count(*) FROM tasks r WHERE r.state = 'running'"
+			 "                           AND r.kind = 'chat'),"
+			 "  coalesce(not_before, 0), id LIMIT 1)"
 			 " RETURNING id, job, kind, key, account, chat, resume",
 			 owner, args, 2, _("leasing a task"), task_read, task_drop, out, e);
 }

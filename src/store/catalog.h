@@ -12,6 +12,12 @@
 
 struct cv_err;
 
+/* A task's lane, for leasing (indexed as tasks_lane): the listing, the
+ * chats, the export API, the rest. kind: the column, as the query names it. */
+#define TASK_LANE(kind)                                                                               \
+	"(CASE " kind " WHEN 'account' THEN 0 WHEN 'chat' THEN 1 WHEN 'window' THEN 2 WHEN 'delta' THEN 2" \
+	" ELSE 3 END)"
+
 /* Open (creating if create is set) the catalog at path and bring its schema
  * up to date. A catalog newer than this build is refused. The caller owns
  * *out and closes it with catalog_close. */

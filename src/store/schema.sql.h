@@ -203,6 +203,8 @@ static const char *const catalog_migrations[] = {
 	 * And a job's tasks by chat, for each account's outcome at the end. */
 	"ALTER TABLE chats ADD COLUMN newest_modified INTEGER;"
 	"CREATE INDEX tasks_job_chat ON tasks(job, chat);"
+	/* the first due task of each lane (task_lease) */
+	"CREATE INDEX tasks_lane ON tasks(state, " TASK_LANE("kind") ", not_before);"
 	"UPDATE chats SET newest_modified = (SELECT max(modified) FROM messages WHERE chat = chats.id);"
 	"UPDATE snapshots SET messages_added = (SELECT count(*) FROM messages WHERE snapshot = snapshots.id)"
 	" WHERE finished IS NULL;",

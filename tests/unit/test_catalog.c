@@ -325,6 +325,59 @@ static void test_lease_defer(void)
 	catalog_close(db);
 }
 
+static int count_ops(void *arg)
+{
+	(*(long *)arg)++;
+	return 0;
+}
+
+/* A lease finds the first due task of each lane through the index: its
+ * cost does not grow with the number of queued tasks. */
+static void test_lease_scale(void)
+{
+	sqlite3 *db = open_catalog();
+	struct cv_err e = {0};
+	char kind[32];
+	int64_t job = 0;
+	long small, large;
+	int i, rc = 0;
+
+	catalog_exec(db, "PRAGMA foreign_keys = OFF", &e);
+	ok(job_enqueue(db, "backup", 0, "{}", &job, &e) == 0 && job_mark_planned(db, job, &e) == 0, "a planned job");
+	for (i = 0; i < 20 && rc == 0; i++) {
+		char key[32];
+
+		snprintf(key, sizeof key, "window:%d", i);
+		rc = task_add(db, job, key, "window", i + 1, 0, NULL, &e);
+	}
+	ok(rc == 0, "20 queued windows");
+	small = 0;
+	sqlite3_progress_handler(db, 100, count_ops, &small);
+	lease_kind(db, 2, kind, sizeof kind);
+	sqlite3_progress_handler(db, 0, NULL, NULL);
+	is_str(kind, "window", "a window is leased");
+
+	catalog_begin(db, &e);
+	for (i = 20; i < 20000 && rc == 0; i++) {
+		char key[32];
+
+		snprintf(key, sizeof key, "window:%d", i);
+		rc = task_add(db, job, key, "window", i + 1, 0, NULL, &e);
+	}
+	rc = rc ? rc : task_add(db, job, "chat:z", "chat", 0, 1, NULL, &e);
+	ok(rc == 0 && catalog_commit(db, &e) == 0, "19,980 more and a chat");
+	large = 0;
+	sqlite3_progress_handler(db, 100, count_ops, &large);
+	lease_kind(db, 2, kind, sizeof kind);
+	sqlite3_progress_handler(db, 0, NULL, NULL);
+	is_str(kind, "chat", "the chat comes first");
+	ok(large < small * 3, "and the lease costs about the same: %ld against %ld hundred steps", large, small);
+	lease_kind(db, 2, kind, sizeof kind);
+	is_str(kind, "window", "then the oldest window");
+	catalog_exec(db, "DELETE FROM tasks; DELETE FROM jobs", &e);
+	catalog_close(db);
+}
+
 /* The cap counts what a worker holds but has not stored yet. */
 static void test_monthly_cap(void)
 {
@@ -408,6 +461,7 @@ int main(void)
 	test_message_held();
 	test_lease_order();
 	test_lease_defer();
+	test_lease_scale();
 	test_monthly_cap();
 	unlink(path);
 	{
