@@ -387,14 +387,14 @@ static void task_drop(void *out)
 }
 
 /* Tasks are leased by lane (TASK_LANE in store/catalog.h, indexed with
- * state and not_before): the first due task of each lane is found through
+ * state and when it is due): the first due task of each lane is a range of
  * the index, and the order below picks among those few and any lease to
  * reclaim, instead of sorting every queued task of the job on each lease. */
 #define LANE_HEAD(lane, extra)                                                              \
 	" SELECT * FROM (SELECT t.id, t.kind, t.not_before FROM tasks t JOIN jobs j ON j.id = t.job" \
 	"  WHERE t.state = 'queued' AND " TASK_LANE("t.kind") " = " lane                           \
-	"  AND (t.not_before IS NULL OR t.not_before <= ?2) AND " JOB_RUNNABLE extra              \
-	"  ORDER BY t.not_before, t.id LIMIT 1)"
+	"  AND coalesce(t.not_before, 0) <= ?2 AND " JOB_RUNNABLE extra                           \
+	"  ORDER BY coalesce(t.not_before, 0), t.id LIMIT 1)"
 #define JOB_RUNNABLE "j.finished IS NULL AND j.planned = 1 AND j.cancel = 0"
 /* An export may start while fewer than ?5 run, or once no chat is left. */
 #define EXPORT_ROOM                                                                      \

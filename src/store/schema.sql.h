@@ -204,7 +204,7 @@ static const char *const catalog_migrations[] = {
 	"ALTER TABLE chats ADD COLUMN newest_modified INTEGER;"
 	"CREATE INDEX tasks_job_chat ON tasks(job, chat);"
 	/* the first due task of each lane (task_lease) */
-	"CREATE INDEX tasks_lane ON tasks(state, " TASK_LANE("kind") ", not_before);"
+	"CREATE INDEX tasks_lane ON tasks(state, " TASK_LANE("kind") ", coalesce(not_before, 0));"
 	"UPDATE chats SET newest_modified = (SELECT max(modified) FROM messages WHERE chat = chats.id);"
 	"UPDATE snapshots SET messages_added = (SELECT count(*) FROM messages WHERE snapshot = snapshots.id)"
 	" WHERE finished IS NULL;",

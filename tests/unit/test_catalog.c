@@ -340,6 +340,7 @@ static void test_lease_scale(void)
 	char kind[32];
 	int64_t job = 0;
 	long small, large;
+	char sql[128];
 	int i, rc = 0;
 
 	catalog_exec(db, "PRAGMA foreign_keys = OFF", &e);
@@ -374,6 +375,26 @@ static void test_lease_scale(void)
 	ok(large < small * 3, "and the lease costs about the same: %ld against %ld hundred steps", large, small);
 	lease_kind(db, 2, kind, sizeof kind);
 	is_str(kind, "window", "then the oldest window");
+
+	/* 20,000 chats waiting for their next second are not walked either */
+	catalog_exec(db, "UPDATE tasks SET state = 'done' WHERE kind = 'chat'", &e);
+	catalog_begin(db, &e);
+	for (i = 0; i < 20000 && rc == 0; i++) {
+		char key[32];
+
+		snprintf(key, sizeof key, "chat:%d", i);
+		rc = task_add(db, job, key, "chat", 0, i + 2, NULL, &e);
+	}
+	snprintf(sql, sizeof sql, "UPDATE tasks SET not_before = %lld WHERE kind = 'chat' AND state = 'queued'",
+		 (long long)time_now_ms() + 60000);
+	ok(rc == 0 && catalog_exec(db, sql, &e) == 0 && catalog_commit(db, &e) == 0,
+	   "20,000 chats, none due for a minute");
+	large = 0;
+	sqlite3_progress_handler(db, 100, count_ops, &large);
+	lease_kind(db, 2, kind, sizeof kind);
+	sqlite3_progress_handler(db, 0, NULL, NULL);
+	is_str(kind, "window", "a window is leased");
+	ok(large < small * 3, "at the same cost: %ld against %ld hundred steps", large, small);
 	catalog_exec(db, "DELETE FROM tasks; DELETE FROM jobs", &e);
 	catalog_close(db);
 }
