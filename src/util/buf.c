@@ -30,23 +30,9 @@ void buf_grow(struct buf *b, size_t extra)
 	b->cap = cap;
 }
 
-void buf_append(struct buf *b, const void *p, size_t n)
-{
-	buf_grow(b, n);
-	if (n)
-		memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
 void buf_append_str(struct buf *b, const char *s)
 {
 	buf_append(b, s, strlen(s));
-}
-
-void buf_append_char(struct buf *b, char c)
-{
-	buf_append(b, &c, 1);
 }
 
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
