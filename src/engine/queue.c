@@ -62,9 +62,16 @@ static void sql_owner_dead(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_int(ctx, kill((pid_t)pid, 0) != 0 && errno == ESRCH);
 }
 
-static int ensure_functions(sqlite3 *db)
+/* A lease statement, kept prepared. owner_dead is registered on the
+ * connection the first time one does not prepare without it: registering a
+ * function again expires every statement the connection keeps prepared, and
+ * each would be compiled anew on its next use. */
+static int lease_stmt(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct cv_err *e)
 {
-	return sqlite3_create_function(db, "owner_dead", 1, SQLITE_UTF8, NULL, sql_owner_dead, NULL, NULL);
+	if (catalog_stmt(db, sql, st, NULL) == 0)
+		return 0;
+	sqlite3_create_function(db, "owner_dead", 1, SQLITE_UTF8, NULL, sql_owner_dead, NULL, NULL);
+	return catalog_stmt(db, sql, st, e);
 }
 
 void job_row_free(struct job_row *j)
@@ -236,10 +243,9 @@ static int lease_one(sqlite3 *db, const char *sql, const char *owner, const int6
 	sqlite3_stmt *st;
 	int i, rc, got = 0;
 
-	ensure_functions(db);
 	if ((rc = catalog_begin(db, e)))
 		return rc;
-	if ((rc = catalog_stmt(db, sql, &st, e))) {
+	if ((rc = lease_stmt(db, sql, &st, e))) {
 		catalog_rollback(db);
 		return rc;
 	}

@@ -399,6 +399,35 @@ static void test_lease_scale(void)
 	catalog_close(db);
 }
 
+/* Leasing leaves the connection's prepared statements alone (registering
+ * owner_dead again on every lease expired them all). */
+static void test_lease_keeps_statements(void)
+{
+	sqlite3 *db = open_catalog();
+	struct cv_err e = {0};
+	sqlite3_stmt *st = NULL;
+	char kind[32];
+	int64_t job = 0;
+	int ran = 1;
+
+	catalog_exec(db, "PRAGMA foreign_keys = OFF", &e);
+	ok(job_enqueue(db, "backup", 0, "{}", &job, &e) == 0 && job_mark_planned(db, job, &e) == 0 &&
+		   task_add(db, job, "window:1", "window", 1, 0, NULL, &e) == 0 &&
+		   task_add(db, job, "window:2", "window", 2, 0, NULL, &e) == 0,
+	   "a job with two windows");
+	lease_kind(db, 2, kind, sizeof kind);
+	ok(catalog_stmt(db, SQL_ONE, &st, &e) == 0 && run_int(st, 1) == 2, "a statement kept after the first lease");
+	catalog_release(st);
+	lease_kind(db, 2, kind, sizeof kind);
+	is_str(kind, "window", "another lease");
+	ok(catalog_stmt(db, SQL_ONE, &st, &e) == 0 && run_int(st, 2) == 3, "the statement runs again");
+	ran = sqlite3_stmt_status(st, SQLITE_STMTSTATUS_REPREPARE, 0);
+	catalog_release(st);
+	ok(ran == 0, "without being compiled again (%d times)", ran);
+	catalog_exec(db, "DELETE FROM tasks; DELETE FROM jobs", &e);
+	catalog_close(db);
+}
+
 /* The cap counts what a worker holds but has not stored yet. */
 static void test_monthly_cap(void)
 {
@@ -483,6 +512,7 @@ int main(void)
 	test_lease_order();
 	test_lease_defer();
 	test_lease_scale();
+	test_lease_keeps_statements();
 	test_monthly_cap();
 	unlink(path);
 	{
