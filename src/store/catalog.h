@@ -12,8 +12,10 @@
 
 struct cv_err;
 
-/* A task's lane, for leasing (indexed as tasks_lane): the listing, the
- * chats, the export API, the rest. kind: the column, as the query names it. */
+/* A task's lane, for leasing: the listing, the chats, the export API, the
+ * rest. kind: the column, as the query names it. Migration 5 indexes this
+ * very expression (tasks_lane); changing it takes a new migration that
+ * builds the index again, or the lease no longer finds it. */
 #define TASK_LANE(kind)                                                                               \
 	"(CASE " kind " WHEN 'account' THEN 0 WHEN 'chat' THEN 1 WHEN 'window' THEN 2 WHEN 'delta' THEN 2" \
 	" ELSE 3 END)"

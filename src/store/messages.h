@@ -50,10 +50,10 @@ struct message_put {
 
 /* What one transaction added, per chat and snapshot: message_put adds to it,
  * chat_tally_flush writes it before the commit, one UPDATE per chat and one
- * per snapshot instead of one per message. It keeps three running figures
+ * per snapshot instead of one per message. It keeps the running figures
  * current, so nothing has to count or scan messages later: a chat's message
- * count and last activity, the newest lastModifiedDateTime it holds (a
- * per-chat run's watermark), and how many versions each snapshot added. */
+ * count, last activity and newest lastModifiedDateTime held (a per-chat
+ * run's watermark), and how many versions each snapshot added. */
 struct chat_count;
 struct chat_tally {
 	struct chat_count *v;
