@@ -331,68 +331,66 @@ static int count_ops(void *arg)
 	return 0;
 }
 
+/* Queue tasks kind:from .. kind:to-1 (accounts or chats numbered after them). */
+static int add_tasks(sqlite3 *db, int64_t job, const char *kind, int from, int to, struct cv_err *e)
+{
+	int rc = 0;
+
+	for (int i = from; i < to && rc == 0; i++) {
+		char key[32];
+		int chat = strcmp(kind, "chat") == 0;
+
+		snprintf(key, sizeof key, "%s:%d", kind, i);
+		rc = task_add(db, job, key, kind, chat ? 0 : i + 1, chat ? i + 1 : 0, NULL, e);
+	}
+	return rc;
+}
+
+/* Lease one task with two chat slots: its kind, and the VM steps in hundreds. */
+static long lease_cost(sqlite3 *db, char *kind, size_t n)
+{
+	long steps = 0;
+
+	sqlite3_progress_handler(db, 100, count_ops, &steps);
+	lease_kind(db, 2, kind, n);
+	sqlite3_progress_handler(db, 0, NULL, NULL);
+	return steps;
+}
+
 /* A lease finds the first due task of each lane through the index: its
  * cost does not grow with the number of queued tasks. */
 static void test_lease_scale(void)
 {
 	sqlite3 *db = open_catalog();
 	struct cv_err e = {0};
-	char kind[32];
+	char kind[32], sql[128];
 	int64_t job = 0;
 	long small, large;
-	char sql[128];
-	int i, rc = 0;
 
 	catalog_exec(db, "PRAGMA foreign_keys = OFF", &e);
 	ok(job_enqueue(db, "backup", 0, "{}", &job, &e) == 0 && job_mark_planned(db, job, &e) == 0, "a planned job");
-	for (i = 0; i < 20 && rc == 0; i++) {
-		char key[32];
-
-		snprintf(key, sizeof key, "window:%d", i);
-		rc = task_add(db, job, key, "window", i + 1, 0, NULL, &e);
-	}
-	ok(rc == 0, "20 queued windows");
-	small = 0;
-	sqlite3_progress_handler(db, 100, count_ops, &small);
-	lease_kind(db, 2, kind, sizeof kind);
-	sqlite3_progress_handler(db, 0, NULL, NULL);
+	ok(add_tasks(db, job, "window", 0, 20, &e) == 0, "20 queued windows");
+	small = lease_cost(db, kind, sizeof kind);
 	is_str(kind, "window", "a window is leased");
 
 	catalog_begin(db, &e);
-	for (i = 20; i < 20000 && rc == 0; i++) {
-		char key[32];
-
-		snprintf(key, sizeof key, "window:%d", i);
-		rc = task_add(db, job, key, "window", i + 1, 0, NULL, &e);
-	}
-	rc = rc ? rc : task_add(db, job, "chat:z", "chat", 0, 1, NULL, &e);
-	ok(rc == 0 && catalog_commit(db, &e) == 0, "19,980 more and a chat");
-	large = 0;
-	sqlite3_progress_handler(db, 100, count_ops, &large);
-	lease_kind(db, 2, kind, sizeof kind);
-	sqlite3_progress_handler(db, 0, NULL, NULL);
+	ok(add_tasks(db, job, "window", 20, 20000, &e) == 0 && add_tasks(db, job, "chat", 0, 1, &e) == 0 &&
+		   catalog_commit(db, &e) == 0,
+	   "19,980 more and a chat");
+	large = lease_cost(db, kind, sizeof kind);
 	is_str(kind, "chat", "the chat comes first");
 	ok(large < small * 3, "and the lease costs about the same: %ld against %ld hundred steps", large, small);
 	lease_kind(db, 2, kind, sizeof kind);
 	is_str(kind, "window", "then the oldest window");
 
 	/* 20,000 chats waiting for their next second are not walked either */
-	catalog_exec(db, "UPDATE tasks SET state = 'done' WHERE kind = 'chat'", &e);
 	catalog_begin(db, &e);
-	for (i = 0; i < 20000 && rc == 0; i++) {
-		char key[32];
-
-		snprintf(key, sizeof key, "chat:%d", i);
-		rc = task_add(db, job, key, "chat", 0, i + 2, NULL, &e);
-	}
 	snprintf(sql, sizeof sql, "UPDATE tasks SET not_before = %lld WHERE kind = 'chat' AND state = 'queued'",
 		 (long long)time_now_ms() + 60000);
-	ok(rc == 0 && catalog_exec(db, sql, &e) == 0 && catalog_commit(db, &e) == 0,
+	ok(add_tasks(db, job, "chat", 1, 20001, &e) == 0 && catalog_exec(db, sql, &e) == 0 &&
+		   catalog_commit(db, &e) == 0,
 	   "20,000 chats, none due for a minute");
-	large = 0;
-	sqlite3_progress_handler(db, 100, count_ops, &large);
-	lease_kind(db, 2, kind, sizeof kind);
-	sqlite3_progress_handler(db, 0, NULL, NULL);
+	large = lease_cost(db, kind, sizeof kind);
 	is_str(kind, "window", "a window is leased");
 	ok(large < small * 3, "at the same cost: %ld against %ld hundred steps", large, small);
 	catalog_exec(db, "DELETE FROM tasks; DELETE FROM jobs", &e);
