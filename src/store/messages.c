@@ -107,7 +107,9 @@ struct chat_count {
 	int64_t modified; /* the newest lastModifiedDateTime of the versions */
 };
 
-static int flush_chat(sqlite3 *db, const struct chat_count *c, struct cv_err *e)
+/* Write one entry: its chat's figures, then its snapshot's (one row, so one
+ * cached page, for every entry of a transaction). */
+static int flush_count(sqlite3 *db, const struct chat_count *c, struct cv_err *e)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -125,19 +127,11 @@ static int flush_chat(sqlite3 *db, const struct chat_count *c, struct cv_err *e)
 	sqlite3_bind_int64(st, 4, c->modified);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("counting messages"), e);
 	catalog_release(st);
-	return rc;
-}
-
-static int flush_snapshot(sqlite3 *db, int64_t snapshot, int64_t versions, struct cv_err *e)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = catalog_stmt(db, "UPDATE snapshots SET messages_added = messages_added + ?2 WHERE id = ?1", &st,
-			       e)))
+	if (rc || (rc = catalog_stmt(db, "UPDATE snapshots SET messages_added = messages_added + ?2 WHERE id = ?1",
+				     &st, e)))
 		return rc;
-	sqlite3_bind_int64(st, 1, snapshot);
-	sqlite3_bind_int64(st, 2, versions);
+	sqlite3_bind_int64(st, 1, c->snapshot);
+	sqlite3_bind_int64(st, 2, c->versions);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("counting messages"), e);
 	catalog_release(st);
 	return rc;
@@ -218,21 +212,7 @@ int chat_tally_flush(sqlite3 *db, struct chat_tally *t, struct cv_err *e)
 	int rc = 0;
 
 	for (size_t i = 0; i < t->n && rc == 0; i++)
-		rc = flush_chat(db, &t->v[i], e);
-	/* Usually one snapshot: sum each one's versions at its first entry. */
-	for (size_t i = 0; i < t->n && rc == 0; i++) {
-		int64_t versions = 0;
-		size_t j;
-
-		for (j = 0; j < i && t->v[j].snapshot != t->v[i].snapshot; j++)
-			;
-		if (j < i)
-			continue;
-		for (j = i; j < t->n; j++)
-			if (t->v[j].snapshot == t->v[i].snapshot)
-				versions += t->v[j].versions;
-		rc = flush_snapshot(db, t->v[i].snapshot, versions, e);
-	}
+		rc = flush_count(db, &t->v[i], e);
 	t->n = 0;
 	return rc;
 }
