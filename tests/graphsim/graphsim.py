@@ -20,6 +20,7 @@ import os
 import random
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -305,6 +306,11 @@ class Sim:
         yield '],"hosted":%s,"files":%s,"change_seq":%d}' % (_dumps(hosted), _dumps(files), t.seq)
 
 
+# SO_TIMESTAMPNS (Linux; the socket module does not name it): recvmsg then
+# carries the time the data was received, as struct timespec.
+SO_TIMESTAMPNS = 35
+
+
 def _dumps(obj):
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
@@ -330,6 +336,41 @@ class Handler(BaseHTTPRequestHandler):
         super().setup()
         # Without TCP_NODELAY a keep-alive client waits for delayed ACKs (~25 req/s).
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:                           # the kernel's time of arrival, where it keeps one
+            self.connection.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        except OSError:
+            pass
+        self.kernel_arrival = None
+
+    def handle_one_request(self):
+        # Graph judges a request by when it arrived. Between the packet's
+        # arrival and this thread's parse, the simulator waits for the GIL
+        # behind other requests (measured on two busy cores: 0.1 ms median,
+        # 3 ms at the 99th percentile, 10 ms at worst), which is our delay,
+        # not the client's pace. So the throttle takes the kernel's receive
+        # time of the request's first bytes, read here by a peek that
+        # blocks, as readline would, until the request comes. (A client
+        # that pipelined requests would leave the next one in our read
+        # buffer and the peek would wait for more; neither curl nor Python
+        # pipelines.)
+        self.kernel_arrival = None
+        try:
+            _data, anc, _flags, _addr = self.connection.recvmsg(1, 64, socket.MSG_PEEK)
+            for level, kind, data in anc:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+                    sec, nsec = struct.unpack("qq", data[:16])
+                    self.kernel_arrival = sec + nsec / 1e9
+        except OSError:
+            pass
+        return super().handle_one_request()
+
+    def parse_request(self):
+        # The arrival on the throttle's clock (monotonic); the kernel's
+        # stamp is wall-clock time.
+        self.arrived = time.monotonic()
+        if self.kernel_arrival is not None:
+            self.arrived -= max(0.0, time.time() - self.kernel_arrival)
+        return super().parse_request()
 
     def log_message(self, fmt, *args):
         if self.sim.verbose:
@@ -514,7 +555,7 @@ class Handler(BaseHTTPRequestHandler):
         cls, perms, keys, fn, args = route
         try:
             self.authorize(tok, perms)
-            wait = sim.throttle.check(keys)
+            wait = sim.throttle.check(keys, self.arrived)
             if wait > 0:
                 sim.count(throttled=cls)
                 self.send_json(429, {"error": {"code": "TooManyRequests", "innerError": {

@@ -14,6 +14,7 @@ import http.client
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -638,6 +639,66 @@ class GraphSimTest(unittest.TestCase):
             self.assertIsNone(r.getheader("Retry-After"))
         finally:
             s.control("POST", "config", {"throttle": "off", "retry_after": "frac"})
+
+    def test_13_throttler_buckets(self):
+        from throttle import Throttler
+        clock = [100.0]
+        th = Throttler("strict", clock=lambda: clock[0])
+        k = [(("all", "app"), 200.0)]
+        self.assertEqual(th.check(k), 0.0)
+        self.assertAlmostEqual(th.check(k), 0.005)              # strict: one request per 5 ms
+        clock[0] += 0.004
+        self.assertAlmostEqual(th.check(k), 0.001)
+        clock[0] += 0.001
+        self.assertEqual(th.check(k), 0.0)
+        # Judged by arrival: a request that arrived before the last one
+        # admitted, but is judged after it, waits its turn; the bucket is
+        # not wound back, so the next one on time still goes.
+        self.assertAlmostEqual(th.check(k, now=clock[0] - 0.002), 0.007)
+        self.assertEqual(th.check(k, now=clock[0] + 0.005), 0.0)
+        # Every bucket named must admit, and a refusal takes from none.
+        pair = [(("msgs", "app"), 20.0), (("msgs", "app", "c1"), 1.0)]
+        self.assertEqual(th.check(pair, now=200.0), 0.0)
+        self.assertAlmostEqual(th.check(pair, now=200.5), 0.5)  # the chat's 1 rps
+        self.assertEqual(th.check([(("msgs", "app", "c2"), 1.0), pair[0]], now=200.5), 0.0)
+        # "doc": a burst of one second's rate, then the rate.
+        th = Throttler("doc", clock=lambda: 0.0)
+        k = [(("chats", "app", "u1"), 5.0)]
+        self.assertEqual([th.check(k, now=10.0) for _ in range(6)], [0.0] * 5 + [th.check(k, now=10.0)])
+        self.assertAlmostEqual(th.check(k, now=10.0), 0.2)
+        self.assertEqual(th.check(k, now=10.2), 0.0)
+
+    def test_13_throttling_by_arrival(self):
+        """A request is judged by when its first bytes arrived, not by when the
+        simulator got round to it."""
+        s = self.sim
+        chat = self.T["chats"][1]
+        req = ("GET /graph/v1.0/chats/%s/messages?$top=1 HTTP/1.1\r\nHost: graphsim\r\n"
+               "Authorization: Bearer %s\r\n\r\n" % (q(chat["id"]), s.token("full"))).encode()
+
+        def status(sock):
+            r = http.client.HTTPResponse(sock)
+            r.begin()
+            r.read()
+            return r.status
+        s.control("POST", "config", {"throttle": "strict", "retry_after": "frac"})
+        socks = [socket.create_connection(("127.0.0.1", s.port), timeout=30) for _ in range(3)]
+        try:
+            slow, fast, eager = socks
+            slow.sendall(req[:12])            # arrives now, is complete 0.7 s later
+            time.sleep(0.7)
+            slow.sendall(req[12:])
+            first = status(slow)
+            time.sleep(0.45)                  # over 1 s after the first arrived
+            fast.sendall(req)
+            second = status(fast)
+            eager.sendall(req)                # at once: the chat's 1 rps still holds
+            third = status(eager)
+            self.assertEqual((first, second, third), (200, 200, 429))
+        finally:
+            for sock in socks:
+                sock.close()
+            s.control("POST", "config", {"throttle": "off"})
 
     def test_14_faults(self):
         s = self.sim

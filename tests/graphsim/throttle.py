@@ -31,37 +31,38 @@ class Throttler:
         self.mode = mode
         self.clock = clock
         self.lock = threading.Lock()
-        self.buckets = {}          # key -> [tokens, last refill time]
+        self.buckets = {}          # key -> when it next holds a whole token
 
     def set_mode(self, mode):
         with self.lock:
             self.mode = mode
             self.buckets.clear()
 
-    def check(self, keys):
-        """keys: [(bucket key, rate)]. Returns 0.0 if admitted, else seconds to wait."""
+    def check(self, keys, now=None):
+        """keys: [(bucket key, rate)]; now: when the request arrived (default:
+        the clock). Returns 0.0 if admitted, else seconds to wait.
+
+        Each bucket is kept as its theoretical arrival time (the moment it
+        next holds a whole token), so a request is judged by when it
+        arrived even if a later one was judged first: the server's own
+        delays between arrival and judgement are not the client's doing."""
         if self.mode == "off" or not keys:
             return 0.0
         strict = self.mode == "strict"
-        now = self.clock()
+        if now is None:
+            now = self.clock()
         wait = 0.0
         with self.lock:
             state = []
             for key, rate in keys:
-                cap = 1.0 if strict else max(1.0, rate)
-                b = self.buckets.get(key)
-                if b is None:
-                    b = self.buckets[key] = [cap, now]
-                else:
-                    b[0] = min(cap, b[0] + (now - b[1]) * rate)
-                    b[1] = now
-                if b[0] < 1.0:
-                    wait = max(wait, (1.0 - b[0]) / rate)
-                state.append(b)
-            if wait > 0.0:
+                burst = 0.0 if strict else (max(1.0, rate) - 1.0) / rate
+                tat = self.buckets.get(key, now)
+                wait = max(wait, tat - burst - now)
+                state.append((key, max(tat, now) + 1.0 / rate))
+            if wait > 1e-9:
                 return wait
-            for b in state:
-                b[0] -= 1.0
+            for key, tat in state:
+                self.buckets[key] = tat
             if len(self.buckets) > 100000:      # forget idle buckets (they are full anyway)
-                self.buckets = {k: v for k, v in self.buckets.items() if now - v[1] < 10}
+                self.buckets = {k: v for k, v in self.buckets.items() if v > now - 10}
         return 0.0
