@@ -51,11 +51,11 @@
 /* An export is read while at least this share of it is wanted (20/200 rps). */
 #define COVER_RATIO 0.1
 /* The documented rates (graph-facts.md §5.2), and the share of them the
- * throttle uses: THROTTLE_HEADROOM on both paths, and on the export path the
- * pace its controller settles at. A page holds 50 messages on either path. */
+ * throttle uses: on the export path the pace its controller settles at, and
+ * THROTTLE_HEADROOM on each chat. A page holds 50 messages on either path. */
 #define PAGE_MESSAGES 50.0
-#define EXPORT_RPS (200.0 * THROTTLE_HEADROOM * THROTTLE_PACE_SETTLED)
-#define CHAT_RPS (20.0 * THROTTLE_HEADROOM)
+#define EXPORT_RPS (200.0 * THROTTLE_PACE_SETTLED)
+#define CHAT_RPS 20.0
 #define ONE_CHAT_RPS (1.0 * THROTTLE_HEADROOM) /* and per chat */
 /* Export pages stored in one transaction: the index leaves of the user's
  * chats and the commit's fsync are paid once for all of them. The parsed

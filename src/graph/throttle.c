@@ -237,7 +237,7 @@ double throttle_acquire(struct throttle *t, enum graph_class cls, const char *re
 			wait = THROTTLE_POLL_S;
 			goto out;
 		}
-		rate = class_rps[cls] * t->scale * THROTTLE_HEADROOM * t->pace[cls];
+		rate = class_rps[cls] * t->scale * t->pace[cls];
 		wait = bucket_wait(&t->cls[cls], rate, now);
 		if (resource != NULL) {
 			res = entry_get(t, 'r', resource, THROTTLE_CHAT_RPS * t->scale * THROTTLE_HEADROOM, now);
