@@ -721,6 +721,7 @@ const struct engine_kind backup_kind = {
 	.plan = backup_plan,
 	.run_task = backup_run_task,
 	.advance = bulk_advance,
+	.task_ended = bulk_task_ended,
 	.finish = backup_finish,
 };
 

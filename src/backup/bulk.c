@@ -12,7 +12,8 @@
  *   reads some chats one by one while the exports run (plan_balance).
  *
  * The phases, each recorded in the transaction that adds its tasks:
- *   "listed" rows (account, chat) come from the account tasks;
+ *   "listed" rows (account, chat) come from the account tasks; on a first
+ *   backup of many users, some exports are picked while they run;
  *   plan turns them into "cover" rows (chat, covering account) plus window
  *   and delta tasks, or "chat" tasks for the per-chat path;
  *   settle turns "cover" rows into "chat" tasks that only fetch files (the
@@ -82,6 +83,7 @@ struct plan_acct {
 	int *chats;         /* indexes into the chat array */
 	int n, cap;
 	char pick;          /* 0, 'd' (delta round) or 'w' (windows and delta) */
+	char early;         /* picked while the listing ran: its tasks exist */
 	int64_t lo;         /* windows start here */
 };
 
@@ -132,6 +134,21 @@ static int has_row(struct engine_worker *w, const struct job_row *job, const cha
 	return found;
 }
 
+/* The count the query (with the job as ?1) gives, or -1 if it failed. */
+static int64_t job_count(struct engine_worker *w, const struct job_row *job, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	if (catalog_prepare(w->db, sql, &st, NULL) == 0) {
+		sqlite3_bind_int64(st, 1, job->id);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	return n;
+}
+
 /* The accounts whose listing finished, the chats listed, and who is in which. */
 static int plan_load(struct engine_worker *w, const struct job_row *job, struct plan *p, struct cv_err *e)
 {
@@ -159,7 +176,8 @@ static int plan_load(struct engine_worker *w, const struct job_row *job, struct 
 	sqlite3_finalize(st);
 
 	if ((rc = catalog_prepare(w->db,
-				  "SELECT DISTINCT c.id, c.chat_id, coalesce(c.synced, 0), coalesce(c.created, 0), c.messages"
+				  "SELECT DISTINCT c.id, c.chat_id, coalesce(c.synced, 0), coalesce(c.created, 0),"
+				  " CASE WHEN coalesce(c.synced, 0) > 0 THEN c.messages ELSE 0 END"
 				  " FROM tasks t JOIN chats c ON c.id = t.chat WHERE t.job = ?1 AND t.kind = 'listed'"
 				  " ORDER BY c.id",
 				  &st, e)))
@@ -174,9 +192,25 @@ static int plan_load(struct engine_worker *w, const struct job_row *job, struct 
 		c->chat_id = xstrdup(catalog_text(st, 1));
 		c->synced = sqlite3_column_int64(st, 2);
 		c->created = sqlite3_column_int64(st, 3);
-		/* A chat costs at least one page, and what it held last time. */
+		/* A chat costs at least one page, and what it held when it was
+		 * last complete: not what this run's early exports (or an
+		 * interrupted first run) stored of it so far, which would make
+		 * the chats they touched look heavier than the rest. */
 		c->weight = 50 + sqlite3_column_int64(st, 4);
 		c->by = -1;
+	}
+	sqlite3_finalize(st);
+
+	/* Before the plan, a delta task is an early pick's (bulk_task_ended). */
+	if ((rc = catalog_prepare(w->db, "SELECT account FROM tasks WHERE job = ?1 AND kind = 'delta'", &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, job->id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t acct = sqlite3_column_int64(st, 0);
+		struct plan_acct *a = bsearch(&acct, p->accts, (size_t)p->n_accts, sizeof *p->accts, by_id);
+
+		if (a != NULL)
+			a->early = 1;
 	}
 	sqlite3_finalize(st);
 
@@ -338,7 +372,9 @@ static int plan_balance(const struct plan *p, const int *by0, const int *picks, 
  * the users whose export (read in windows from the oldest change needed)
  * gives the most wanted messages per message read, while that share is at
  * least COVER_RATIO, cut short by plan_balance() when `slots` workers
- * serve chats read one by one. What remains is read per chat.
+ * serve chats read one by one. What remains is read per chat. Users picked
+ * while the listing ran (bulk_task_ended) come before both rounds and are
+ * kept whatever the balance.
  */
 static void plan_cover(struct plan *p, int slots)
 {
@@ -347,6 +383,10 @@ static void plan_cover(struct plan *p, int slots)
 	struct plan_acct *acct0 = xmalloc(((size_t)p->n_accts + 1) * sizeof *acct0);
 	int n = 0, keep, i;
 
+	/* Picks made while the listing ran are already being read. */
+	for (i = 0; i < p->n_accts; i++)
+		if (p->accts[i].early)
+			cover(p, i, 0, 1);
 	for (;;) {
 		int j, best = -1, best_gain = 0;
 
@@ -461,6 +501,8 @@ static int per_chat_wanted(const struct job_row *job)
 	return yes;
 }
 
+/* Plan the run, once: *added is the tasks added, or -1 when another worker
+ * made the plan first (its tasks may not have ended yet). */
 static int plan_run(struct engine_worker *w, const struct job_row *job, int *added, struct cv_err *e)
 {
 	struct plan p;
@@ -473,6 +515,11 @@ static int plan_run(struct engine_worker *w, const struct job_row *job, int *add
 	per_chat = per_chat_wanted(job);
 	if ((rc = catalog_begin(w->db, e)))
 		return rc;
+	if (has_row(w, job, "phase:plan")) {
+		*added = -1;
+		catalog_rollback(w->db);
+		return 0;
+	}
 	if ((rc = plan_load(w, job, &p, e)))
 		goto fail;
 	if (!per_chat && !refused[0])
@@ -484,13 +531,14 @@ static int plan_run(struct engine_worker *w, const struct job_row *job, int *add
 		if (!a->pick)
 			continue;
 		exports++;
+		windowed += a->pick == 'w';
+		if (a->early)
+			continue; /* its tasks were added when it was picked */
 		snprintf(key, sizeof key, "delta:%lld", (long long)a->id);
 		rc = task_add(w->db, job->id, key, "delta", a->id, 0, NULL, e);
 		(*added)++;
-		if (rc == 0 && a->pick == 'w') {
-			windowed++;
+		if (rc == 0 && a->pick == 'w')
 			rc = add_windows(w, job, a, added, e);
-		}
 	}
 	for (i = 0; i < p.n_chats && rc == 0; i++) {
 		const struct plan_chat *c = &p.chats[i];
@@ -537,7 +585,8 @@ fail:
 }
 
 /* Every covered chat becomes a chat task: files only if its export
- * finished, the whole per-chat read if not. */
+ * finished, the whole per-chat read if not. *added is -1 when tasks are
+ * still to end (a plan made beside the job's lease, bulk_task_ended). */
 static int settle_run(struct engine_worker *w, const struct job_row *job, int *added, struct cv_err *e)
 {
 	sqlite3_stmt *st;
@@ -546,6 +595,11 @@ static int settle_run(struct engine_worker *w, const struct job_row *job, int *a
 	*added = 0;
 	if ((rc = catalog_begin(w->db, e)))
 		return rc;
+	if (job_count(w, job, "SELECT count(*) FROM tasks WHERE job = ?1 AND state IN ('queued', 'running')") != 0) {
+		*added = -1;
+		catalog_rollback(w->db);
+		return 0;
+	}
 	if ((rc = catalog_prepare(w->db,
 				  "UPDATE tasks SET kind = 'chat', state = 'queued', account = NULL,"
 				  /* one list of the accounts whose export is unfinished,
@@ -589,6 +643,107 @@ fail:
 	return rc;
 }
 
+/* ---- exports started while the listing runs ----------------------------- */
+
+/* Listing 500 users' chats takes 17 s at 30 requests/s, while the export
+ * budget sits idle. So on a first backup, while at least EARLY_MIN_LEFT
+ * listings remain, each listing that ends may pick one user already
+ * listed, whose chats no earlier pick covers, and queue its export, as
+ * long as fewer than EARLY_AHEAD export tasks wait or run. The plan then
+ * starts from those picks. On a first backup every chat weighs alike, and
+ * a user none of whose chats is covered is as good a pick as the greedy
+ * cover's own first ones. */
+#define EARLY_MIN_LEFT 60
+#define EARLY_AHEAD 24
+
+/* A user whose chats no pick covers yet, or -1. */
+static int early_candidate(const struct plan *p)
+{
+	int i, j;
+
+	for (i = 0; i < p->n_accts; i++) {
+		const struct plan_acct *a = &p->accts[i];
+
+		if (a->pick || a->n == 0)
+			continue;
+		for (j = 0; j < a->n && p->chats[a->chats[j]].by < 0; j++)
+			;
+		if (j == a->n)
+			return i;
+	}
+	return -1;
+}
+
+static int early_pick(struct engine_worker *w, const struct job_row *job, struct cv_err *e)
+{
+	struct plan p;
+	char key[48];
+	int i, rc, added = 0;
+
+	memset(&p, 0, sizeof p);
+	if ((rc = catalog_begin(w->db, e)))
+		return rc;
+	if (has_row(w, job, "phase:plan") || (rc = plan_load(w, job, &p, e)))
+		goto out;
+	for (i = 0; i < p.n_accts; i++)
+		if (p.accts[i].early)
+			cover(&p, i, 0, 1);
+	if ((i = early_candidate(&p)) < 0)
+		goto out;
+	cover(&p, i, 0, 1);
+	snprintf(key, sizeof key, "delta:%lld", (long long)p.accts[i].id);
+	if ((rc = task_add(w->db, job->id, key, "delta", p.accts[i].id, 0, NULL, e)) == 0)
+		rc = add_windows(w, job, &p.accts[i], &added, e);
+out:
+	plan_free(&p);
+	if (rc) {
+		catalog_rollback(w->db);
+		return rc;
+	}
+	return catalog_commit(w->db, e);
+}
+
+/* Whether an export may be picked now: a first backup on the export path
+ * (no delta link but the early picks' own), with listings enough left to
+ * be worth it, and fewer than EARLY_AHEAD export tasks waiting. */
+static int early_wanted(struct engine_worker *w, const struct job_row *job, int64_t listings_left)
+{
+	char refused[300];
+
+	if (listings_left < EARLY_MIN_LEFT || per_chat_wanted(job))
+		return 0;
+	export_refusal(w, job, refused, sizeof refused);
+	if (refused[0])
+		return 0;
+	return job_count(w, job,
+			 "SELECT count(*) FROM tasks t JOIN accounts a ON a.id = t.account"
+			 " WHERE t.job = ?1 AND t.kind = 'account' AND a.delta_link IS NOT NULL"
+			 " AND NOT EXISTS (SELECT 1 FROM tasks d WHERE d.job = ?1 AND d.kind = 'delta'"
+			 "                 AND d.account = a.id)") == 0 &&
+	       job_count(w, job,
+			 "SELECT count(*) FROM tasks WHERE job = ?1 AND kind IN ('window', 'delta')"
+			 " AND state IN ('queued', 'running')") < EARLY_AHEAD;
+}
+
+void bulk_task_ended(struct engine_worker *w, const struct job_row *job, const struct task_row *t)
+{
+	struct cv_err e = {0};
+	int64_t left;
+	int rc = 0, added;
+
+	if (strcmp(t->kind, "account") != 0 || has_row(w, job, "phase:plan"))
+		return;
+	left = job_count(w, job,
+			 "SELECT count(*) FROM tasks WHERE job = ?1 AND kind = 'account'"
+			 " AND state IN ('queued', 'running')");
+	if (left == 0) /* the listing is complete: plan now, beside the early exports */
+		rc = plan_run(w, job, &added, &e);
+	else if (early_wanted(w, job, left))
+		rc = early_pick(w, job, &e);
+	if (rc)
+		log_warn("backup job %lld: %s", (long long)job->id, e.msg);
+}
+
 int bulk_advance(struct engine_worker *w, const struct job_row *job, int *more, struct cv_err *e)
 {
 	int added = 0, rc;
@@ -597,7 +752,7 @@ int bulk_advance(struct engine_worker *w, const struct job_row *job, int *more, 
 	if (!has_row(w, job, "phase:plan")) {
 		if ((rc = plan_run(w, job, &added, e)))
 			return rc;
-		if (added) {
+		if (added) { /* its tasks, or another worker's plan: first they run */
 			*more = 1;
 			return 0;
 		}
@@ -605,7 +760,7 @@ int bulk_advance(struct engine_worker *w, const struct job_row *job, int *more, 
 	if (!has_row(w, job, "phase:settle")) {
 		if ((rc = settle_run(w, job, &added, e)))
 			return rc;
-		*more = added > 0;
+		*more = added != 0;
 	}
 	return 0;
 }

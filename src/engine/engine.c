@@ -325,8 +325,9 @@ static void run_one_task(struct engine_worker *w, struct task_row *t)
 			task_release(w->db, t->id, NULL);
 	} else if (rc == CV_ECANCELLED || rc == CV_ENOSPC)
 		task_release(w->db, t->id, NULL); /* it resumes later, not failed */
-	else
-		task_finish(w->db, t->id, rc, rc ? e.msg : NULL, NULL);
+	else if (task_finish(w->db, t->id, rc, rc ? e.msg : NULL, NULL) == 0 && k != NULL && k->task_ended != NULL &&
+		 !job.cancel)
+		k->task_ended(w, &job, t);
 	if (rc == CV_ENOSPC)
 		engine_halt(w->engine, &e);
 	w->current_job = 0;
@@ -380,7 +381,7 @@ static void *worker_main(void *arg)
 	struct engine_worker *w = arg;
 	struct engine *en = w->engine;
 	unsigned seen_kicks = 0;
-	struct task_slots slots = {engine_direct_slots(en), engine_export_slots(en)};
+	struct task_slots slots = {engine_direct_slots(en), engine_export_slots(en), engine_direct_slots(en)};
 
 	while (!w->stop) {
 		struct task_row t;

@@ -50,6 +50,10 @@ struct engine_kind {
 	 * those have ended, until it sets *more to 0. A phase must be recorded
 	 * in the same transaction as its tasks, so a crash never runs it twice. */
 	int (*advance)(struct engine_worker *w, const struct job_row *job, int *more, struct cv_err *e);
+	/* Optional: task t has ended (done or failed, not deferred or given
+	 * back). The kind may add tasks now rather than wait for every task to
+	 * end; best effort, a failure is only logged. */
+	void (*task_ended)(struct engine_worker *w, const struct job_row *job, const struct task_row *t);
 	/* Every task has ended (or the job was cancelled): set final statuses. */
 	int (*finish)(struct engine_worker *w, const struct job_row *job, struct cv_err *e);
 };

@@ -411,7 +411,7 @@ static void task_drop(void *out)
 int task_lease(sqlite3 *db, const char *owner, const struct task_slots *slots, struct task_row *out,
 	       struct cv_err *e)
 {
-	const int64_t args[2] = {slots->chats, slots->exports};
+	const int64_t args[3] = {slots->chats, slots->exports, slots->listing};
 
 	return lease_one(db,
 			 "UPDATE tasks SET state = 'running', lease_owner = ?1, lease_expires = ?2 + ?3"
@@ -423,14 +423,17 @@ int task_lease(sqlite3 *db, const char *owner, const struct task_slots *slots, s
 			 " SELECT t.id, t.kind, t.not_before FROM tasks t JOIN jobs j ON j.id = t.job"
 			 "  WHERE t.state = 'running' AND (t.lease_expires < ?2 OR owner_dead(t.lease_owner))"
 			 "  AND " JOB_RUNNABLE " AND (t.kind NOT IN ('window', 'delta') OR " EXPORT_ROOM "))"
-			 /* the listing first; a chat while fewer than ?4 run; then
+			 /* the listing first while fewer than ?6 run (after the
+			  * rest past that); a chat while fewer than ?4 run; then
 			  * the task due longest ago, the oldest first */
-			 " ORDER BY kind <> 'account',"
+			 " ORDER BY CASE WHEN kind <> 'account' THEN 1"
+			 "  WHEN ?6 = 0 OR ?6 > (SELECT count(*) FROM tasks a WHERE a.state = 'running'"
+			 "                        AND a.kind = 'account') THEN 0 ELSE 2 END,"
 			 "  kind <> 'chat' OR ?4 <= (SELECT count(*) FROM tasks r WHERE r.state = 'running'"
 			 "                           AND r.kind = 'chat'),"
 			 "  coalesce(not_before, 0), id LIMIT 1)"
 			 " RETURNING id, job, kind, key, account, chat, resume",
-			 owner, args, 2, _("leasing a task"), task_read, task_drop, out, e);
+			 owner, args, 3, _("leasing a task"), task_read, task_drop, out, e);
 }
 
 int task_defer(sqlite3 *db, int64_t task, int64_t not_before, struct cv_err *e)

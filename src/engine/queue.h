@@ -98,9 +98,12 @@ int job_append_note(sqlite3 *db, int64_t id, const char *more, struct cv_err *e)
 struct task_slots {
 	int chats;   /* "chat" tasks come first while fewer than this many run */
 	int exports; /* "window" and "delta" tasks run on at most this many while chats wait */
+	int listing; /* "account" tasks come first while fewer than this many run (0: always) */
 };
 /* Lease the next runnable task of any unfinished, uncancelled, planned job:
- * account listings first, then "chat" tasks while fewer than slots->chats
+ * account listings first (while fewer than slots->listing run; past that,
+ * after every other kind, so exports picked early can start beside the
+ * listing), then "chat" tasks while fewer than slots->chats
  * of them run in the store (so chats read one by one overlap the exports
  * rather than trail them), then the one due longest ago (tasks never
  * deferred first), then the oldest. A deferred task is not runnable before

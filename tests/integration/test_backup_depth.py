@@ -359,6 +359,56 @@ class BackupDepth(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.assertIn("Requests:          %d\n" % st["requests"], text)
         self.assertIn("Answered 429:      %d\n" % st["throttled"], text)
 
+    def early_picks(self):
+        """Export tasks queued before the listing ended (their delta task was
+        added before the last account's chats were listed)."""
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        try:
+            return db.execute("SELECT count(*) FROM tasks WHERE kind = 'delta' AND id <"
+                              " (SELECT max(id) FROM tasks WHERE kind = 'listed')").fetchone()[0]
+        finally:
+            db.close()
+
+    def test_exports_start_while_listing(self):
+        """A first backup of many users starts exports while the chats are
+        still being listed (30 listings a second would otherwise leave the
+        export budget idle), and the plan builds on those picks. Killed
+        just after the first pick, the next run finishes it exactly."""
+        self.start_sim("--users", "90", "--chats-per-user", "2", "--messages-per-chat", "40",
+                       "--throttle", "strict", "--seed", "8")
+        self.setup_tenant()
+        db_path = os.path.join(self.home, "catalog.db")
+        cmd = [cvtest.CHATVAULT, "-H", self.home, "-p", self.passfile, "backup"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
+        picked = False
+        deadline = time.time() + 60
+        while not picked and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+            try:
+                db = sqlite3.connect(db_path, timeout=5)
+                picked = db.execute("SELECT count(*) FROM tasks WHERE kind = 'delta'").fetchone()[0] > 0
+                listing = db.execute("SELECT count(*) FROM tasks WHERE kind = 'account'"
+                                     " AND state <> 'done'").fetchone()[0]
+                db.close()
+            except sqlite3.OperationalError:
+                pass                  # the catalog is being created
+        self.assertTrue(picked, "no export was picked while the listing ran")
+        self.assertGreater(listing, 0, "the export was picked after the listing ended")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        self.check_running_figures()
+        self.backup()
+        self.assertGreater(self.early_picks(), 0)
+        note = [j for j in self.cv("--json", "jobs", "list").json() if j["kind"] == "backup"][0]["note"]
+        self.assertRegex(note, r"^export API: \d+ users' exports")
+        db = sqlite3.connect(db_path)
+        self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+        dup = db.execute("SELECT count(*) FROM (SELECT 1 FROM messages GROUP BY chat, message_id, version"
+                         " HAVING count(*) > 1)").fetchone()[0]
+        db.close()
+        self.assertEqual(dup, 0)
+        self.check_against_truth()
+
     def test_resume_after_kill_9(self):
         self.start_sim("--users", "8", "--chats-per-user", "3", "--messages-per-chat", "300",
                        "--throttle", "off", "--latency", "15", "--seed", "6")

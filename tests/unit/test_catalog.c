@@ -227,7 +227,7 @@ static void test_message_held(void)
  * while fewer than `chats` run, at most `exports` windows at once. */
 static int64_t lease_kind_of(sqlite3 *db, int chats, int exports, char *kind, size_t n)
 {
-	struct task_slots slots = {chats, exports};
+	struct task_slots slots = {chats, exports, 0};
 	struct cv_err e = {0};
 	struct task_row t;
 	int64_t id = 0;
@@ -277,6 +277,38 @@ static void test_lease_order(void)
 	lease_kind(db, 0, kind, sizeof kind);
 	lease_kind(db, 0, kind, sizeof kind);
 	is_str(kind, "window", "without slots, the oldest task after the listing");
+	catalog_exec(db, "DELETE FROM tasks; DELETE FROM jobs", &e);
+	catalog_close(db);
+}
+
+/* Listings come first only while fewer than slots->listing run: past that,
+ * exports picked early go first, and a listing still goes when nothing
+ * else is queued. */
+static void test_lease_listing_slots(void)
+{
+	sqlite3 *db = open_catalog();
+	struct task_slots slots = {0, 100, 1};
+	struct cv_err e = {0};
+	struct task_row t;
+	int64_t job = 0;
+	const char *want[] = {"account", "window", "account", "account"};
+	size_t i;
+
+	catalog_exec(db, "PRAGMA foreign_keys = OFF", &e);
+	ok(job_enqueue(db, "backup", 0, "{}", &job, &e) == 0 && job_mark_planned(db, job, &e) == 0, "a planned job");
+	ok(task_add(db, job, "account:1", "account", 1, 0, NULL, &e) == 0 &&
+		   task_add(db, job, "account:2", "account", 2, 0, NULL, &e) == 0 &&
+		   task_add(db, job, "account:3", "account", 3, 0, NULL, &e) == 0 &&
+		   task_add(db, job, "window:1", "window", 1, 0, NULL, &e) == 0,
+	   "three listings, then an export picked early");
+	for (i = 0; i < sizeof want / sizeof *want; i++) {
+		int got = task_lease(db, "test:1:0", &slots, &t, &e) == 0;
+
+		ok(got && strcmp(t.kind, want[i]) == 0, "lease %zu with one listing slot: %s (got %s)", i + 1,
+		   want[i], got ? t.kind : "nothing");
+		if (got)
+			task_row_free(&t);
+	}
 	catalog_exec(db, "DELETE FROM tasks; DELETE FROM jobs", &e);
 	catalog_close(db);
 }
@@ -508,6 +540,7 @@ int main(void)
 	test_begin_commit();
 	test_message_held();
 	test_lease_order();
+	test_lease_listing_slots();
 	test_lease_defer();
 	test_lease_scale();
 	test_lease_keeps_statements();
