@@ -3,13 +3,13 @@
  * getAllMessages and getAllMessages/delta instead of chat by chat.
  *
  * Once the account tasks have listed every chat, the last of them (or
- * bulk_advance) plans the run
- * as a covering problem: it picks users whose exports together cover the
- * chats, adds their tasks (windows of getAllMessages, one delta round each)
- * and queues the chats left over for the per-chat path. When those tasks
- * have ended, a chat whose covering export finished only fetches its files;
- * a chat whose export failed is read per chat. The path taken is the job's
- * note.
+ * bulk_advance) plans the run as a covering problem: it picks users whose
+ * exports together cover the chats (on a first backup of many users, some
+ * are picked while the listing runs), adds their tasks (windows of
+ * getAllMessages, one delta round each) and queues the chats left over for
+ * the per-chat path. When those tasks have ended, a chat whose covering
+ * export finished only fetches its files; a chat whose export failed is
+ * read per chat. The path taken is the job's note.
  */
 #ifndef CV_BACKUP_BULK_H
 #define CV_BACKUP_BULK_H
