@@ -277,6 +277,17 @@ static void cover(struct plan *p, int ai, char pick, int windows)
 	}
 }
 
+/* Users picked while the listing ran (bulk_task_ended) are already being
+ * read: they cover their chats before any other pick. */
+static void cover_early(struct plan *p)
+{
+	int i;
+
+	for (i = 0; i < p->n_accts; i++)
+		if (p->accts[i].early)
+			cover(p, i, 0, 1);
+}
+
 /* How long a plan takes at the rates the throttle will use: the exports,
  * and beside them the chats read one by one (20 requests/s, and one a
  * second per chat, so the longest chat takes its pages in seconds). A chat
@@ -383,10 +394,7 @@ static void plan_cover(struct plan *p, int slots)
 	struct plan_acct *acct0 = xmalloc(((size_t)p->n_accts + 1) * sizeof *acct0);
 	int n = 0, keep, i;
 
-	/* Picks made while the listing ran are already being read. */
-	for (i = 0; i < p->n_accts; i++)
-		if (p->accts[i].early)
-			cover(p, i, 0, 1);
+	cover_early(p);
 	for (;;) {
 		int j, best = -1, best_gain = 0;
 
@@ -479,6 +487,21 @@ static int add_windows(struct engine_worker *w, const struct job_row *job, const
 	return rc;
 }
 
+/* A picked user's tasks: its delta round and, for 'w', its windows. */
+static int queue_export(struct engine_worker *w, const struct job_row *job, const struct plan_acct *a, int *added,
+			struct cv_err *e)
+{
+	char key[48];
+	int rc;
+
+	snprintf(key, sizeof key, "delta:%lld", (long long)a->id);
+	rc = task_add(w->db, job->id, key, "delta", a->id, 0, NULL, e);
+	(*added)++;
+	if (rc == 0 && a->pick == 'w')
+		rc = add_windows(w, job, a, added, e);
+	return rc;
+}
+
 /* The tenant refused the export API recently: its reason, else "". */
 static void export_refusal(struct engine_worker *w, const struct job_row *job, char *why, size_t n)
 {
@@ -526,19 +549,13 @@ static int plan_run(struct engine_worker *w, const struct job_row *job, int *add
 		plan_cover(&p, engine_direct_slots(w->engine));
 	for (i = 0; i < p.n_accts && rc == 0; i++) {
 		const struct plan_acct *a = &p.accts[i];
-		char key[48];
 
 		if (!a->pick)
 			continue;
 		exports++;
 		windowed += a->pick == 'w';
-		if (a->early)
-			continue; /* its tasks were added when it was picked */
-		snprintf(key, sizeof key, "delta:%lld", (long long)a->id);
-		rc = task_add(w->db, job->id, key, "delta", a->id, 0, NULL, e);
-		(*added)++;
-		if (rc == 0 && a->pick == 'w')
-			rc = add_windows(w, job, a, added, e);
+		if (!a->early) /* an early pick's tasks were added when it was picked */
+			rc = queue_export(w, job, a, added, e);
 	}
 	for (i = 0; i < p.n_chats && rc == 0; i++) {
 		const struct plan_chat *c = &p.chats[i];
@@ -677,7 +694,6 @@ static int early_candidate(const struct plan *p)
 static int early_pick(struct engine_worker *w, const struct job_row *job, struct cv_err *e)
 {
 	struct plan p;
-	char key[48];
 	int i, rc, added = 0;
 
 	memset(&p, 0, sizeof p);
@@ -685,15 +701,11 @@ static int early_pick(struct engine_worker *w, const struct job_row *job, struct
 		return rc;
 	if (has_row(w, job, "phase:plan") || (rc = plan_load(w, job, &p, e)))
 		goto out;
-	for (i = 0; i < p.n_accts; i++)
-		if (p.accts[i].early)
-			cover(&p, i, 0, 1);
+	cover_early(&p);
 	if ((i = early_candidate(&p)) < 0)
 		goto out;
 	cover(&p, i, 0, 1);
-	snprintf(key, sizeof key, "delta:%lld", (long long)p.accts[i].id);
-	if ((rc = task_add(w->db, job->id, key, "delta", p.accts[i].id, 0, NULL, e)) == 0)
-		rc = add_windows(w, job, &p.accts[i], &added, e);
+	rc = queue_export(w, job, &p.accts[i], &added, e);
 out:
 	plan_free(&p);
 	if (rc) {

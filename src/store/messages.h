@@ -50,10 +50,10 @@ struct message_put {
 
 /* What one transaction added, per chat and snapshot: message_put adds to it,
  * chat_tally_flush writes it before the commit, two UPDATEs per chat (its
- * figures and its snapshot's) instead of two per message. It keeps the running figures
- * current, so nothing has to count or scan messages later: a chat's message
- * count, last activity and newest lastModifiedDateTime held (a per-chat
- * run's watermark), and how many versions each snapshot added. */
+ * figures and its snapshot's) instead of two per message. It keeps the
+ * running figures current, so nothing has to count or scan messages later: a
+ * chat's message count, last activity and newest lastModifiedDateTime held
+ * (a per-chat run's watermark), and how many versions each snapshot added. */
 struct chat_count;
 struct chat_tally {
 	struct chat_count *v;
