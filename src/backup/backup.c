@@ -192,7 +192,7 @@ static int store_chat_page(struct engine_worker *w, const struct job_row *job, c
 	cJSON *chat;
 	int rc;
 
-	if ((rc = catalog_begin(w->db, e)))
+	if ((rc = catalog_begin_relaxed(w->db, e)))
 		return rc;
 	cJSON_ArrayForEach(chat, chats)
 	{
@@ -354,7 +354,7 @@ static int store_message_page(struct engine_worker *w, const struct job_row *job
 	cJSON *m;
 	int rc, n = 0;
 
-	if ((rc = catalog_begin(w->db, e)))
+	if ((rc = catalog_begin_relaxed(w->db, e)))
 		return rc;
 	cJSON_ArrayForEach(m, msgs)
 	{

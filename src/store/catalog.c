@@ -2,8 +2,10 @@
  * Catalog connections and schema migrations. Settings are applied on every
  * connection, because sqlite keeps them per connection: WAL so the console
  * can read while workers write, foreign keys, a busy timeout so writers
- * queue instead of failing, and synchronous=FULL so a committed page
- * survives power loss (a backup must not report data it could lose).
+ * queue instead of failing, and synchronous=FULL so a commit survives
+ * power loss (a backup must not report data it could lose). A backup's
+ * pages commit relaxed (catalog_begin_relaxed) and their task's end in
+ * full, which makes them durable too.
  */
 #include "config.h"
 
@@ -148,9 +150,34 @@ static int exec_cached(sqlite3 *db, const char *sql, const char *what, struct cv
 	return rc;
 }
 
+/* The connection this thread began a relaxed transaction on: its commit or
+ * rollback puts synchronous back to FULL (sqlite refuses to change it
+ * inside a transaction). */
+static _Thread_local sqlite3 *relaxed_db;
+
+static void end_relaxed(sqlite3 *db)
+{
+	if (relaxed_db == db) {
+		relaxed_db = NULL;
+		sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+	}
+}
+
 int catalog_begin(sqlite3 *db, struct cv_err *e)
 {
 	return exec_cached(db, "BEGIN IMMEDIATE", _("updating the catalog"), e);
+}
+
+int catalog_begin_relaxed(sqlite3 *db, struct cv_err *e)
+{
+	int rc = exec_cached(db, "PRAGMA synchronous = NORMAL", _("updating the catalog"), e);
+
+	if (rc == 0) {
+		relaxed_db = db;
+		if ((rc = catalog_begin(db, e)))
+			end_relaxed(db);
+	}
+	return rc;
 }
 
 int catalog_commit(sqlite3 *db, struct cv_err *e)
@@ -159,6 +186,7 @@ int catalog_commit(sqlite3 *db, struct cv_err *e)
 
 	if (rc)
 		catalog_rollback(db);
+	end_relaxed(db);
 	return rc;
 }
 
@@ -166,6 +194,7 @@ void catalog_rollback(sqlite3 *db)
 {
 	if (!sqlite3_get_autocommit(db))
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	end_relaxed(db);
 }
 
 int catalog_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct cv_err *e)

@@ -29,6 +29,13 @@ int catalog_open(const char *path, int create, sqlite3 **out, struct cv_err *e);
 int catalog_exec(sqlite3 *db, const char *sql, struct cv_err *e);
 /* Transactions that take the write lock up front (no upgrade deadlocks). */
 int catalog_begin(sqlite3 *db, struct cv_err *e);
+/* The same, for a transaction whose commit need not wait for the disk
+ * (synchronous=NORMAL until its commit or rollback). A killed process loses
+ * nothing; a power cut may roll back this commit and the relaxed ones after
+ * it, each whole. For a task's pages, whose resume point is in the same
+ * transaction: the next full commit (the task's end) syncs the log, and
+ * with it every relaxed commit before it. */
+int catalog_begin_relaxed(sqlite3 *db, struct cv_err *e);
 int catalog_commit(sqlite3 *db, struct cv_err *e);
 void catalog_rollback(sqlite3 *db);
 /* Finalize every statement of the connection (cached ones included) and

@@ -195,6 +195,86 @@ static void test_begin_commit(void)
 	catalog_close(db);
 }
 
+/* Syncs counted: a VFS over the default one whose files' methods are the
+ * default's with xSync counting first (the database and its log may have
+ * different methods, so each kind is wrapped once). */
+static sqlite3_vfs *real_vfs, counting_vfs;
+static const sqlite3_io_methods *real_io[4];
+static sqlite3_io_methods counting_io[4];
+static int syncs;
+
+static int counting_sync(sqlite3_file *f, int flags)
+{
+	int i = (int)(f->pMethods - counting_io);
+
+	__atomic_add_fetch(&syncs, 1, __ATOMIC_SEQ_CST);
+	return real_io[i]->xSync(f, flags);
+}
+
+static int counting_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int flags, int *out)
+{
+	int rc = real_vfs->xOpen(real_vfs, name, f, flags, out);
+
+	(void)vfs;
+	if (rc != SQLITE_OK || f->pMethods == NULL)
+		return rc;
+	for (int i = 0; i < 4; i++) {
+		if (real_io[i] == NULL) {
+			real_io[i] = f->pMethods;
+			counting_io[i] = *f->pMethods;
+			counting_io[i].xSync = counting_sync;
+		}
+		if (real_io[i] == f->pMethods) {
+			f->pMethods = &counting_io[i];
+			break;
+		}
+	}
+	return rc;
+}
+
+static void test_commit_relaxed(void)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	struct cv_err e = {0};
+	char value[16] = "";
+	int before;
+
+	real_vfs = sqlite3_vfs_find(NULL);
+	counting_vfs = *real_vfs;
+	counting_vfs.zName = "counting";
+	counting_vfs.xOpen = counting_open;
+	sqlite3_vfs_register(&counting_vfs, 1);
+	db = open_catalog();
+
+	/* (the first commit to a new log syncs its header: not counted) */
+	ok(catalog_begin(db, &e) == 0 && catalog_setting_set(db, "r", "first", &e) == 0 && catalog_commit(db, &e) == 0,
+	   "a first commit");
+	before = syncs;
+	ok(catalog_begin_relaxed(db, &e) == 0 && catalog_setting_set(db, "r", "relaxed", &e) == 0 &&
+		   catalog_commit(db, &e) == 0,
+	   "a relaxed transaction: %s", e.msg);
+	is_int(syncs - before, 0, "waits for no sync");
+	ok(catalog_setting_get(db, "r", value, sizeof value, &e) == 0 && strcmp(value, "relaxed") == 0,
+	   "and is committed");
+	ok(sqlite3_prepare_v2(db, "PRAGMA synchronous", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW,
+	   "PRAGMA synchronous");
+	is_int(sqlite3_column_int(st, 0), 2, "is FULL again after it");
+	sqlite3_finalize(st);
+	before = syncs;
+	ok(catalog_begin(db, &e) == 0 && catalog_setting_set(db, "r", "full", &e) == 0 && catalog_commit(db, &e) == 0,
+	   "a full commit");
+	ok(syncs - before >= 1, "syncs the log (%d)", syncs - before);
+	ok(catalog_begin_relaxed(db, &e) == 0 && catalog_setting_set(db, "r", "rolled", &e) == 0, "a relaxed write");
+	catalog_rollback(db);
+	ok(sqlite3_prepare_v2(db, "PRAGMA synchronous", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW,
+	   "PRAGMA synchronous");
+	is_int(sqlite3_column_int(st, 0), 2, "is FULL again after its rollback");
+	sqlite3_finalize(st);
+	catalog_close(db);
+	sqlite3_vfs_unregister(&counting_vfs);
+}
+
 static void test_message_held(void)
 {
 	sqlite3 *db = open_catalog();
@@ -538,6 +618,7 @@ int main(void)
 	test_close_forgets();
 	test_threads();
 	test_begin_commit();
+	test_commit_relaxed();
 	test_message_held();
 	test_lease_order();
 	test_lease_listing_slots();
