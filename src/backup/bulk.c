@@ -47,16 +47,16 @@
 /* Delta reaches back eight months; a link older than this is not trusted. */
 #define DELTA_REACH_MS (235 * DAY_MS)
 /* A user's history is read in windows of about this span, in parallel. */
-#define WINDOW_SPAN_MS (90 * DAY_MS)
+#define WINDOW_SPAN_MS (180 * DAY_MS)
 #define MAX_WINDOWS 8
 /* An export is read while at least this share of it is wanted (20/200 rps). */
 #define COVER_RATIO 0.1
 /* The documented rates (graph-facts.md §5.2), and the share of them the
- * throttle uses: on the export path the pace its controller settles at, and
+ * throttle uses: on both classes the pace its controller settles at, and
  * THROTTLE_HEADROOM on each chat. A page holds 50 messages on either path. */
 #define PAGE_MESSAGES 50.0
 #define EXPORT_RPS (200.0 * THROTTLE_PACE_SETTLED)
-#define CHAT_RPS 20.0
+#define CHAT_RPS (20.0 * THROTTLE_PACE_SETTLED)
 #define ONE_CHAT_RPS (1.0 * THROTTLE_HEADROOM) /* and per chat */
 /* Export pages stored in one transaction: the index leaves of the user's
  * chats and the commit's fsync are paid once for all of them. The parsed
@@ -464,41 +464,42 @@ static void plan_cover(struct plan *p, int slots)
 	free(acct0);
 }
 
-/* Windows from lo to the job's start, about WINDOW_SPAN_MS each. */
-static int add_windows(struct engine_worker *w, const struct job_row *job, const struct plan_acct *a, int *added,
-		       struct cv_err *e)
+/*
+ * A picked user's tasks: its delta round and, for 'w', windows from lo to
+ * the job's start, about WINDOW_SPAN_MS each. Every task ends on a part
+ * page, so with no link to follow the new delta round reads the newest
+ * window itself when delta reaches back that far: one task and one part
+ * page less per user. The delta task's key holds where its round starts
+ * (0: at the job's start, or from the account's link).
+ */
+static int queue_export(struct engine_worker *w, const struct job_row *job, const struct plan_acct *a, int *added,
+			struct cv_err *e)
 {
-	int64_t end = job->started, lo = a->lo, span = end - lo;
-	int n, i, rc = 0;
+	int64_t end = job->started, lo = a->lo, span = end - lo, step = 0, round = 0;
+	int n = 0, i, rc;
+	char key[96];
 
-	/* Without a known start the history is one window. */
-	n = lo <= 0 || span <= 0 ? 1 : (int)((span + WINDOW_SPAN_MS - 1) / WINDOW_SPAN_MS);
-	if (n > MAX_WINDOWS)
-		n = MAX_WINDOWS;
+	if (a->pick == 'w') {
+		/* Without a known start the history is one window. */
+		n = lo <= 0 || span <= 0 ? 1 : (int)((span + WINDOW_SPAN_MS - 1) / WINDOW_SPAN_MS);
+		if (n > MAX_WINDOWS)
+			n = MAX_WINDOWS;
+		step = span / n;
+		if (lo > 0 && span > 0 && a->delta_from == 0 && end - (lo + step * (n - 1)) < DELTA_REACH_MS) {
+			n--;
+			round = lo + step * n;
+		}
+	}
+	snprintf(key, sizeof key, "delta:%lld/%lld", (long long)a->id, (long long)round);
+	rc = task_add(w->db, job->id, key, "delta", a->id, 0, NULL, e);
+	(*added)++;
 	for (i = 0; i < n && rc == 0; i++) {
-		int64_t from = i == 0 ? lo : lo + span / n * i;
-		int64_t to = i == n - 1 ? end : lo + span / n * (i + 1);
-		char key[96];
+		int64_t from = lo + step * i, to = i == n - 1 && round == 0 ? end : lo + step * (i + 1);
 
 		snprintf(key, sizeof key, "window:%lld:%lld:%lld", (long long)a->id, (long long)from, (long long)to);
 		rc = task_add(w->db, job->id, key, "window", a->id, 0, NULL, e);
 		(*added)++;
 	}
-	return rc;
-}
-
-/* A picked user's tasks: its delta round and, for 'w', its windows. */
-static int queue_export(struct engine_worker *w, const struct job_row *job, const struct plan_acct *a, int *added,
-			struct cv_err *e)
-{
-	char key[48];
-	int rc;
-
-	snprintf(key, sizeof key, "delta:%lld", (long long)a->id);
-	rc = task_add(w->db, job->id, key, "delta", a->id, 0, NULL, e);
-	(*added)++;
-	if (rc == 0 && a->pick == 'w')
-		rc = add_windows(w, job, a, added, e);
 	return rc;
 }
 
@@ -728,12 +729,14 @@ static int early_wanted(struct engine_worker *w, const struct job_row *job, int6
 	if (refused[0])
 		return 0;
 	/* (EXISTS stops at the first account with a link of its own, and the
-	 * delta task is found by its key: on an incremental run of 500 users
-	 * a count here cost 24 CPU-seconds.) */
+	 * delta task is found by its key, "delta:<account>/<round start>", on
+	 * the index: on an incremental run of 500 users a count here cost 24
+	 * CPU-seconds.) */
 	return job_count(w, job,
 			 "SELECT EXISTS (SELECT 1 FROM tasks t JOIN accounts a ON a.id = t.account"
 			 " WHERE t.job = ?1 AND t.kind = 'account' AND a.delta_link IS NOT NULL"
-			 " AND NOT EXISTS (SELECT 1 FROM tasks d WHERE d.job = ?1 AND d.key = 'delta:' || a.id))") == 0 &&
+			 " AND NOT EXISTS (SELECT 1 FROM tasks d WHERE d.job = ?1"
+			 " AND d.key > 'delta:' || a.id || '/' AND d.key < 'delta:' || a.id || '0'))") == 0 &&
 	       job_count(w, job,
 			 "SELECT count(*) FROM tasks WHERE job = ?1 AND kind IN ('window', 'delta')"
 			 " AND state IN ('queued', 'running')") < EARLY_AHEAD;
@@ -803,27 +806,34 @@ static int window_url(const struct task_row *t, const char *user_id, struct buf 
 	return 0;
 }
 
-/* The first request of a delta task: the account's delta link while it
+/* The first request of a delta task: a new round from where its key says
+ * (the newest window it took over), else the account's delta link while it
  * reaches back far enough, else a new round from the job's start. */
 static int delta_url(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
 		     const char *user_id, struct buf *url, struct cv_err *e)
 {
+	long long acct, round = 0;
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = catalog_prepare(w->db, "SELECT delta_link, coalesce(delta_from, 0) FROM accounts WHERE id = ?", &st,
-				  e)))
-		return rc;
-	sqlite3_bind_int64(st, 1, t->account);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
-	    delta_fresh(sqlite3_column_int64(st, 1)))
-		buf_append_str(url, catalog_text(st, 0));
-	sqlite3_finalize(st);
+	if (sscanf(t->key, "delta:%lld/%lld", &acct, &round) != 2 || round < 0)
+		round = 0;
+	if (round == 0) {
+		if ((rc = catalog_prepare(w->db, "SELECT delta_link, coalesce(delta_from, 0) FROM accounts WHERE id = ?",
+					  &st, e)))
+			return rc;
+		sqlite3_bind_int64(st, 1, t->account);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+		    delta_fresh(sqlite3_column_int64(st, 1)))
+			buf_append_str(url, catalog_text(st, 0));
+		sqlite3_finalize(st);
+	}
 	if (url->len == 0) {
 		buf_append_str(url, "/v1.0/users/");
 		url_escape(url, user_id);
 		buf_append_str(url, "/chats/getAllMessages/delta?$top=50&$filter=lastModifiedDateTime%20gt%20");
-		backup_append_time(url, job->started - BACKUP_OVERLAP_MS);
+		/* (1 ms early, as a window's start: a change at the boundary is read) */
+		backup_append_time(url, round > 0 ? round - 1 : job->started - BACKUP_OVERLAP_MS);
 	}
 	return 0;
 }
@@ -844,7 +854,7 @@ static int store_export_pages(struct engine_worker *w, const struct job_row *job
 
 	if (!next && strcmp(t->kind, "delta") == 0 && !delta)
 		return err_set(e, CV_EPROTO, _("Microsoft Graph ended a delta round without a delta link"));
-	if ((rc = catalog_begin(w->db, e)))
+	if ((rc = catalog_begin_relaxed(w->db, e)))
 		return rc;
 	if ((rc = catalog_stmt(w->db, "SELECT id FROM chats WHERE tenant = ? AND chat_id = ?", &find, e)))
 		goto fail;
