@@ -196,7 +196,7 @@ static void test_pace(void)
 	ok(near(d, 0.005 / (THROTTLE_PACE_CUT + THROTTLE_PACE_STEP)), "its requests are spaced about 1/%.1f wider (%.6f)",
 	   THROTTLE_PACE_CUT, d);
 	now = 30.0;
-	for (i = 0; i < 20; i++, now += 1.0) {
+	for (i = 0; i < 100; i++, now += 1.0) { /* 0.98^100 < 0.5 */
 		throttle_acquire(t, GRAPH_CLASS_EXPORT, NULL, NULL, now, &a);
 		throttle_release(t, &a, THROTTLE_OVERLOAD, now);
 	}
@@ -207,7 +207,7 @@ static void test_pace(void)
 		throttle_release(t, &a, THROTTLE_OK, now);
 	}
 	ok(near(throttle_pace(t, GRAPH_CLASS_EXPORT), THROTTLE_PACE_MIN + 100 * THROTTLE_PACE_STEP),
-	   "each success wins back %.4f", THROTTLE_PACE_STEP);
+	   "each success wins back %.5f", THROTTLE_PACE_STEP);
 	for (i = 0; i < (int)(1.0 / THROTTLE_PACE_STEP); i++, now += 1.0) {
 		throttle_acquire(t, GRAPH_CLASS_EXPORT, NULL, NULL, now, &a);
 		throttle_release(t, &a, THROTTLE_OK, now);
