@@ -193,7 +193,7 @@ static void test_pace(void)
 	ok(take(t, GRAPH_CLASS_EXPORT, NULL, NULL, 20.0) == 0, "after a pause the class goes");
 	/* (that success won back one step) */
 	d = take(t, GRAPH_CLASS_EXPORT, NULL, NULL, 20.0);
-	ok(near(d, 0.005 / (THROTTLE_PACE_CUT + THROTTLE_PACE_STEP)), "its requests are spaced about 1/%.1f wider (%.6f)",
+	ok(near(d, 0.005 / (THROTTLE_PACE_CUT + THROTTLE_PACE_STEP)), "its requests are spaced about 1/%.2f wider (%.6f)",
 	   THROTTLE_PACE_CUT, d);
 	now = 30.0;
 	for (i = 0; i < 100; i++, now += 1.0) { /* 0.98^100 < 0.5 */
