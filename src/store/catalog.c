@@ -159,7 +159,7 @@ static void end_relaxed(sqlite3 *db)
 {
 	if (relaxed_db == db) {
 		relaxed_db = NULL;
-		sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+		exec_cached(db, "PRAGMA synchronous = FULL", _("updating the catalog"), NULL);
 	}
 }
 
