@@ -203,6 +203,7 @@ struct json_chunk {
 
 static _Thread_local struct json_arena *arena_in_use;
 
+#ifndef JSON_ARENA_OFF
 static int chunk_holds(const struct json_chunk *c, const void *p)
 {
 	const char *base = (const char *)c->data;
@@ -245,7 +246,6 @@ static void arena_free(void *p)
 	free(p);
 }
 
-#ifndef JSON_ARENA_OFF
 __attribute__((constructor)) static void arena_install(void)
 {
 	cJSON_Hooks hooks = {arena_malloc, arena_free};
