@@ -281,13 +281,18 @@ void acct_status(struct ui *u, struct acct_table *t, char *out, size_t len)
 static int confirm_selection(struct ui *u, struct acct_table *t, const char *title, const char *verb)
 {
 	const struct app_account_row *r = acct_cursor(t);
-	int64_t n = t->tagged ? t->tagged : 1;
+	int64_t n = t->tagged ? t->tagged : 1, more;
 	char names[400], text[1024];
 	size_t k;
 
-	app_selection_names(u->app, r ? r->id : 0, names, sizeof names, 5);
-	k = (size_t)snprintf(text, sizeof text, P_("%s %lld account: %s.", "%s %lld accounts: %s.", n), verb, (long long)n,
+	more = n - app_selection_names(u->app, r ? r->id : 0, names, sizeof names, 5);
+	k = (size_t)snprintf(text, sizeof text, P_("%s %lld account: %s", "%s %lld accounts: %s", n), verb, (long long)n,
 			     names);
+	if (more > 0 && k < sizeof text)
+		k += (size_t)snprintf(text + k, sizeof text - k, P_(" and %lld more", " and %lld more", more),
+				      (long long)more);
+	if (k < sizeof text)
+		k += (size_t)snprintf(text + k, sizeof text - k, ".");
 	if (t->hidden && k < sizeof text)
 		snprintf(text + k, sizeof text - k,
 			 P_(" %lld of them is hidden by the filter.", " %lld of them are hidden by the filter.", t->hidden),

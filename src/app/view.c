@@ -447,33 +447,30 @@ int app_tag_counts(struct app *a, const struct app_account_filter *f, int64_t *t
 #define SELECTION_SQL \
 	"(SELECT id FROM temp.tagged UNION ALL SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM temp.tagged))"
 
-void app_selection_names(struct app *a, int64_t account, char *out, size_t len, int max)
+int app_selection_names(struct app *a, int64_t account, char *out, size_t len, int max)
 {
 	sqlite3_stmt *st;
 	struct buf b;
-	int i = 0;
+	int listed = 0;
 
 	out[0] = '\0';
 	if (catalog_prepare(a->store->db,
 			    "SELECT CASE display_name WHEN '' THEN upn ELSE display_name END FROM accounts"
 			    " WHERE id IN " SELECTION_SQL " ORDER BY display_name COLLATE NOCASE LIMIT ?2",
 			    &st, NULL))
-		return;
+		return 0;
 	buf_init(&b);
 	sqlite3_bind_int64(st, 1, account);
-	sqlite3_bind_int(st, 2, max + 1);
+	sqlite3_bind_int(st, 2, max);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (i++ == max) {
-			buf_append_str(&b, ", ...");
-			break;
-		}
-		if (b.len)
+		if (listed++)
 			buf_append_str(&b, ", ");
 		buf_append_str(&b, catalog_text(st, 0));
 	}
 	sqlite3_finalize(st);
 	snprintf(out, len, "%s", buf_str(&b));
 	buf_free(&b);
+	return listed;
 }
 
 int app_privchat_set_selection(struct app *a, int64_t account, int active, int *changed, struct cv_err *e)

@@ -84,8 +84,9 @@ int app_untag_all(struct app *a, struct cv_err *e);
 int app_tag_counts(struct app *a, const struct app_account_filter *f, int64_t *tagged, int64_t *hidden,
 		   struct cv_err *e);
 /* Up to max display names of the tagged accounts (or of account when none
- * is tagged), joined with ", " into out; for confirmations. */
-void app_selection_names(struct app *a, int64_t account, char *out, size_t len, int max);
+ * is tagged), joined with ", " into out, for confirmations; returns how many
+ * it named. */
+int app_selection_names(struct app *a, int64_t account, char *out, size_t len, int max);
 
 /* Activate or deactivate the tagged accounts, or account when none is
  * tagged. *changed counts the accounts whose state changed. */

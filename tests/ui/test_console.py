@@ -403,6 +403,10 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.keys("a")
         s = self.wait_for("Proceed? [y/N]")
         self.assertIn("Activate private chat backup for 200 accounts:", s)
+        # five names, then a count of the rest, not a bare ellipsis
+        flat = re.sub(r"\s+", " ", re.sub(r"[│|]\s*\n\s*[│|]", " ", s))
+        self.assertIn(" and 195 more.", flat)
+        self.assertNotIn("...", flat)
         self.assertNotIn("hidden by the filter", s)
         self.keys("y")
         s = self.wait_for("200 accounts activated")
