@@ -43,7 +43,7 @@ static inline void buf_append_char(struct buf *b, char c)
 
 void buf_append_str(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void buf_truncate(struct buf *b, size_t len);
 void buf_reset(struct buf *b);
 /* The string so far; "" for an empty buffer (never NULL). */
