@@ -1,5 +1,6 @@
 # Test layers: unit tests (TAP, one program per module), the Graph simulator's
-# self-test, integration tests against the simulator, console tests in tmux.
+# self-test, integration tests against the simulator, console tests in tmux,
+# fuzz targets.
 
 TEST_EXTENSIONS = .py .sh
 LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
@@ -28,6 +29,7 @@ CLEANFILES += tests/locale/de/LC_MESSAGES/chatvault.mo
 include tests/unit/local.mk
 include tests/integration/local.mk
 include tests/ui/local.mk
+include tests/fuzz/local.mk
 
 # Benchmarks: figures, not pass/fail (doc/benchmarks.md records them).
 bench: chatvault

@@ -199,9 +199,7 @@ out:
 	return rc;
 }
 
-/* Pull access_token and expires_in out of a 200 answer, wiping cJSON's
- * copy of the token. */
-static int parse_token(const char *body, char **token, double *expires_in)
+int auth_parse_token(const char *body, char **token, double *expires_in)
 {
 	cJSON *root = cJSON_Parse(body);
 	const cJSON *tok, *exp, *type;
@@ -270,7 +268,7 @@ static int fetch(struct auth *a, const struct auth_io *io, char **token, double 
 		rq.body_reserve = 64 * 1024; /* the token arrives in one block */
 		rc = http_perform(io->http, &rq, &resp, e);
 		if (rc == 0 && resp.status == 200) {
-			if (parse_token(buf_str(&resp.body), token, expires_in) == 0)
+			if (auth_parse_token(buf_str(&resp.body), token, expires_in) == 0)
 				goto out;
 			rc = err_set(e, CV_EPROTO,
 				     _("the sign-in service at %s answered without a usable access token"), host);

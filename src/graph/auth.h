@@ -43,6 +43,12 @@ void auth_invalidate(struct auth *a, unsigned gen);
 /* The token endpoint "{login_url}/{tenant}/oauth2/v2.0/token"; caller owns it. */
 char *auth_token_url(const char *login_url, const char *tenant);
 
+/* A 200 answer of the token endpoint: 0 with *token (secure memory, release
+ * with auth_header_free) and *expires_in (seconds) when it holds a bearer
+ * token of URL-safe characters that expires in the future, else -1. cJSON's
+ * copy of the token is wiped. */
+int auth_parse_token(const char *body, char **token, double *expires_in);
+
 /* SHA-1 thumbprint of the configured certificate in hex, or NULL. Borrowed. */
 const char *auth_thumbprint(const struct auth *a);
 
