@@ -7,16 +7,33 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A message cut to fit its buffer (size bytes with the NUL) ends on a whole
+ * UTF-8 character and with "…", never halfway through a character that a
+ * terminal or a JSON reader would then choke on. */
+static void mark_cut(char *msg, size_t size)
+{
+	static const char ellipsis[] = "\xE2\x80\xA6";
+	size_t end = size - sizeof ellipsis; /* room for the mark and the NUL */
+
+	/* back over continuation bytes to the start of the character at end */
+	while (end > 0 && ((unsigned char)msg[end] & 0xC0) == 0x80)
+		end--;
+	memcpy(msg + end, ellipsis, sizeof ellipsis);
+}
+
 int err_set(struct cv_err *e, int code, const char *fmt, ...)
 {
 	va_list ap;
+	int n;
 
 	if (e == NULL)
 		return code;
 	e->code = code;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 	va_end(ap);
+	if (n >= (int)sizeof e->msg)
+		mark_cut(e->msg, sizeof e->msg);
 	return code;
 }
 
@@ -32,13 +49,17 @@ int err_prefix(struct cv_err *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(out, sizeof out - 2, fmt, ap);
 	va_end(ap);
+	if (n >= (int)sizeof out - 2)
+		mark_cut(out, sizeof out - 2);
 	h = n < 0 ? 0 : strnlen(out, sizeof out - 3);
 	out[h++] = ':';
 	out[h++] = ' ';
 	room = sizeof out - h - 1;
-	ml = strnlen(e->msg, room);
-	memcpy(out + h, e->msg, ml);
-	out[h + ml] = '\0';
+	ml = strnlen(e->msg, room + 1);
+	memcpy(out + h, e->msg, ml < room ? ml : room);
+	out[h + (ml < room ? ml : room)] = '\0';
+	if (ml > room)
+		mark_cut(out, sizeof out);
 	memcpy(e->msg, out, sizeof out);
 	return e->code;
 }

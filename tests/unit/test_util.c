@@ -5,6 +5,7 @@
 #include "tap.h"
 #include "util/buf.h"
 #include "util/encode.h"
+#include "util/err.h"
 #include "util/json.h"
 #include "util/sanitize.h"
 #include "util/timeutil.h"
@@ -275,6 +276,47 @@ static void test_json_append(void)
 	buf_free(&out);
 }
 
+/* A message longer than its buffer is cut on a character boundary and says
+ * so; one that fits is kept whole. */
+static int valid_utf8(const char *s)
+{
+	size_t i = 0, n = strlen(s), k;
+	unsigned cp;
+
+	for (; i < n; i += k)
+		if ((k = utf8_decode((const unsigned char *)s + i, n - i, &cp)) == 0)
+			return 0;
+	return 1;
+}
+
+static void test_err(void)
+{
+	struct cv_err e = {0};
+	char long_text[2000];
+	size_t len;
+
+	memset(long_text, 0, sizeof long_text);
+	for (size_t i = 0; i + 2 < sizeof long_text; i += 2)
+		memcpy(long_text + i, "\xC3\xA9", 2); /* é, two bytes each */
+	for (int shift = 0; shift < 4; shift++) {
+		err_set(&e, CV_EPROTO, "%.*s%s", shift, "xyz", long_text);
+		len = strlen(e.msg);
+		ok(valid_utf8(e.msg), "err_set: a cut message is valid UTF-8 (shifted by %d)", shift);
+		ok(len < sizeof e.msg && len >= sizeof e.msg - 8 && strcmp(e.msg + len - 3, "\xE2\x80\xA6") == 0,
+		   "err_set: the cut is marked with an ellipsis and keeps the buffer full (%zu bytes)", len);
+		err_prefix(&e, "reading chat %s", "\xE4\xB8\xAD");
+		ok(valid_utf8(e.msg) && strncmp(e.msg, "reading chat \xE4\xB8\xAD: ", 18) == 0,
+		   "err_prefix: the prefixed, cut message is valid UTF-8 (shifted by %d)", shift);
+	}
+	err_set(&e, CV_EPROTO, "short %s", "\xC3\xA9");
+	is_str(e.msg, "short \xC3\xA9", "err_set: a message that fits is kept whole");
+	err_prefix(&e, "p");
+	is_str(e.msg, "p: short \xC3\xA9", "err_prefix: a prefixed message that fits is kept whole");
+	err_prefix(&e, "%s", long_text);
+	ok(valid_utf8(e.msg) && strlen(e.msg) < sizeof e.msg, "err_prefix: an over-long prefix is cut on a boundary");
+	is_int(e.code, CV_EPROTO, "err_prefix keeps the code");
+}
+
 int main(void)
 {
 	test_sanitize();
@@ -283,5 +325,6 @@ int main(void)
 	test_buf();
 	test_json_arena();
 	test_json_append();
+	test_err();
 	return tap_done();
 }
