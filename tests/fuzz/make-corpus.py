@@ -2,8 +2,9 @@
 """Write the fuzz targets' seed corpus (tests/fuzz/corpus/) from the Graph
 simulator's tenant, its hostile strings and a few identity-platform answers.
 Run it again after the simulator learns a new shape; the seeds are kept in
-the tree so that make check needs no simulator."""
-import json, os, shutil, sys
+the tree so that make check needs no simulator. Inputs that once found a bug
+are named found-* and kept: this script replaces only the other seeds."""
+import json, os, sys
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "graphsim"))
@@ -23,7 +24,10 @@ def put(target, name, data):
 
 
 def main():
-    shutil.rmtree(out, ignore_errors=True)
+    for d, _dirs, files in os.walk(out):
+        for f in files:
+            if not f.startswith("found-"):
+                os.unlink(os.path.join(d, f))
     look = json.load(open(os.path.join(here, "..", "..", "data", "demo-tenant.json")))
     t = tenant.Tenant(look, seed=7, users=12, chats_per_user=3, messages_per_chat=60,
                       epoch_ms=1767225600000)
