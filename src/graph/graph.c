@@ -236,9 +236,7 @@ static char *url_fixup(const char *url)
 	return buf_steal(&b);
 }
 
-/* A path "/v1.0/..." goes under graph_url; an absolute URL (a nextLink)
- * must stay on the Graph origin, or the bearer token would follow it. */
-static char *request_url(struct graph_tenant *t, const char *url, struct cv_err *e)
+char *graph_resolve_url(const char *graph_url, const char *url, struct cv_err *e)
 {
 	char *host, *fixed;
 
@@ -248,11 +246,11 @@ static char *request_url(struct graph_tenant *t, const char *url, struct cv_err 
 	}
 	if (url[0] == '/') {
 		fixed = url_fixup(url);
-		host = xasprintf("%s%s", t->graph_url, fixed);
+		host = xasprintf("%s%s", graph_url, fixed);
 		free(fixed);
 		return host;
 	}
-	if (http_same_origin(url, t->graph_url))
+	if (http_same_origin(url, graph_url))
 		return url_fixup(url);
 	host = http_url_host(url);
 	err_set(e, CV_EPROTO, _("refusing to send the access token to %s, which is not the Microsoft Graph "
@@ -293,7 +291,7 @@ static int do_get(struct graph_conn *c, struct graph_tenant *t, const struct gra
 	resp->content_type[0] = '\0';
 	if (json != NULL)
 		*json = NULL;
-	url = request_url(t, req->url, e);
+	url = graph_resolve_url(t->graph_url, req->url, e);
 	if (url == NULL) {
 		atomic_fetch_add(&t->failures, 1);
 		return e->code;

@@ -136,6 +136,13 @@ int graph_get(struct graph_conn *c, struct graph_tenant *t, const struct graph_r
 int graph_get_json(struct graph_conn *c, struct graph_tenant *t, const struct graph_request *req,
 		   struct cJSON **out, struct cv_err *e);
 
+/* The URL a request goes to: a path "/v1.0/..." under graph_url, or an
+ * absolute URL (a nextLink or deltaLink from an answer) only when it is on
+ * graph_url's origin, or the bearer token would follow it elsewhere; NULL
+ * with CV_EINVAL or CV_EPROTO otherwise. Characters a URL may not carry raw
+ * are percent-encoded. The caller owns the result. */
+char *graph_resolve_url(const char *graph_url, const char *url, struct cv_err *e);
+
 /* Paging helpers on a parsed page: the "value" array (borrowed), and the
  * next/delta links (borrowed strings, or NULL). */
 struct cJSON *graph_page_value(struct cJSON *page);

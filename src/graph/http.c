@@ -13,6 +13,7 @@
 #include "graph/http.h"
 #include "graph/retry.h"
 #include "graph/wait.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/i18n.h"
 #include "util/sanitize.h"
@@ -256,7 +257,12 @@ char *http_url_host(const char *url)
 
 	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-		out = xstrdup(host);
+		/* the URL may come from an answer (a nextLink): inert text, and
+		 * no more of it than a sentence needs */
+		struct buf b = BUF_INIT;
+
+		sanitize_append(&b, host, strnlen(host, 255), 0);
+		out = buf_steal(&b);
 		curl_free(host);
 	} else {
 		out = xstrdup("?");

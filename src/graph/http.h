@@ -65,8 +65,8 @@ void http_response_free(struct http_response *r);
 int http_perform(struct http_conn *c, const struct http_request *rq, struct http_response *rs,
 		 struct cv_err *e);
 
-/* The host part of a URL for messages ("graph.microsoft.com"); the caller
- * owns the result. */
+/* The host part of a URL for messages ("graph.microsoft.com"), sanitised
+ * and at most 255 bytes of it; the caller owns the result. */
 char *http_url_host(const char *url);
 
 /* Do two absolute URLs have the same scheme, host and port? (A bearer

@@ -1,9 +1,11 @@
 /*
  * Answers of the identity platform and of Graph that the client reads
  * before it trusts anything: token responses, error bodies, Retry-After
- * values and the times in them. A token is taken only when it is usable; an
- * error becomes one inert sentence, whatever the server wrote. The first
- * byte picks the HTTP status; the rest is the body (or header value).
+ * values, the times in them and the links it follows. A token is taken only
+ * when it is usable; an error becomes one inert sentence, whatever the
+ * server wrote; a link the token is sent to is on the Graph origin as curl
+ * itself parses the URL that goes out. The first byte picks the HTTP status;
+ * the rest is the body (or header value, or link).
  */
 #include "config.h"
 
@@ -11,6 +13,8 @@
 
 #include "graph/auth.h"
 #include "graph/errors.h"
+#include "graph/graph.h"
+#include "graph/http.h"
 #include "graph/retry.h"
 #include "store/vault.h"
 #include "util/err.h"
@@ -28,6 +32,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return vault_global_init() == 0 ? 0 : (abort(), 0);
 }
 
+#define GRAPH "https://graph.microsoft.com"
+
 static const long statuses[] = {200, 400, 401, 402, 403, 404, 409, 429, 500, 502, 503, 504};
 
 static void check_error(const char *what, int rc, const struct cv_err *e)
@@ -44,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct errors_ctx ctx = {"11111111-2222-3333-4444-555555555555", "contoso.onmicrosoft.com",
 				       "0123456789ABCDEF0123456789ABCDEF01234567", "login.example.test"};
 	struct cv_err e = {0};
-	char *body, *token = NULL, *perms;
+	char *body, *token = NULL, *perms, *url;
 	double expires, seconds;
 	long status;
 	int64_t ms;
@@ -90,6 +96,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				  iso);
 	}
 	(void)time_parse_date(body, &ms);
+
+	err_clear(&e);
+	if ((url = graph_resolve_url(GRAPH, body, &e)) != NULL) {
+		for (const char *p = url; *p; p++)
+			if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+				fuzz_fail("a request URL with a raw byte 0x%02x: %.80s", (unsigned char)*p, url);
+		if (!http_same_origin(url, GRAPH))
+			fuzz_fail("the token would go to '%.120s', off the Graph origin (from '%.120s')", url, body);
+		free(url);
+	} else {
+		check_error("refused link", e.code, &e);
+	}
 	free(body);
 	return 0;
 }

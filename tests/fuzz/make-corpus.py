@@ -93,6 +93,18 @@ def main():
     ident("time", 200, "2026-02-28T23:59:59.1234567Z")
     ident("time-offset", 200, "2026-01-01T00:00:00+05:30")
     ident("date", 200, "2026-02-29")
+    for k, link in enumerate([
+            "https://graph.microsoft.com/v1.0/users/x/chats/getAllMessages?$skiptoken=a%20b",
+            "https://graph.microsoft.com:443/v1.0/chats?$top=50",
+            "HTTPS://GRAPH.MICROSOFT.COM/v1.0/me",
+            "/v1.0/users/a b/chats?$filter=lastModifiedDateTime gt 2026-01-01T00:00:00Z",
+            "https://graph.microsoft.com.evil.example/v1.0/x",
+            "https://evil.example|@graph.microsoft.com/v1.0/x",
+            "https://graph.microsoft.com\\@evil.example/v1.0/x",
+            "https://graph.microsoft.com@evil.example/v1.0/x",
+            "//evil.example/v1.0/x",
+            "http://graph.microsoft.com/v1.0/x"]):
+        ident("link-%02d" % k, 200, link)
 
     # records: a few shapes of bytes; the target seals the genuine ones itself
     put("fuzz_record", "empty", b"")
