@@ -2,13 +2,16 @@
  * A message body (HTML or text) through the export sanitiser: the HTML it
  * rebuilds keeps to the allow-list, the text it gives people is inert, the
  * text it keeps as data is valid UTF-8, and a cleaned URL keeps its scheme.
- * The first byte picks the options; the rest is the body.
+ * The same bytes as a chat topic or attachment name become a file name that
+ * is safe on any file system a download is opened on. The first byte picks
+ * the options; the rest is the body.
  */
 #include "config.h"
 
 #include "fuzz.h"
 
 #include "export/htmltext.h"
+#include "export/names.h"
 #include "util/buf.h"
 #include "util/sanitize.h"
 
@@ -29,6 +32,30 @@ static int image(void *ctx, const char *src, struct htmltext_image *img)
 	img->data = png;
 	img->len = sizeof png;
 	return 1;
+}
+
+static void check_name(const char *name, const char *ext)
+{
+	static const char *const devices[] = {"CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4",
+					      "COM5", "COM6", "COM7", "COM8", "COM9", "LPT1", "LPT2", "LPT3",
+					      "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9", NULL};
+	size_t len = strlen(name), stem = strcspn(name, ".");
+
+	fuzz_check_inert("file name", name, len, 0);
+	if (strpbrk(name, "/\\:*?\"<>|") != NULL)
+		fuzz_fail("file name '%s' holds a separator or a reserved character", name);
+	if (strstr(name, "\xE2\x80\x8B") || strstr(name, "\xE2\x80\x8C") || strstr(name, "\xE2\x80\x8D") ||
+	    strstr(name, "\xEF\xBB\xBF"))
+		fuzz_fail("file name '%s' holds a zero-width character", name);
+	if (name[0] == '.' || name[0] == '-' || name[0] == ' ')
+		fuzz_fail("file name '%s' starts with a dot, a dash or a space", name);
+	if (len < strlen(ext) || strcmp(name + len - strlen(ext), ext) != 0)
+		fuzz_fail("file name '%s' lost its extension %s", name, ext);
+	if (len > NAME_MAX_BYTES + strlen(" (99)") + strlen(ext))
+		fuzz_fail("file name of %zu bytes", len);
+	for (size_t i = 0; devices[i]; i++)
+		if (strlen(devices[i]) == stem && strncasecmp(name, devices[i], stem) == 0)
+			fuzz_fail("file name '%s' is a reserved device name", name);
 }
 
 static const char *file_href(void *ctx, const char *content_url)
@@ -77,6 +104,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_reset(&out);
 
 	url = fuzz_cstr(data + 1, n);
+	{
+		struct name_set *ns = name_set_new();
+		char *a = name_make(ns, url, "chat", ".json"), *b = name_make(ns, url, "chat", ".json");
+
+		check_name(a, ".json");
+		check_name(b, ".json");
+		if (strcasecmp(a, b) == 0)
+			fuzz_fail("two chats named '%s' in one export", a);
+		free(a);
+		free(b);
+		name_set_free(&ns);
+	}
 	if (htmltext_url_clean(url, &out)) {
 		fuzz_check_utf8("cleaned URL", buf_str(&out), out.len);
 		for (size_t i = 0; i < out.len; i++)

@@ -61,6 +61,8 @@ def main():
         put("fuzz_html", "html-%02d" % k, bytes([k % 2]) + b.encode("utf-8", "surrogatepass"))
     for k, s in enumerate(hostile.TEXTS):
         put("fuzz_html", "text-%02d" % k, bytes([2 | 4 | (k % 2)]) + s.encode("utf-8", "surrogatepass"))
+    for k, s in enumerate(hostile.TOPICS + hostile.FILE_NAMES + ["CON", "lpt1.txt", "..", "  .hidden", "-rf"]):
+        put("fuzz_html", "name-%02d" % k, bytes([2]) + s.encode("utf-8", "surrogatepass"))
     put("fuzz_html", "deep", b"\x01" + b"<div><b>" * 300 + b"deep" + b"</b></div>" * 300)
     put("fuzz_html", "invalid-utf8", b"\x00<p>\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80 \xe2\x80\xae</p>")
     put("fuzz_html", "urls", b"\x00<a href=\" JaVa\tScRiPt:alert(1)\">a</a><a href=\"https://ok.example/?a=1&amp;b=2\">b</a>"
