@@ -102,6 +102,10 @@ int time_parse_iso8601(const char *s, int64_t *ms)
 		return -1;
 	*ms = ((days_from_civil(y, mo, d) * 86400LL + h * 3600LL + mi * 60LL + sec) - off * 60LL) * 1000LL +
 	      frac_ms;
+	/* An offset must not carry the instant outside years 0000 to 9999,
+	 * which is what time_format_iso8601 can write back. */
+	if (*ms < days_from_civil(0, 1, 1) * 86400000LL || *ms >= days_from_civil(10000, 1, 1) * 86400000LL)
+		return -1;
 	return 0;
 }
 

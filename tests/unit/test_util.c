@@ -109,6 +109,15 @@ static void test_time(void)
 	ok(time_parse_iso8601("2024-01-01T00:00:00", &ms) != 0, "missing zone rejected");
 	ok(time_parse_date("2024-02-29", &ms) == 0 && ms == 1709164800000LL, "leap day date");
 	ok(time_parse_date("2023-02-29", &ms) != 0, "non-leap 29 Feb rejected");
+	/* .NET's DateTime.MinValue, which Graph sends for "never" */
+	ok(time_parse_iso8601("0001-01-01T00:00:00Z", &ms) == 0, "0001-01-01 parses");
+	time_format_iso8601(ms, out, sizeof out);
+	is_str(out, "0001-01-01T00:00:00.000Z", "and formats back");
+	/* found by fuzz_identity: an offset that leaves years 0000-9999 would
+	 * format as a time that does not parse back */
+	ok(time_parse_iso8601("0000-01-01T00:00:00+05:00", &ms) != 0, "an offset before year 0000 is rejected");
+	ok(time_parse_iso8601("9999-12-31T23:00:00-05:00", &ms) != 0, "an offset past year 9999 is rejected");
+	ok(time_parse_iso8601("9999-12-31T23:59:59.999Z", &ms) == 0, "the last millisecond of 9999 parses");
 }
 
 static void test_encode(void)
