@@ -113,16 +113,20 @@ static size_t mutate(uint8_t *buf, size_t len)
 			if (len)
 				buf[at] ^= (uint8_t)(1u << rnd(8));
 			break;
-		case 1: /* overwrite with a token */
-		case 2: { /* insert a token */
+		case 1:
+		case 2: { /* a token, inserted or written over what is there */
 			const char *t = tokens[rnd(sizeof tokens / sizeof tokens[0])];
 
 			n = strlen(t);
 			if (len + n > INPUT_MAX)
 				break;
-			memmove(buf + at + n, buf + at, len - at);
+			if (rnd(2)) {
+				memmove(buf + at + n, buf + at, len - at);
+				len += n;
+			} else if (at + n > len) {
+				len = at + n;
+			}
 			memcpy(buf + at, t, n);
-			len += n;
 			break;
 		}
 		case 3: /* delete a run */
