@@ -16,7 +16,7 @@ AM_TESTS_ENVIRONMENT = \
 	CHATVAULT_LOCALEDIR='$(abs_top_builddir)/tests/locale'; export CHATVAULT_LOCALEDIR;
 
 UNIT_LDADD = libchatvault.a $(CV_LIBS)
-EXTRA_DIST += tests/unit/tap.h build-aux/tap-driver.sh
+EXTRA_DIST += tests/unit/tap.h build-aux/tap-driver.sh tests/valgrind/chatvault.supp
 
 # The German catalogue where the uninstalled binary finds it
 # ($CHATVAULT_LOCALEDIR), for the console's translation test.
