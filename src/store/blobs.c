@@ -7,6 +7,7 @@
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "util/i18n.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 #include <dirent.h>
@@ -151,6 +152,28 @@ int blob_write(struct blob_writer *w, const void *p, size_t n, struct cv_err *e)
 	return 0;
 }
 
+static int discard(void *ctx, const void *p, size_t n)
+{
+	(void)ctx;
+	(void)p;
+	(void)n;
+	return 0;
+}
+
+/* Is the stored copy of blob name whole? Deduplication must not keep a copy
+ * that was damaged on disk when good bytes are at hand: it is read and
+ * checked in full (only when the same content arrives again), and a damaged
+ * one is replaced by the new copy. */
+static int intact(const struct blob_writer *w, const char *name)
+{
+	struct cv_err e = {0};
+
+	if (blob_read(w->dir, w->vault, name, discard, NULL, &e) == 0)
+		return 1;
+	log_warn("%s; replacing it with the copy just received", e.msg);
+	return 0;
+}
+
 int blob_commit(struct blob_writer **wp, char *name, uint64_t *size, struct cv_err *e)
 {
 	struct blob_writer *w = *wp;
@@ -186,7 +209,7 @@ int blob_commit(struct blob_writer **wp, char *name, uint64_t *size, struct cv_e
 	if (rc)
 		goto out;
 	path = blob_path(w->dir, name);
-	if (fs_exists(path)) {
+	if (fs_exists(path) && intact(w, name)) {
 		/* the same content is already stored */
 		unlink(w->tmp);
 	} else if (rename(w->tmp, path) != 0) {

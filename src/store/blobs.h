@@ -12,7 +12,8 @@
  *
  * Layout: blobs/ab/abcdef…(64 hex), written as blobs/tmp/… and renamed into
  * place after fsync. A file that is already there is kept and the new copy
- * dropped (deduplication).
+ * dropped (deduplication), once the kept one has been read and checked in
+ * full: a copy damaged on disk is replaced by the new one.
  */
 #ifndef CV_STORE_BLOBS_H
 #define CV_STORE_BLOBS_H

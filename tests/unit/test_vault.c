@@ -895,6 +895,15 @@ static void test_blob_store(const struct vault *v, const struct vault *other)
 	put_blob(v, dir, data, n, 65536, b);
 	mangle(dir, a, append_byte);
 	ok(read_back(v, dir, a, &out, &e) == CV_EINTEGRITY, "bytes after the last chunk are refused");
+	/* The same content arriving again heals a damaged copy instead of
+	 * deduplicating against it. */
+	ok(put_blob(v, dir, data, n, 65536, b) == 0 && strcmp(a, b) == 0 && read_back(v, dir, a, &out, &e) == 0 &&
+		   out.len == n && memcmp(out.data, data, n) == 0,
+	   "a damaged blob is replaced when its content is stored again");
+	ok(count_files(sub) == 1, "and the copy that healed it is the only file");
+	mangle(dir, a, flip_middle);
+	ok(put_blob(v, dir, data, n, 65536, b) == 0 && read_back(v, dir, a, &out, &e) == 0,
+	   "so is one with a flipped bit");
 	ok(read_back(v, dir, "../../etc/passwd", &out, &e) == CV_EINTEGRITY, "a name that is not a blob name is refused");
 	ok(read_back(v, dir, "00000000000000000000000000000000000000000000000000000000000000ff", &out, &e) ==
 		   CV_EINTEGRITY,
