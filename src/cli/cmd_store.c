@@ -34,21 +34,48 @@ int cmd_init(struct cli *c)
 	return EXIT_OK;
 }
 
+/* Open the store with its recovery key, from file (first line) or asked on
+ * the terminal: the way back in when the passphrase is lost. */
+static int open_with_recovery(struct cli *c, const char *file, struct app **out)
+{
+	struct cv_err e = {0};
+	char *key = NULL;
+	int rc;
+
+	if (file)
+		rc = cli_read_secret_file(file, 1, &key, &e);
+	else {
+		struct cli tmp = *c;
+
+		tmp.passphrase_file = NULL;
+		rc = cli_read_passphrase(&tmp, _("Recovery key: "), 0, &key, &e);
+	}
+	if (rc == 0) {
+		rc = app_open(c->home, key, strlen(key), 1, out, &e);
+		cli_secret_free(&key);
+	}
+	return rc ? cli_fail(&e) : 0;
+}
+
 int cmd_passwd(struct cli *c)
 {
 	struct cv_err e = {0};
 	struct app *a;
 	char *newpass = NULL;
-	const char *newfile = NULL;
-	int rc, i;
+	const char *newfile = NULL, *recfile = NULL;
+	int rc, i, recovery = 0;
 
 	for (i = 1; i < c->argc; i++) {
 		if (strcmp(c->argv[i], "--new-passphrase-file") == 0 && i + 1 < c->argc)
 			newfile = c->argv[++i];
+		else if (strcmp(c->argv[i], "--recovery-key-file") == 0 && i + 1 < c->argc)
+			recfile = c->argv[++i], recovery = 1;
+		else if (strcmp(c->argv[i], "--recovery") == 0)
+			recovery = 1;
 		else
 			return cli_usage_error(_("passwd: unknown option '%s'"), c->argv[i]);
 	}
-	if ((rc = cli_open(c, &a)))
+	if ((rc = recovery ? open_with_recovery(c, recfile, &a) : cli_open(c, &a)))
 		return rc;
 	if (newfile)
 		rc = cli_read_secret_file(newfile, 1, &newpass, &e);

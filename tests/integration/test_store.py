@@ -1,8 +1,10 @@
 """The store: init, passphrases, permissions, tamper detection, exit codes."""
 import json
 import os
+import pty
 import sqlite3
 import subprocess
+import time
 
 import cvtest
 
@@ -37,6 +39,59 @@ class Store(cvtest.ChatvaultTest):
         new = self.write_secret("new", "a new passphrase\n")
         self.cv("passwd", "--new-passphrase-file", new)
         self.assertEqual(self.cv("tenant", "list", ok=False).rc, 1)
+        self.assertEqual(self.cv("-H", self.home, "-p", new, "tenant", "list", home=False).rc, 0)
+
+    def test_recovery_key_sets_a_new_passphrase(self):
+        recovery = self.cv("init").out.strip()
+        key_before = read_bytes(os.path.join(self.home, "key"))
+        new = self.write_secret("new", "the passphrase after recovery\n")
+        # a wrong key (the right one with one group changed) is refused and
+        # changes nothing
+        wrong = self.write_secret("wrong-recovery", recovery[:-4] + ("AAAA" if recovery[-4:] != "AAAA" else "BBBB") + "\n")
+        res = self.cv("passwd", "--recovery-key-file", wrong, "--new-passphrase-file", new, ok=False)
+        self.assertEqual(res.rc, 1)
+        self.assertIn("wrong recovery key", res.err)
+        self.assertEqual(read_bytes(os.path.join(self.home, "key")), key_before)
+        junk = self.write_secret("junk", "not a key at all\n")
+        res = self.cv("passwd", "--recovery-key-file", junk, "--new-passphrase-file", new, ok=False)
+        self.assertEqual(res.rc, 1)
+        self.assertIn("not a recovery key", res.err)
+        # the key as printed, in lower case and without dashes, as people retype it
+        typed = self.write_secret("recovery", recovery.replace("-", " ").lower() + "\n")
+        res = self.cv("-H", self.home, "passwd", "--recovery-key-file", typed, "--new-passphrase-file", new, home=False)
+        self.assertIn("Passphrase changed", res.err)
+        self.assertNotIn(recovery, res.out + res.err)
+        self.assertEqual(self.cv("tenant", "list", ok=False).rc, 1, "the old passphrase no longer opens it")
+        self.assertEqual(self.cv("-H", self.home, "-p", new, "tenant", "list", home=False).rc, 0)
+        # the recovery key still works after that (its wrapping is kept)
+        again = self.write_secret("again", "and once more\n")
+        self.cv("-H", self.home, "passwd", "--recovery-key-file", typed, "--new-passphrase-file", again, home=False)
+        self.assertEqual(self.cv("-H", self.home, "-p", again, "tenant", "list", home=False).rc, 0)
+
+    def test_recovery_key_asked_on_the_terminal(self):
+        recovery = self.cv("init").out.strip()
+        new = self.write_secret("new", "typed after recovery\n")
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execve(cvtest.CHATVAULT, [cvtest.CHATVAULT, "-H", self.home, "passwd", "--recovery",
+                                         "--new-passphrase-file", new], self.env)
+        seen, answered, deadline = b"", False, time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+            if not answered and b"Recovery key: " in seen:
+                os.write(fd, recovery.encode() + b"\n")
+                answered = True
+        _pid, status = os.waitpid(pid, 0)
+        os.close(fd)
+        self.assertTrue(answered, seen)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0, seen)
+        self.assertNotIn(recovery.encode(), seen, "the key is not echoed")
         self.assertEqual(self.cv("-H", self.home, "-p", new, "tenant", "list", home=False).rc, 0)
 
     def test_readable_store_refused(self):
