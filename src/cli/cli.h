@@ -6,6 +6,7 @@
 #ifndef CV_CLI_CLI_H
 #define CV_CLI_CLI_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 struct app;
@@ -69,6 +70,6 @@ int cmd_console(struct cli *c);
 /* Wait for a job to end, printing progress on stderr; returns its exit code. */
 int cli_wait_job(struct cli *c, struct app *a, int64_t job);
 /* Install SIGINT/SIGTERM handlers that set the returned flag. */
-volatile int *cli_install_stop_signals(void);
+atomic_int *cli_install_stop_signals(void);
 
 #endif

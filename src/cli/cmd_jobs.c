@@ -86,7 +86,7 @@ int cmd_run(struct cli *c)
 {
 	const char *at = SCHEDULE_DEFAULT;
 	struct schedule sched;
-	volatile int *stop;
+	atomic_int *stop;
 	struct cv_err e = {0};
 	struct app *a;
 	int rc, i;

@@ -196,7 +196,7 @@ int cli_open(struct cli *c, struct app **out)
 	return 0;
 }
 
-static volatile int stop_flag;
+static atomic_int stop_flag;
 
 static void on_stop_signal(int sig)
 {
@@ -204,7 +204,7 @@ static void on_stop_signal(int sig)
 	stop_flag = 1;
 }
 
-volatile int *cli_install_stop_signals(void)
+atomic_int *cli_install_stop_signals(void)
 {
 	struct sigaction sa;
 
@@ -218,7 +218,7 @@ volatile int *cli_install_stop_signals(void)
 
 int cli_wait_job(struct cli *c, struct app *a, int64_t job)
 {
-	volatile int *stop = cli_install_stop_signals();
+	atomic_int *stop = cli_install_stop_signals();
 	char last[160] = "";
 	int tty = cli_stderr_tty() && c->verbose >= 0;
 	int code;

@@ -8,6 +8,7 @@
 #ifndef CV_ENGINE_ENGINE_H
 #define CV_ENGINE_ENGINE_H
 
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdint.h>
 
@@ -29,7 +30,7 @@ struct engine_worker {
 	struct json_arena arena;   /* for one page's parse tree at a time */
 	char owner[340];           /* lease owner id "host:pid:n" */
 	int index;
-	volatile int stop;         /* set when the engine stops: finish the page in flight */
+	atomic_int stop;           /* set when the engine stops: finish the page in flight */
 	int64_t current_job;
 	int64_t retry_note_ms;     /* when Retrying was last written */
 	int64_t defer_until;       /* with CV_EDEFER: when the task is to go on (ms since the epoch) */

@@ -9,6 +9,8 @@
 
 #include "graph/graph.h"
 
+#include <stdatomic.h>
+
 struct cv_err;
 struct http_conn;
 
@@ -20,7 +22,7 @@ struct auth;
 /* What a token fetch may use of the calling thread. */
 struct auth_io {
 	struct http_conn *http;
-	const volatile int *cancel;
+	const atomic_int *cancel;
 	graph_retry_fn observer;
 	void *observer_ctx;
 	double retry_scale; /* multiplies every retry delay (tests) */

@@ -39,7 +39,7 @@ struct graph_conn {
 	struct http_conn *http;
 	graph_retry_fn observer;
 	void *observer_ctx;
-	const volatile int *cancel;
+	const atomic_int *cancel;
 };
 
 static const struct {
@@ -184,7 +184,7 @@ void graph_conn_set_retry_observer(struct graph_conn *c, graph_retry_fn fn, void
 	c->observer_ctx = ctx;
 }
 
-void graph_conn_set_cancel_flag(struct graph_conn *c, const volatile int *flag)
+void graph_conn_set_cancel_flag(struct graph_conn *c, const atomic_int *flag)
 {
 	c->cancel = flag;
 	http_conn_set_cancel_flag(c->http, flag);

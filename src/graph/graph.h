@@ -15,6 +15,7 @@
 #ifndef CV_GRAPH_GRAPH_H
 #define CV_GRAPH_GRAPH_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -98,7 +99,7 @@ typedef void (*graph_retry_fn)(void *ctx, int attempt, double delay_s, const cha
 void graph_conn_set_retry_observer(struct graph_conn *c, graph_retry_fn fn, void *ctx);
 /* A flag the caller may set from another thread to abandon waits and
  * retries promptly (CV_ECANCELLED). */
-void graph_conn_set_cancel_flag(struct graph_conn *c, const volatile int *flag);
+void graph_conn_set_cancel_flag(struct graph_conn *c, const atomic_int *flag);
 
 struct graph_request {
 	const char *url;        /* absolute (a nextLink), or a path "/v1.0/..." under graph_url */

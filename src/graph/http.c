@@ -28,7 +28,7 @@
 
 struct http_conn {
 	CURL *easy;
-	const volatile int *cancel;
+	const atomic_int *cancel;
 	char errbuf[CURL_ERROR_SIZE];
 	/* state of the transfer in progress */
 	const struct http_request *rq;
@@ -232,7 +232,7 @@ void http_conn_set_timeouts(struct http_conn *c, long connect_s, long low_speed_
 		curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_TIME, low_speed_s);
 }
 
-void http_conn_set_cancel_flag(struct http_conn *c, const volatile int *flag)
+void http_conn_set_cancel_flag(struct http_conn *c, const atomic_int *flag)
 {
 	c->cancel = flag;
 }

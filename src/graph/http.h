@@ -8,6 +8,7 @@
 #ifndef CV_GRAPH_HTTP_H
 #define CV_GRAPH_HTTP_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "util/buf.h"
@@ -53,7 +54,7 @@ struct http_conn *http_conn_new(void);
 void http_conn_free(struct http_conn **c);
 /* Tighter limits for tests; 0 keeps the default. */
 void http_conn_set_timeouts(struct http_conn *c, long connect_s, long low_speed_s);
-void http_conn_set_cancel_flag(struct http_conn *c, const volatile int *flag);
+void http_conn_set_cancel_flag(struct http_conn *c, const atomic_int *flag);
 
 void http_response_init(struct http_response *r);
 void http_response_free(struct http_response *r);

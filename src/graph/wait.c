@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <time.h>
 
-int wait_cancellable(double seconds, const volatile int *cancel)
+int wait_cancellable(double seconds, const atomic_int *cancel)
 {
 	double end = time_mono_s() + seconds, left;
 

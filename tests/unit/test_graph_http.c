@@ -136,7 +136,7 @@ static void test_http_layer(void)
 	static const char *const auth[] = {"Authorization: Bearer tok0", NULL};
 	struct cv_err e = {0, ""};
 	struct buf sunk = BUF_INIT;
-	volatile int cancel = 1;
+	atomic_int cancel = 1;
 	double t0;
 	char *u;
 	int rc;
@@ -476,7 +476,7 @@ static void test_sign_in(void)
 }
 
 struct canceller {
-	volatile int *flag;
+	atomic_int *flag;
 };
 
 static void *cancel_soon(void *p)
@@ -484,7 +484,7 @@ static void *cancel_soon(void *p)
 	struct canceller *k = p;
 
 	usleep(200 * 1000);
-	__atomic_store_n(k->flag, 1, __ATOMIC_RELAXED);
+	atomic_store(k->flag, 1);
 	return NULL;
 }
 
@@ -493,7 +493,7 @@ static void test_cancel_and_throttle(void)
 	struct graph_tenant *t = tenant("good", SECRET);
 	struct graph_conn *c = graph_conn_new();
 	struct graph_request rq = {0};
-	volatile int flag = 0;
+	atomic_int flag = 0;
 	struct canceller k = {&flag};
 	struct cv_err e = {0, ""};
 	pthread_t th;
