@@ -69,12 +69,14 @@ int cmd_passwd(struct cli *c)
 		if (strcmp(c->argv[i], "--new-passphrase-file") == 0 && i + 1 < c->argc)
 			newfile = c->argv[++i];
 		else if (strcmp(c->argv[i], "--recovery-key-file") == 0 && i + 1 < c->argc)
-			recfile = c->argv[++i], recovery = 1;
+			recfile = c->argv[++i];
 		else if (strcmp(c->argv[i], "--recovery") == 0)
 			recovery = 1;
 		else
 			return cli_usage_error(_("passwd: unknown option '%s'"), c->argv[i]);
 	}
+	if (recfile)
+		recovery = 1;
 	if ((rc = recovery ? open_with_recovery(c, recfile, &a) : cli_open(c, &a)))
 		return rc;
 	if (newfile)
