@@ -34,22 +34,27 @@ int cmd_init(struct cli *c)
 	return EXIT_OK;
 }
 
-/* Open the store with its recovery key, from file (first line) or asked on
- * the terminal: the way back in when the passphrase is lost. */
+/* A secret other than the store passphrase: the first line of file, or
+ * asked on the terminal (never the global --passphrase-file). */
+static int read_other_secret(struct cli *c, const char *file, const char *prompt, int confirm, char **out,
+			     struct cv_err *e)
+{
+	struct cli tmp = *c;
+
+	if (file)
+		return cli_read_secret_file(file, 1, out, e);
+	tmp.passphrase_file = NULL;
+	return cli_read_passphrase(&tmp, prompt, confirm, out, e);
+}
+
+/* Open the store with its recovery key: the way back in when the passphrase
+ * is lost. */
 static int open_with_recovery(struct cli *c, const char *file, struct app **out)
 {
 	struct cv_err e = {0};
 	char *key = NULL;
-	int rc;
+	int rc = read_other_secret(c, file, _("Recovery key: "), 0, &key, &e);
 
-	if (file)
-		rc = cli_read_secret_file(file, 1, &key, &e);
-	else {
-		struct cli tmp = *c;
-
-		tmp.passphrase_file = NULL;
-		rc = cli_read_passphrase(&tmp, _("Recovery key: "), 0, &key, &e);
-	}
 	if (rc == 0) {
 		rc = app_open(c->home, key, strlen(key), 1, out, &e);
 		cli_secret_free(&key);
@@ -79,14 +84,7 @@ int cmd_passwd(struct cli *c)
 		recovery = 1;
 	if ((rc = recovery ? open_with_recovery(c, recfile, &a) : cli_open(c, &a)))
 		return rc;
-	if (newfile)
-		rc = cli_read_secret_file(newfile, 1, &newpass, &e);
-	else {
-		struct cli tmp = *c;
-
-		tmp.passphrase_file = NULL;
-		rc = cli_read_passphrase(&tmp, _("New passphrase: "), 1, &newpass, &e);
-	}
+	rc = read_other_secret(c, newfile, _("New passphrase: "), 1, &newpass, &e);
 	if (rc == 0)
 		rc = app_passwd(a, newpass, strlen(newpass), &e);
 	cli_secret_free(&newpass);
