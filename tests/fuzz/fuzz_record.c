@@ -75,9 +75,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	ad = store_record_ad("messages.raw", "tenant", "19:chat@unq.gbl.spaces", "1700000000000", "1/2023", &adlen);
 	vault_seal(vault, ad, adlen, plaintext, sizeof plaintext - 1, &record);
 
-	/* a blob of three chunks' worth of varied bytes would be slow to read
-	 * thousands of times; two short chunks are not possible either
-	 * (BLOB_CHUNK is 1 MiB), so one chunk carries the per-chunk checks */
+	/* One chunk of 3,000 bytes: chunks are 1 MiB (BLOB_CHUNK), and a blob
+	 * of several would be too slow to read back thousands of times; the
+	 * unit tests cover the chunk order and the cut at a chunk boundary. */
 	for (int i = 0; i < 3000; i++)
 		buf_append_char(&blob_plain, (char)(i * 7 + (i >> 5)));
 	if (blob_writer_new(dir, vault, &w, &e) != 0 || blob_write(w, blob_plain.data, blob_plain.len, &e) != 0 ||
