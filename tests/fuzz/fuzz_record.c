@@ -16,6 +16,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,20 @@ static int write_file(const char *path, const void *p, size_t n)
 	return fclose(f) == 0 ? rc : -1;
 }
 
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* The store made for the run goes with it. */
+static void remove_dir(void)
+{
+	nftw(dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char keyfile[300], recovery[VAULT_RECOVERY_MAX];
@@ -68,6 +83,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	setenv("CHATVAULT_KDF_ITERATIONS", "2", 1);
 	if (vault_global_init() != 0 || mkdtemp(dir) == NULL)
 		abort();
+	atexit(remove_dir);
 	snprintf(keyfile, sizeof keyfile, "%s/key", dir);
 	if (vault_create(keyfile, "fuzz passphrase", 15, recovery, &vault, &e) != 0)
 		fuzz_fail("vault_create: %s", e.msg);
