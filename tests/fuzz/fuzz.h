@@ -30,9 +30,9 @@ void fuzz_check_utf8(const char *what, const char *s, size_t n);
  * bidi override or invisible line separator. */
 void fuzz_check_inert(const char *what, const char *s, size_t n, int newlines);
 /* s[0..n) is HTML the export allow-list could have written: known elements
- * and attributes only, every "<" starts one of them, href only http(s) or
- * mailto, src only a data: image, and no character reference that decodes
- * to markup. */
+ * and attributes only, every "<" starts one of them, quoted attribute
+ * values without "<" or ">", href only http(s) or mailto and src only a
+ * data: image, with no character reference before the scheme's colon. */
 void fuzz_check_html(const char *what, const char *s, size_t n);
 
 /* A NUL-terminated copy of data[0..size) (the caller frees it). */
