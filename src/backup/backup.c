@@ -535,7 +535,8 @@ static void note_reason(struct tally *ty, const char *reason)
 		snprintf(ty->first_reason, sizeof ty->first_reason, "%s", reason);
 }
 
-/* Files of the account's chats that this job tried and could not keep. */
+/* Files of the account's chats that this job tried and could not keep,
+ * leaving out refusals an earlier run met and reported already. */
 static int count_file_problems(struct engine_worker *w, const struct job_row *job, int64_t account, int *count,
 			       char *why, size_t n, struct cv_err *e)
 {
@@ -544,9 +545,11 @@ static int count_file_problems(struct engine_worker *w, const struct job_row *jo
 
 	if ((rc = catalog_prepare(w->db,
 				  "SELECT count(*), (SELECT f2.reason FROM files f2 JOIN account_chats a2 ON a2.chat = f2.chat"
-				  " WHERE a2.account = ?1 AND f2.job = ?2 AND f2.status NOT IN (0, 200) ORDER BY f2.id LIMIT 1)"
+				  " WHERE a2.account = ?1 AND f2.job = ?2 AND f2.status NOT IN (0, 200)"
+				  " AND coalesce(f2.refused_since, ?2) = ?2 ORDER BY f2.id LIMIT 1)"
 				  " FROM files f JOIN account_chats ac ON ac.chat = f.chat"
-				  " WHERE ac.account = ?1 AND f.job = ?2 AND f.status NOT IN (0, 200)",
+				  " WHERE ac.account = ?1 AND f.job = ?2 AND f.status NOT IN (0, 200)"
+				  " AND coalesce(f.refused_since, ?2) = ?2",
 				  &st, e)))
 		return rc;
 	sqlite3_bind_int64(st, 1, account);

@@ -14,6 +14,7 @@
 #include "util/i18n.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 #include <cJSON.h>
@@ -62,7 +63,9 @@ struct pending {
 	struct buf reference;
 };
 
-/* The next file of the chat this job has not tried yet. 1 if there is one. */
+/* The next file of the chat this job has not tried yet: one never fetched,
+ * one that failed in a way worth another try, or one refused for good whose
+ * last try is FILE_RETRY_REFUSED_MS old. 1 if there is one. */
 static int next_pending(struct engine_worker *w, const struct job_row *job, const char *guid, int64_t chat,
 			const char *chat_id, struct pending *p, struct cv_err *e)
 {
@@ -72,12 +75,14 @@ static int next_pending(struct engine_worker *w, const struct job_row *job, cons
 	int rc;
 
 	if ((rc = catalog_prepare(w->db,
-				  "SELECT id, message_id, ref, meta_enc FROM files WHERE chat = ?1 AND status IN (0, -1)"
+				  "SELECT id, message_id, ref, meta_enc FROM files WHERE chat = ?1"
+				  " AND (status IN (0, -1) OR (status IN (403, 404) AND coalesce(tried, 0) < ?3))"
 				  " AND coalesce(job, 0) <> ?2 ORDER BY id LIMIT 1",
 				  &st, e)))
 		return rc;
 	sqlite3_bind_int64(st, 1, chat);
 	sqlite3_bind_int64(st, 2, job->id);
+	sqlite3_bind_int64(st, 3, time_now_ms() - FILE_RETRY_REFUSED_MS);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
 		rc = rc == SQLITE_DONE ? 0 : catalog_error(w->db, _("reading the files of a chat"), e);
 		sqlite3_finalize(st);

@@ -164,7 +164,10 @@ int file_settle(sqlite3 *db, int64_t file, int status, const char *reason, int64
 		if (rc)
 			return rc;
 	}
-	if ((rc = catalog_prepare(db, "UPDATE files SET status = ?2, reason = ?3, job = ?4, blob = ?5, size = ?6"
+	/* The right-hand sides see the row as it was. */
+	if ((rc = catalog_prepare(db, "UPDATE files SET status = ?2, reason = ?3, job = ?4, blob = ?5, size = ?6,"
+				      " tried = ?7, refused_since = CASE WHEN ?2 IN (403, 404, 413) AND status = ?2"
+				      " THEN coalesce(refused_since, job) WHEN ?2 IN (403, 404, 413) THEN ?4 END"
 				      " WHERE id = ?1",
 				  &st, e)))
 		return rc;
@@ -175,6 +178,7 @@ int file_settle(sqlite3 *db, int64_t file, int status, const char *reason, int64
 	sqlite3_bind_text(st, 5, blob, -1, SQLITE_STATIC);
 	if (blob)
 		sqlite3_bind_int64(st, 6, size);
+	sqlite3_bind_int64(st, 7, time_now_ms());
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("recording a file"), e);
 	sqlite3_finalize(st);
 	return rc;

@@ -21,6 +21,9 @@ struct vault;
 
 #define FILE_PENDING 0
 #define FILE_RETRY (-1)
+/* A file refused for good (403, 404) is asked for again this long after
+ * its last try: a sharing link may be restored, an app granted access. */
+#define FILE_RETRY_REFUSED_MS (7 * 24 * 3600 * 1000LL)
 
 struct file_note {
 	int64_t chat;            /* chats.id */
@@ -58,7 +61,9 @@ int file_meta_open(const struct vault *v, const char *tenant_guid, const char *c
 		   struct cv_err *e);
 
 /* Settle a row: status 200 with blob and size, or an error status with a
- * reason. job is the job that tried. Registers the blob when given. */
+ * reason. job is the job that tried. Registers the blob when given. A
+ * refusal (403, 404, 413) the row already had keeps the job that first met
+ * it in refused_since; any other outcome starts anew with this job. */
 int file_settle(sqlite3 *db, int64_t file, int status, const char *reason, int64_t job, const char *blob,
 		int64_t size, struct cv_err *e);
 

@@ -208,4 +208,13 @@ static const char *const catalog_migrations[] = {
 	"UPDATE chats SET newest_modified = (SELECT max(modified) FROM messages WHERE chat = chats.id);"
 	"UPDATE snapshots SET messages_added = (SELECT count(*) FROM messages WHERE snapshot = snapshots.id)"
 	" WHERE finished IS NULL;",
+
+	/* 6: a refused file (403, 404) is asked for again a week after its
+	 * last try (FILE_RETRY_REFUSED_MS), since a sharing link can be
+	 * restored and an app granted Files.Read.All. tried is when a job last
+	 * settled the row (ms); refused_since is the job that first met the
+	 * refusal it still has, so a repeat of it is not reported again. Rows
+	 * from before have neither, and are tried once more on the next run. */
+	"ALTER TABLE files ADD COLUMN tried INTEGER;"
+	"ALTER TABLE files ADD COLUMN refused_since INTEGER;",
 };

@@ -1172,6 +1172,16 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_json(200, sim.config())
             elif key == ("GET", "/_sim/info"):
                 self.send_json(200, sim.info())
+            elif key == ("POST", "/_sim/app/permissions"):
+                # an admin grants or withdraws an app's roles; tokens
+                # issued before keep the roles they carry, as Graph's do
+                app = sim.identity.apps.get(str(data.get("app", "")))
+                perms = data.get("permissions")
+                if app is None or not isinstance(perms, list) or not all(isinstance(p, str) for p in perms):
+                    self.send_json(404 if app is None else 400, {"error": "no such app or bad permissions"})
+                    return
+                app.permissions = list(perms)
+                self.send_json(200, app.info())
             elif key == ("POST", "/_sim/revoke"):
                 sim.identity.revoke()
                 self.send_json(200, {"revoked": True})

@@ -311,6 +311,18 @@ class GraphSimTest(unittest.TestCase):
         self.assertEqual(s.graph("/users/%s/chats" % uid, app="nochat")[0], 200)
         st, _, obj = s.graph("/users", app="nouser")
         self.assertGraphError(st, obj, 403, "Forbidden", "User.Read.All")
+        # An admin grants the role: new tokens carry it, the old one not.
+        old = s.token("nouser")
+        roles = s.info["apps"]["nouser"]["permissions"]
+        obj = s.control("POST", "app/permissions", {"app": "nouser", "permissions": roles + ["User.Read.All"]})
+        self.assertEqual(obj["permissions"][-1], "User.Read.All")
+        self.assertEqual(s.graph("/users", token=old)[0], 403)
+        self.assertEqual(s.graph("/users", token=s.token("nouser", fresh=True))[0], 200)
+        s.control("POST", "app/permissions", {"app": "nouser", "permissions": roles})
+        for body, status in (({"app": "nope", "permissions": []}, 404), ({"app": "nouser", "permissions": "x"}, 400)):
+            st = s.request("POST", "/_sim/app/permissions", json.dumps(body), {"Content-Type": "application/json"})[0]
+            self.assertEqual(st, status, body)
+        s.token("nouser", fresh=True)
         st, _, obj = s.graph("/chats/19:nope@thread.v2/messages")
         self.assertGraphError(st, obj, 404, "NotFound")
         st, _, obj = s.graph("/users/%s/chats" % uuid.uuid4())

@@ -318,6 +318,67 @@ class BackupDepth(cvtest.ChatvaultTest, cvtest.TruthChecks):
         got = self.download_json(member)
         self.assertEqual([m["id"] for m in got[gone["id"]]["messages"]], [m["id"] for m in gone["messages"]])
 
+    def test_refused_files_asked_again_after_a_week(self):
+        """A file refused for good (403, 404) is asked for again a week
+        after its last try, since an admin may grant the app Files.Read.All
+        or an owner share the file again. A repeat of the refusal an earlier
+        run reported is not reported again; a different one is."""
+        self.start_sim()
+        roles = self.sim.app("full")["permissions"]
+        self.sim.post("/_sim/app/permissions", {"app": "full",
+                                                "permissions": [r for r in roles if r != "Files.Read.All"]})
+        self.setup_tenant()
+        res = self.cv("backup", ok=None)
+        self.assertEqual(res.rc, 3, res.err)
+        accounts = self.cv("--json", "accounts", "list").json()
+        self.assertTrue(any(a["status"] == "Partially Completed" and "app lacks Files.Read.All" in a["reason"]
+                            for a in accounts), accounts)
+        truth = self.sim.truth()
+        shared = [u for u, f in truth["files"].items() if f["status"] == 200]
+        self.assertGreater(len(shared), 5)
+
+        # Granted now, but the refusals are a day old: nothing is asked.
+        self.sim.post("/_sim/app/permissions", {"app": "full", "permissions": roles})
+        self.sim.post("/_sim/stats/reset")
+        res = self.cv("backup", ok=None)
+        self.assertEqual(res.rc, 0, res.err)
+        self.assertEqual(self.sim.get("/_sim/stats")["by_handler"].get("share", 0), 0)
+
+        # A week on, every refused file is asked again: the ones shared
+        # now are stored, a file now gone (404) is a new problem, a file
+        # still refused (403) was reported already.
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        with db:
+            db.execute("UPDATE files SET tried = tried - 8 * 86400000 WHERE status IN (403, 404)")
+        db.close()
+        self.sim.post("/_sim/stats/reset")
+        res = self.cv("backup", ok=None)
+        self.assertEqual(res.rc, 3, res.err)
+        self.assertGreater(self.sim.get("/_sim/stats")["by_handler"].get("share", 0), len(shared) // 2)
+        ids = {u["id"]: u for u in truth["users"]}
+        gone = {u for u, f in truth["files"].items() if f["status"] == 404}
+        for a in self.cv("--json", "accounts", "list").json():
+            user = next(u for u in ids.values() if u["userPrincipalName"] == a["upn"])
+            chats = user_chats(truth, user)
+            lost = any(att.get("contentUrl") in gone for c in chats for m in c["messages"]
+                       for att in m.get("attachments") or [] if att.get("contentType") == "reference")
+            if lost:
+                self.assertEqual(a["status"], "Partially Completed", a)
+                self.assertIn("(404)", a["reason"])
+            else:
+                self.assertEqual(a["status"], "Completed", a)
+            out = os.path.join(self.dir, "files-" + a["upn"].split("@")[0])
+            self.cv("download", "--user", a["upn"], "--format", "json", "--attachments", "--out", out)
+            got = sorted(sha256_file(os.path.join(r, n)) for r, _, names in os.walk(out) if r != out
+                         for n in names if not n.endswith(".unavailable.txt"))
+            self.assertEqual(got, expected_files(truth, chats)[0], a["upn"])
+
+        # Just tried again: the next run asks nothing and reports nothing.
+        self.sim.post("/_sim/stats/reset")
+        res = self.cv("backup", ok=None)
+        self.assertEqual(res.rc, 0, res.err)
+        self.assertEqual(self.sim.get("/_sim/stats")["by_handler"].get("share", 0), 0)
+
     def test_monthly_cap_suspends(self):
         self.start_sim("--users", "6", "--chats-per-user", "3", "--messages-per-chat", "60", "--throttle", "off",
                        "--seed", "8")
