@@ -13,6 +13,7 @@
 #include "graph/graph.h"
 #include "store/accounts.h"
 #include "store/catalog.h"
+#include "store/files.h"
 #include "store/snapshots.h"
 #include "store/store.h"
 #include "store/tenants.h"
@@ -233,6 +234,27 @@ out:
 	return rc;
 }
 
+/* Run the probe's steps with cfg (p->domain receives the tenant's domain).
+ * charge: the saved tenant whose monthly usage counts the requests, or 0. */
+static int probe_with(struct app *a, const struct graph_config *cfg, const char *test_user, int64_t charge,
+		      app_step_fn fn, void *ctx, struct probe *p, struct cv_err *e)
+{
+	int rc;
+
+	memset(p, 0, sizeof *p);
+	p->fn = fn;
+	p->ctx = ctx;
+	p->gt = graph_tenant_new(cfg);
+	graph_tenant_set_rate_scale(p->gt, engine_rate_scale());
+	p->conn = graph_conn_new();
+	rc = probe_tenant(p, test_user, e);
+	graph_conn_free(&p->conn);
+	if (charge) /* best effort, like a backup's count */
+		engine_charge_usage(a->store->db, charge, p->gt, 0, NULL);
+	graph_tenant_free(&p->gt);
+	return rc;
+}
+
 int app_tenant_add(struct app *a, const struct app_tenant_input *in, app_step_fn fn, void *ctx,
 		   struct cv_err *e)
 {
@@ -265,16 +287,7 @@ int app_tenant_add(struct app *a, const struct app_tenant_input *in, app_step_fn
 		cfg.kind = GRAPH_CRED_SECRET;
 		cfg.secret = in->secret;
 	}
-	memset(&p, 0, sizeof p);
-	p.fn = fn;
-	p.ctx = ctx;
-	p.gt = graph_tenant_new(&cfg);
-	graph_tenant_set_rate_scale(p.gt, engine_rate_scale());
-	p.conn = graph_conn_new();
-	rc = probe_tenant(&p, in->test_user, e);
-	graph_conn_free(&p.conn);
-	graph_tenant_free(&p.gt);
-	if (rc)
+	if ((rc = probe_with(a, &cfg, in->test_user, 0, fn, ctx, &p, e)))
 		return rc;
 
 	if (fn)
@@ -317,16 +330,7 @@ int app_tenant_test(struct app *a, const char *name, app_step_fn fn, void *ctx, 
 	if ((rc = tenant_load(a->store->db, a->store->vault, name, 1, &rec, e)))
 		return rc;
 	engine_graph_config(&rec, &cfg);
-	memset(&p, 0, sizeof p);
-	p.fn = fn;
-	p.ctx = ctx;
-	p.gt = graph_tenant_new(&cfg);
-	p.conn = graph_conn_new();
-	rc = probe_tenant(&p, NULL, e);
-	graph_conn_free(&p.conn);
-	/* its requests count in the monthly usage like a backup's (best effort) */
-	engine_charge_usage(a->store->db, rec.id, p.gt, 0, NULL);
-	graph_tenant_free(&p.gt);
+	rc = probe_with(a, &cfg, NULL, rec.id, fn, ctx, &p, e);
 	tenant_set_status(a->store->db, rec.id, rc == 0 ? "Active" : engine_status_for_error(rc, ST_FAILED),
 			  rc ? e->msg : NULL, NULL);
 	app_audit(a, "tenant test", rec.name, rc ? err_code_name(rc) : "ok");
@@ -334,12 +338,55 @@ int app_tenant_test(struct app *a, const char *name, app_step_fn fn, void *ctx, 
 	return rc;
 }
 
-int app_tenant_remove(struct app *a, const char *name, struct cv_err *e)
+int app_tenant_update(struct app *a, const char *name, const struct app_tenant_input *in, app_step_fn fn,
+		      void *ctx, struct cv_err *e)
 {
-	int rc = tenant_remove(a->store->db, name, e);
+	struct tenant_rec rec;
+	int credential = in->secret || in->cert_pem;
+	int rc;
 
+	if ((rc = tenant_load(a->store->db, a->store->vault, name, 1, &rec, e)))
+		return rc;
+	if (credential) {
+		struct graph_config cfg;
+		struct probe p;
+
+		free(rec.cred_kind);
+		free(rec.jwt_alg);
+		free(rec.cert_pem);
+		rec.cred_kind = xstrdup(in->cert_pem ? "certificate" : "secret");
+		rec.jwt_alg = xstrdup(in->rs256 ? "RS256" : "PS256");
+		rec.cert_pem = in->cert_pem ? xstrdup(in->cert_pem) : NULL;
+		buf_free_secret(&rec.secret);
+		buf_append_str(&rec.secret, in->cert_pem ? (in->key_pem ? in->key_pem : in->cert_pem) : in->secret);
+		engine_graph_config(&rec, &cfg);
+		rc = probe_with(a, &cfg, in->test_user, rec.id, fn, ctx, &p, e);
+	}
+	if (in->change & APP_TENANT_LIMIT)
+		rec.monthly_limit = in->monthly_limit;
+	if (in->change & APP_TENANT_PRICE)
+		rec.price_per_message = in->price_per_message;
+	if (rc == 0) {
+		if (fn)
+			fn(ctx, APP_STEP_SAVE, 1, NULL);
+		rc = tenant_update(a->store->db, a->store->vault, &rec, credential, e);
+		if (fn)
+			fn(ctx, APP_STEP_SAVE, rc, rc ? e->msg : NULL);
+	}
 	if (rc == 0)
-		app_audit(a, "tenant remove", name, NULL);
+		app_audit(a, "tenant update", rec.name, credential ? rec.cred_kind : NULL);
+	tenant_rec_free(&rec);
+	return rc;
+}
+
+int app_tenant_remove(struct app *a, const char *name, int delete_backups, struct cv_err *e)
+{
+	int rc = tenant_remove(a->store->db, name, delete_backups, e);
+
+	if (rc == 0) {
+		app_audit(a, "tenant remove", name, delete_backups ? "with its backups" : NULL);
+		blob_sweep_unused(a->store->db, a->store->blobs_dir);
+	}
 	return rc;
 }
 

@@ -59,6 +59,11 @@ struct app_tenant_input {
 	const char *test_user;   /* UPN whose chats are read; NULL: first enabled user */
 	int64_t monthly_limit;   /* -1: none */
 	double price_per_message;
+	unsigned change;         /* app_tenant_update: APP_TENANT_* to change */
+};
+enum {
+	APP_TENANT_LIMIT = 1 << 0,
+	APP_TENANT_PRICE = 1 << 1,
 };
 
 /* Run the real calls and save the tenant only if every step passed. */
@@ -66,7 +71,14 @@ int app_tenant_add(struct app *a, const struct app_tenant_input *in, app_step_fn
 		   struct cv_err *e);
 /* Run the same steps against a saved tenant and record its status. */
 int app_tenant_test(struct app *a, const char *name, app_step_fn fn, void *ctx, struct cv_err *e);
-int app_tenant_remove(struct app *a, const char *name, struct cv_err *e);
+/* Change a saved tenant: a new secret or certificate (in->secret or
+ * in->cert_pem; tested like app_tenant_add and saved only if every step
+ * passed), and the cap and price that in->change names. */
+int app_tenant_update(struct app *a, const char *name, const struct app_tenant_input *in, app_step_fn fn,
+		      void *ctx, struct cv_err *e);
+/* Remove a tenant. One that holds backups is removed, with them and the
+ * files no other tenant shares, only when delete_backups is set. */
+int app_tenant_remove(struct app *a, const char *name, int delete_backups, struct cv_err *e);
 /* Resolve --tenant (NULL: the only tenant) to its row id. */
 int app_tenant_resolve(struct app *a, const char *name, int64_t *id, struct cv_err *e);
 

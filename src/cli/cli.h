@@ -32,6 +32,7 @@ struct cli_command {
 	const char *name;
 	int (*run)(struct cli *c);
 	const char *summary;
+	int json; /* takes --json after the command too (CLI.md writes it there) */
 };
 
 /* Read the store passphrase (file, $CHATVAULT_PASSPHRASE_FILE, or the
@@ -46,8 +47,17 @@ int cli_open(struct cli *c, struct app **out);
 /* Print an error for people on stderr (sanitised), return EXIT_FAIL. */
 int cli_fail(const struct cv_err *e);
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print a JSON document on stdout and free it. Every character that a
+ * terminal acts on or that reorders text (C0, DEL, C1, bidi controls, line
+ * and paragraph separators) is written as a \u escape: the same data, inert. */
+struct cJSON;
+void cli_print_json(struct cJSON *doc);
 /* Print tenant text safely on stdout (sanitised for the terminal). */
 void cli_print_safe(const char *s, int width);
+/* Option values: a count (digits only, such as --monthly-limit) and a
+ * price (a finite decimal number, not negative). 0, or -1 when malformed. */
+int cli_parse_count(const char *s, int64_t *out);
+int cli_parse_price(const char *s, double *out);
 /* Exit code for a job status word. */
 int cli_exit_for_status(const char *status);
 /* Is stderr a terminal (live progress line) ? */

@@ -58,6 +58,8 @@ static int print_account(void *ctx, const struct account_row *r)
 		cJSON_AddStringToObject(o, "status", r->status);
 		if (r->reason)
 			cJSON_AddStringToObject(o, "reason", r->reason);
+		else
+			cJSON_AddNullToObject(o, "reason");
 		if (r->last_backup)
 			cJSON_AddStringToObject(o, "lastBackup", when);
 		else
@@ -87,7 +89,7 @@ int cmd_accounts(struct cli *c)
 	const char *sub = c->argc > 1 ? c->argv[1] : "", *tenant, *rest[64];
 	struct cv_err e = {0};
 	struct app *a;
-	int64_t tid = 0;
+	int64_t tid;
 	int rc, nrest;
 
 	if (strcmp(sub, "sync") && strcmp(sub, "list"))
@@ -100,9 +102,7 @@ int cmd_accounts(struct cli *c)
 		return cli_usage_error(_("accounts %s: unexpected argument '%s'"), sub, rest[0]);
 	if ((rc = cli_open(c, &a)))
 		return rc;
-	if (strcmp(sub, "list") == 0 && tenant == NULL)
-		tid = 0; /* every tenant */
-	else if ((rc = app_tenant_resolve(a, tenant, &tid, &e))) {
+	if ((rc = app_tenant_resolve(a, tenant, &tid, &e))) {
 		app_close(&a);
 		return cli_fail(&e);
 	}
@@ -118,13 +118,8 @@ int cmd_accounts(struct cli *c)
 			printf("%-34s %-22s %-12s %-8s %-20s %-24s %8s\n", _("UPN"), _("NAME"), _("DEPARTMENT"),
 			       _("PRIVCHAT"), _("STATUS"), _("LAST BACKUP"), _("MESSAGES"));
 		rc = accounts_foreach(a->store->db, tid, print_account, &l, &e);
-		if (l.arr) {
-			char *s = cJSON_Print(l.arr);
-
-			puts(s);
-			cJSON_free(s);
-			cJSON_Delete(l.arr);
-		}
+		if (l.arr)
+			cli_print_json(l.arr);
 	}
 	app_close(&a);
 	return rc ? cli_fail(&e) : EXIT_OK;
@@ -149,10 +144,15 @@ int cmd_privchat(struct cli *c)
 		return rc;
 	}
 	for (i = 0; i < nrest; i++) {
-		if (strcmp(rest[i], "--all") == 0)
+		if (strcmp(rest[i], "--all") == 0) {
 			all = 1;
-		else
+		} else if (rest[i][0] == '-') {
+			rc = cli_usage_error(_("privchat %s: unknown option '%s'"), sub, rest[i]);
+			free(rest);
+			return rc;
+		} else {
 			rest[n++] = rest[i];
+		}
 	}
 	if (all == (n > 0)) {
 		free(rest);

@@ -56,7 +56,7 @@ int cmd_download(struct cli *c)
 	struct cv_err e = {0};
 	struct app *a;
 	char *out_abs = NULL;
-	int64_t job;
+	int64_t job, snap, when;
 	int ch, rc;
 
 	memset(&req, 0, sizeof req);
@@ -83,8 +83,12 @@ int cmd_download(struct cli *c)
 		default: return cli_usage_error(_("download: bad option"));
 		}
 	}
-	if (!user || !req.format || (!req.out_dir && !req.zip_path))
-		return cli_usage_error(_("download needs --user UPN, --format FORMAT and --out DIR or --zip FILE"));
+	if (optind < c->argc)
+		return cli_usage_error(_("download: unexpected argument '%s'"), c->argv[optind]);
+	if (!user || !req.format || !req.out_dir == !req.zip_path)
+		return cli_usage_error(_("download needs --user UPN, --format FORMAT and one of --out DIR or --zip FILE"));
+	if (as_of && snapshot_spec_parse(as_of, &snap, &when) != 0)
+		return cli_usage_error(_("--as-of wants a snapshot id or an ISO 8601 time, not '%s'"), as_of);
 	if (!export_writer_find(req.format))
 		return cli_usage_error(_("unknown format '%s' (this build writes: %s)"), req.format, export_formats());
 	if (req.from_ms && req.to_ms && req.from_ms > req.to_ms)

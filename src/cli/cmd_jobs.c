@@ -135,15 +135,6 @@ int cmd_run(struct cli *c)
 	return EXIT_OK;
 }
 
-static void print_json(cJSON *doc)
-{
-	char *s = cJSON_Print(doc);
-
-	puts(s);
-	cJSON_free(s);
-	cJSON_Delete(doc);
-}
-
 static void iso_or_null(cJSON *o, const char *key, int64_t ms)
 {
 	char t[ISO8601_LEN];
@@ -156,20 +147,22 @@ static void iso_or_null(cJSON *o, const char *key, int64_t ms)
 	cJSON_AddStringToObject(o, key, t);
 }
 
-static int tenant_arg(struct cli *c, struct app *a, int64_t *tid, struct cv_err *e)
+/* The only argument of snapshots and usage: [--tenant NAME]. A usage
+ * error's exit status, or 0. */
+static int tenant_opt(struct cli *c, const char **tenant)
 {
-	const char *tenant = NULL;
 	int i;
 
+	*tenant = NULL;
 	for (i = 1; i < c->argc; i++) {
 		if (strcmp(c->argv[i], "--tenant") == 0 && i + 1 < c->argc)
-			tenant = c->argv[++i];
-		else if (strcmp(c->argv[i], "--json") == 0)
-			c->json = 1;
+			*tenant = c->argv[++i];
+		else if (strcmp(c->argv[i], "--tenant") == 0)
+			return cli_usage_error(_("--tenant needs a NAME"));
 		else
-			return err_set(e, CV_EINVAL, _("unexpected argument '%s'"), c->argv[i]);
+			return cli_usage_error(_("%s: unexpected argument '%s'"), c->argv[0], c->argv[i]);
 	}
-	return app_tenant_resolve(a, tenant, tid, e);
+	return 0;
 }
 
 int cmd_snapshots(struct cli *c)
@@ -178,12 +171,13 @@ int cmd_snapshots(struct cli *c)
 	struct app *a;
 	sqlite3_stmt *st;
 	cJSON *arr = NULL;
+	const char *tenant;
 	int64_t tid;
 	int rc;
 
-	if ((rc = cli_open(c, &a)))
+	if ((rc = tenant_opt(c, &tenant)) || (rc = cli_open(c, &a)))
 		return rc;
-	if ((rc = tenant_arg(c, a, &tid, &e)) ||
+	if ((rc = app_tenant_resolve(a, tenant, &tid, &e)) ||
 	    (rc = catalog_prepare(a->store->db,
 				  "SELECT id, started, finished, status, messages_added FROM snapshots"
 				  " WHERE tenant = ? ORDER BY id",
@@ -219,7 +213,7 @@ int cmd_snapshots(struct cli *c)
 	}
 	sqlite3_finalize(st);
 	if (arr)
-		print_json(arr);
+		cli_print_json(arr);
 	app_close(&a);
 	return EXIT_OK;
 }
@@ -234,13 +228,14 @@ int cmd_usage(struct cli *c)
 	char month[24];
 	time_t now = time(NULL);
 	struct tm tm;
+	const char *tenant;
 	int rc;
 
 	gmtime_r(&now, &tm);
 	snprintf(month, sizeof month, "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
-	if ((rc = cli_open(c, &a)))
+	if ((rc = tenant_opt(c, &tenant)) || (rc = cli_open(c, &a)))
 		return rc;
-	if ((rc = tenant_arg(c, a, &tid, &e)) || (rc = tenant_load_id(a->store->db, NULL, tid, 0, &t, &e))) {
+	if ((rc = app_tenant_resolve(a, tenant, &tid, &e)) || (rc = tenant_load_id(a->store->db, NULL, tid, 0, &t, &e))) {
 		app_close(&a);
 		return cli_fail(&e);
 	}
@@ -269,7 +264,7 @@ int cmd_usage(struct cli *c)
 			cJSON_AddNullToObject(o, "monthlyLimit");
 		cJSON_AddNumberToObject(o, "pricePerMessage", t.price_per_message);
 		cJSON_AddNumberToObject(o, "estimatedCost", t.price_per_message * (double)messages);
-		print_json(o);
+		cli_print_json(o);
 	} else {
 		fputs(_("Tenant:            "), stdout);
 		cli_print_safe(t.name, 0);
@@ -325,11 +320,12 @@ int cmd_jobs(struct cli *c)
 	for (i = 2; i < c->argc; i++) {
 		if (strcmp(c->argv[i], "--kind") == 0 && i + 1 < c->argc)
 			kind = c->argv[++i];
-		else if (strcmp(c->argv[i], "--json") == 0)
-			c->json = 1;
 		else
 			return cli_usage_error(_("jobs list: unexpected argument '%s'"), c->argv[i]);
 	}
+	if (kind && strcmp(kind, "backup") && strcmp(kind, "download") && strcmp(kind, "restore") &&
+	    strcmp(kind, "migrate"))
+		return cli_usage_error(_("jobs list: --kind is backup, download, restore or migrate, not '%s'"), kind);
 	if ((rc = cli_open(c, &a)))
 		return rc;
 	if ((rc = catalog_prepare(a->store->db,
@@ -380,7 +376,7 @@ int cmd_jobs(struct cli *c)
 	}
 	sqlite3_finalize(st);
 	if (arr)
-		print_json(arr);
+		cli_print_json(arr);
 	app_close(&a);
 	return EXIT_OK;
 }

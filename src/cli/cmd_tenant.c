@@ -1,8 +1,9 @@
-/* chatvault tenant add|list|test|remove: the Credentials settings. */
+/* chatvault tenant add|update|list|test|remove: the Credentials settings. */
 #include "config.h"
 
 #include "cli/cli.h"
 #include "app/app.h"
+#include "graph/graph.h"
 #include "store/store.h"
 #include "store/tenants.h"
 #include "util/err.h"
@@ -28,7 +29,39 @@ static void print_step(void *ctx, enum app_step step, int rc, const char *detail
 	(void)detail;
 }
 
-static int tenant_add(struct cli *c)
+/* The credential files an add or update names; read after the options. */
+struct cred_files {
+	const char *secret, *cert, *key;
+	char *secret_text, *cert_text, *key_text;
+};
+
+static void cred_files_free(struct cred_files *f)
+{
+	cli_secret_free(&f->secret_text);
+	cli_secret_free(&f->cert_text);
+	cli_secret_free(&f->key_text);
+}
+
+/* Read the files into in (0), or print the error (EXIT_FAIL). */
+static int cred_files_read(struct cred_files *f, struct app_tenant_input *in)
+{
+	struct cv_err e = {0};
+
+	if ((f->secret && cli_read_secret_file(f->secret, 1, &f->secret_text, &e)) ||
+	    (f->cert && cli_read_secret_file(f->cert, 0, &f->cert_text, &e)) ||
+	    (f->key && cli_read_secret_file(f->key, 0, &f->key_text, &e))) {
+		cred_files_free(f);
+		return cli_fail(&e);
+	}
+	in->secret = f->secret_text;
+	in->cert_pem = f->cert_text;
+	in->key_pem = f->key_text;
+	return 0;
+}
+
+/* The options of tenant add and tenant update, from c->argv[from] on; update
+ * takes only the credential, --test-user, the cap and the price. */
+static int tenant_options(struct cli *c, int from, int update, struct app_tenant_input *in, struct cred_files *f)
 {
 	static const struct option opts[] = {
 		{"tenant-id", required_argument, NULL, 't'}, {"client-id", required_argument, NULL, 'c'},
@@ -39,59 +72,95 @@ static int tenant_add(struct cli *c)
 		{"monthly-limit", required_argument, NULL, 'm'}, {"price-per-message", required_argument, NULL, 'P'},
 		{"rs256", no_argument, NULL, 'R'}, {NULL, 0, NULL, 0},
 	};
-	struct app_tenant_input in;
-	const char *secret_file = NULL, *cert_file = NULL, *key_file = NULL;
-	char *secret = NULL, *cert = NULL, *key = NULL;
-	struct cv_err e = {0};
-	struct app *a;
-	int ch, rc;
+	const char *verb = update ? "tenant update" : "tenant add";
+	const char *login, *graph;
+	int ch;
 
-	memset(&in, 0, sizeof in);
-	in.monthly_limit = -1;
-	while ((ch = getopt_long(c->argc - 1, c->argv + 1, "", opts, NULL)) != -1) {
+	memset(in, 0, sizeof *in);
+	memset(f, 0, sizeof *f);
+	in->monthly_limit = -1;
+	opterr = 0;
+	while ((ch = getopt_long(c->argc - from, c->argv + from, "", opts, NULL)) != -1) {
+		if (update && strchr("tcnlLG", ch))
+			return cli_usage_error(_("%s cannot change %s; remove the tenant and add it again"), verb,
+					       c->argv[from + optind - 1]);
 		switch (ch) {
-		case 't': in.tenant_id = optarg; break;
-		case 'c': in.client_id = optarg; break;
-		case 's': secret_file = optarg; break;
-		case 'C': cert_file = optarg; break;
-		case 'k': key_file = optarg; break;
-		case 'n': in.name = optarg; break;
-		case 'l': in.cloud = optarg; break;
-		case 'L': in.login_url = optarg; break;
-		case 'G': in.graph_url = optarg; break;
-		case 'u': in.test_user = optarg; break;
-		case 'm': in.monthly_limit = strtoll(optarg, NULL, 10); break;
-		case 'P': in.price_per_message = strtod(optarg, NULL); break;
-		case 'R': in.rs256 = 1; break;
-		default: return cli_usage_error(_("tenant add: bad option"));
+		case 't': in->tenant_id = optarg; break;
+		case 'c': in->client_id = optarg; break;
+		case 's': f->secret = optarg; break;
+		case 'C': f->cert = optarg; break;
+		case 'k': f->key = optarg; break;
+		case 'n': in->name = optarg; break;
+		case 'l': in->cloud = optarg; break;
+		case 'L': in->login_url = optarg; break;
+		case 'G': in->graph_url = optarg; break;
+		case 'u': in->test_user = optarg; break;
+		case 'R': in->rs256 = 1; break;
+		case 'm':
+			if (update && strcmp(optarg, "none") == 0)
+				in->monthly_limit = -1;
+			else if (cli_parse_count(optarg, &in->monthly_limit) != 0)
+				return cli_usage_error(_("--monthly-limit wants a number of messages%s, not '%s'"),
+						       update ? _(" or 'none'") : "", optarg);
+			in->change |= APP_TENANT_LIMIT;
+			break;
+		case 'P':
+			if (cli_parse_price(optarg, &in->price_per_message) != 0)
+				return cli_usage_error(_("--price-per-message wants a price in USD such as 0.00075, not '%s'"),
+						       optarg);
+			in->change |= APP_TENANT_PRICE;
+			break;
+		default: return cli_usage_error(_("%s: unknown option or missing value '%s'"), verb,
+						c->argv[from + optind - 1]);
 		}
 	}
-	if (!in.tenant_id || !in.client_id || (!secret_file == !cert_file))
+	if (from + optind < c->argc)
+		return cli_usage_error(_("%s: unexpected argument '%s'"), verb, c->argv[from + optind]);
+	if (f->secret && f->cert)
+		return cli_usage_error(_("%s: give --secret-file or --certificate, not both"), verb);
+	if ((f->key || in->rs256) && !f->cert)
+		return cli_usage_error(_("%s: --private-key and --rs256 go with --certificate"), verb);
+	if (in->cloud && graph_cloud_urls(in->cloud, &login, &graph) != 0)
+		return cli_usage_error(_("unknown cloud '%s' (use global, usgov, usgovdod or china)"), in->cloud);
+	if (!update && (!in->tenant_id || !in->client_id || (!f->secret && !f->cert)))
 		return cli_usage_error(_("tenant add needs --tenant-id, --client-id and one of --secret-file or --certificate"));
-	if (secret_file && cli_read_secret_file(secret_file, 1, &secret, &e))
-		return cli_fail(&e);
-	if (cert_file && cli_read_secret_file(cert_file, 0, &cert, &e))
-		return cli_fail(&e);
-	if (key_file && cli_read_secret_file(key_file, 0, &key, &e)) {
-		cli_secret_free(&cert);
-		return cli_fail(&e);
-	}
-	in.secret = secret;
-	in.cert_pem = cert;
-	in.key_pem = key;
+	if (update && !f->secret && !f->cert && !in->change)
+		return cli_usage_error(_("tenant update needs a new --secret-file or --certificate, --monthly-limit "
+					 "or --price-per-message"));
+	if (update && in->test_user && !f->secret && !f->cert)
+		return cli_usage_error(_("tenant update: --test-user goes with a new credential"));
+	return 0;
+}
+
+/* tenant add and tenant update NAME: test the connection where there is a
+ * credential to test, save only if it passed. */
+static int tenant_save(struct cli *c, int update)
+{
+	struct app_tenant_input in;
+	struct cred_files f;
+	struct cv_err e = {0};
+	struct app *a;
+	int rc;
+
+	if (update && (c->argc < 3 || c->argv[2][0] == '-'))
+		return cli_usage_error(_("tenant update needs a tenant NAME"));
+	if ((rc = tenant_options(c, update ? 2 : 1, update, &in, &f)) || (rc = cred_files_read(&f, &in)))
+		return rc;
 	if ((rc = cli_open(c, &a)) == 0) {
-		if (c->verbose >= 0)
+		/* only a credential has steps to show */
+		int steps = !update || in.secret || in.cert_pem;
+
+		if (c->verbose >= 0 && steps)
 			fprintf(stderr, "%s\n", _("Test & Save Connection:"));
-		rc = app_tenant_add(a, &in, print_step, c, &e);
+		rc = update ? app_tenant_update(a, c->argv[2], &in, steps ? print_step : NULL, c, &e)
+			    : app_tenant_add(a, &in, print_step, c, &e);
 		app_close(&a);
 		if (rc)
 			rc = cli_fail(&e);
-		else
+		else if (steps)
 			printf("Status: Active\n");
 	}
-	cli_secret_free(&secret);
-	cli_secret_free(&cert);
-	cli_secret_free(&key);
+	cred_files_free(&f);
 	return rc;
 }
 
@@ -136,11 +205,19 @@ int cmd_tenant(struct cli *c)
 	const char *sub = c->argc > 1 ? c->argv[1] : "";
 	int rc;
 
-	if (strcmp(sub, "add") == 0)
-		return tenant_add(c);
+	int delete_backups = 0;
+
+	if (strcmp(sub, "add") == 0 || strcmp(sub, "update") == 0)
+		return tenant_save(c, strcmp(sub, "update") == 0);
 	if (strcmp(sub, "list") && strcmp(sub, "test") && strcmp(sub, "remove"))
-		return cli_usage_error(_("tenant: use add, list, test NAME or remove NAME"));
-	if (strcmp(sub, "list") && c->argc != 3)
+		return cli_usage_error(_("tenant: use add, update NAME, list, test NAME or remove NAME"));
+	if (strcmp(sub, "remove") == 0 && c->argc == 4 && strcmp(c->argv[3], "--delete-backups") == 0) {
+		delete_backups = 1;
+		c->argc--;
+	}
+	if (strcmp(sub, "list") == 0 && c->argc != 2)
+		return cli_usage_error(_("tenant list: unexpected argument '%s'"), c->argv[2]);
+	if (strcmp(sub, "list") && (c->argc != 3 || c->argv[2][0] == '-'))
 		return cli_usage_error(_("tenant %s needs a tenant NAME"), sub);
 	if ((rc = cli_open(c, &a)))
 		return rc;
@@ -151,19 +228,14 @@ int cmd_tenant(struct cli *c)
 			printf("%-32s %-38s %-12s %-8s %s\n", _("NAME"), _("TENANT ID"), _("CREDENTIAL"), _("CLOUD"),
 			       _("STATUS"));
 		rc = tenant_foreach(a->store->db, print_tenant, &l, &e);
-		if (l.arr) {
-			char *s = cJSON_Print(l.arr);
-
-			puts(s);
-			cJSON_free(s);
-			cJSON_Delete(l.arr);
-		}
+		if (l.arr)
+			cli_print_json(l.arr);
 	} else if (strcmp(sub, "test") == 0) {
 		rc = app_tenant_test(a, c->argv[2], print_step, c, &e);
 		if (rc == 0)
 			printf("Status: Active\n");
 	} else {
-		rc = app_tenant_remove(a, c->argv[2], &e);
+		rc = app_tenant_remove(a, c->argv[2], delete_backups, &e);
 	}
 	app_close(&a);
 	return rc ? cli_fail(&e) : EXIT_OK;

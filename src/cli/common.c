@@ -17,7 +17,10 @@
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
+#include <cjson/cJSON.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,6 +65,36 @@ void cli_print_safe(const char *s, int width)
 	free(t);
 }
 
+void cli_print_json(cJSON *doc)
+{
+	char *text = cJSON_Print(doc);
+	const unsigned char *s = (const unsigned char *)text;
+	struct buf out = BUF_INIT;
+	size_t i = 0, n = strlen(text);
+
+	/* Outside strings cJSON writes only ASCII, so any character met here is
+	 * inside one, where a \u escape means the same. */
+	while (i < n) {
+		unsigned cp;
+		size_t len = utf8_decode(s + i, n - i, &cp);
+
+		if (len == 0) {
+			buf_append_str(&out, "\\ufffd");
+			i++;
+		} else if (cp == 0x7f || sanitize_is_invisible(cp)) {
+			buf_printf(&out, "\\u%04x", cp);
+			i += len;
+		} else {
+			buf_append(&out, s + i, len);
+			i += len;
+		}
+	}
+	puts(buf_str(&out));
+	buf_free(&out);
+	cJSON_free(text);
+	cJSON_Delete(doc);
+}
+
 int cli_fail(const struct cv_err *e)
 {
 	char *t = sanitize_dup(e->msg[0] ? e->msg : _("unknown error"), san_flags());
@@ -81,6 +114,36 @@ int cli_usage_error(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\n%s\n", _("Try 'chatvault --help' or see chatvault(1)."));
 	return EXIT_USAGE;
+}
+
+int cli_parse_count(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v > 1000000000000000LL)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int cli_parse_price(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if ((*s < '0' || *s > '9') && *s != '.')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !isfinite(v) || v < 0 || v > 1000000)
+		return -1;
+	*out = v;
+	return 0;
 }
 
 int cli_exit_for_status(const char *status)
@@ -134,14 +197,21 @@ static int read_tty_line(const char *prompt, char **out)
 
 	if (fd < 0)
 		return -1;
-	if (write(fd, prompt, strlen(prompt)) < 0 || tcgetattr(fd, &old) != 0) {
+	if (tcgetattr(fd, &old) != 0) {
 		close(fd);
 		return -1;
 	}
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	quiet.c_lflag |= ICANON;
+	/* Echo off, and what was typed before the question dropped, before
+	 * the prompt: an answer typed once it shows is kept. */
 	tcsetattr(fd, TCSAFLUSH, &quiet);
+	if (write(fd, prompt, strlen(prompt)) < 0) {
+		tcsetattr(fd, TCSAFLUSH, &old);
+		close(fd);
+		return -1;
+	}
 	while (read(fd, &ch, 1) == 1 && ch != '\n')
 		buf_append_char(&b, ch);
 	tcsetattr(fd, TCSAFLUSH, &old);

@@ -26,17 +26,17 @@
 #include "store/store.h"
 
 static const struct cli_command commands[] = {
-	{"init", cmd_init, N_("create a new store")},
-	{"passwd", cmd_passwd, N_("change the store passphrase")},
-	{"tenant", cmd_tenant, N_("add, list, test or remove tenant connections")},
-	{"accounts", cmd_accounts, N_("sync or list the tenant's accounts")},
-	{"privchat", cmd_privchat, N_("activate or deactivate private chat backup")},
-	{"backup", cmd_backup, N_("back up ACTIVE accounts now")},
-	{"run", cmd_run, N_("run queued jobs until stopped (for systemd)")},
-	{"snapshots", cmd_snapshots, N_("list backup runs")},
-	{"usage", cmd_usage, N_("this month's requests, messages and cost")},
-	{"download", cmd_download, N_("export an account's chats")},
-	{"jobs", cmd_jobs, N_("list jobs")},
+	{"init", cmd_init, N_("create a new store"), 0},
+	{"passwd", cmd_passwd, N_("change the store passphrase"), 0},
+	{"tenant", cmd_tenant, N_("add, list, test or remove tenant connections"), 1},
+	{"accounts", cmd_accounts, N_("sync or list the tenant's accounts"), 1},
+	{"privchat", cmd_privchat, N_("activate or deactivate private chat backup"), 0},
+	{"backup", cmd_backup, N_("back up ACTIVE accounts now"), 0},
+	{"run", cmd_run, N_("run queued jobs until stopped (for systemd)"), 0},
+	{"snapshots", cmd_snapshots, N_("list backup runs"), 1},
+	{"usage", cmd_usage, N_("this month's requests, messages and cost"), 1},
+	{"download", cmd_download, N_("export an account's chats"), 0},
+	{"jobs", cmd_jobs, N_("list jobs"), 1},
 };
 
 static void usage(FILE *f)
@@ -54,6 +54,21 @@ static void usage(FILE *f)
 	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  %-12s %s\n", commands[i].name, _(commands[i].summary));
 	fprintf(f, _("\nSee chatvault(1) for every option.\n"));
+}
+
+/* CLI.md writes --json after the list commands ("accounts list [--json]")
+ * as well as before them: take it out of the command's arguments. */
+static void take_json(struct cli *c)
+{
+	int i, n = 0;
+
+	for (i = 0; i < c->argc; i++) {
+		if (strcmp(c->argv[i], "--json") == 0)
+			c->json = 1;
+		else
+			c->argv[n++] = c->argv[i];
+	}
+	c->argc = n;
 }
 
 /* Secrets live in this process's memory: keep them out of core dumps and
@@ -129,6 +144,8 @@ int main(int argc, char **argv)
 	rc = -1;
 	for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		if (strcmp(commands[i].name, c.argv[0]) == 0) {
+			if (commands[i].json)
+				take_json(&c);
 			/* Let each command parse its own options from argv[0]. */
 			optind = 0;
 			rc = commands[i].run(&c);

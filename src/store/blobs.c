@@ -272,6 +272,20 @@ void blob_sweep_tmp(const char *dir, long max_age_s)
 	free(tmpdir);
 }
 
+void blob_remove(const char *dir, const char *name)
+{
+	char *path;
+
+	if (!valid_name(name))
+		return;
+	path = blob_path(dir, name);
+	if (unlink(path) == 0) {
+		*strrchr(path, '/') = '\0';
+		rmdir(path); /* the last blob of its folder: an error otherwise */
+	}
+	free(path);
+}
+
 int blob_read(const char *dir, const struct vault *v, const char *name,
 	      int (*sink)(void *ctx, const void *p, size_t n), void *ctx, struct cv_err *e)
 {

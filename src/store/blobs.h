@@ -45,6 +45,9 @@ void blob_abort(struct blob_writer **w);
 int blob_read(const char *dir, const struct vault *v, const char *name,
 	      int (*sink)(void *ctx, const void *p, size_t n), void *ctx, struct cv_err *e);
 
+/* Delete a blob's file (a valid name only). */
+void blob_remove(const char *dir, const char *name);
+
 /* Remove temporary blob files older than max_age_s: what a killed process
  * left behind. Younger ones may belong to another process still writing. */
 void blob_sweep_tmp(const char *dir, long max_age_s);

@@ -211,24 +211,45 @@ const char *catalog_text(sqlite3_stmt *st, int col)
 	return t ? (const char *)t : "";
 }
 
+/* Step a one-row query with ?1 bound to id; the caller reads column 0 and
+ * finalizes *st when 0 is returned. */
+static int one_row(sqlite3 *db, const char *sql, int64_t id, sqlite3_stmt **st, struct cv_err *e)
+{
+	int rc;
+
+	if ((rc = catalog_prepare(db, sql, st, e)))
+		return rc;
+	if (sqlite3_bind_parameter_count(*st) > 0)
+		sqlite3_bind_int64(*st, 1, id);
+	rc = sqlite3_step(*st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	rc = rc == SQLITE_DONE ? CV_ENOTFOUND : catalog_error(db, _("reading the catalog"), e);
+	sqlite3_finalize(*st);
+	return rc;
+}
+
 int catalog_text_by_id(sqlite3 *db, const char *sql, int64_t id, char *out, size_t n, struct cv_err *e)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int rc = one_row(db, sql, id, &st, e);
 
-	if ((rc = catalog_prepare(db, sql, &st, e)))
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if (rc == 0) {
 		snprintf(out, n, "%s", catalog_text(st, 0));
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = CV_ENOTFOUND;
-	} else {
-		rc = catalog_error(db, _("reading the catalog"), e);
+		sqlite3_finalize(st);
 	}
-	sqlite3_finalize(st);
+	return rc;
+}
+
+int catalog_int_by_id(sqlite3 *db, const char *sql, int64_t id, int64_t *out, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc = one_row(db, sql, id, &st, e);
+
+	if (rc == 0) {
+		*out = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
 	return rc;
 }
 

@@ -55,6 +55,8 @@ int catalog_error(sqlite3 *db, const char *what, struct cv_err *e);
 /* Run a query selecting one text column for one row id (bound as ?1) and
  * copy the value into out (n bytes). CV_ENOTFOUND when there is no row. */
 int catalog_text_by_id(sqlite3 *db, const char *sql, int64_t id, char *out, size_t n, struct cv_err *e);
+/* The same for one integer column: *out, or CV_ENOTFOUND with no row. */
+int catalog_int_by_id(sqlite3 *db, const char *sql, int64_t id, int64_t *out, struct cv_err *e);
 /* The settings table (store-wide key/value text). set replaces; get copies
  * the value into out (n bytes), CV_ENOTFOUND when the key is not there. */
 int catalog_setting_set(sqlite3 *db, const char *key, const char *value, struct cv_err *e);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "store/files.h"
+#include "store/blobs.h"
 #include "store/catalog.h"
 #include "store/store.h"
 #include "store/vault.h"
@@ -182,4 +183,32 @@ int file_settle(sqlite3 *db, int64_t file, int status, const char *reason, int64
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("recording a file"), e);
 	sqlite3_finalize(st);
 	return rc;
+}
+
+void blob_sweep_unused(sqlite3 *db, const char *blobs_dir)
+{
+	struct buf names = BUF_INIT;
+	sqlite3_stmt *st;
+	size_t at;
+
+	if (catalog_begin(db, NULL))
+		return;
+	if (catalog_prepare(db,
+			    "DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM files WHERE files.blob = blobs.name)"
+			    " RETURNING name",
+			    &st, NULL)) {
+		catalog_rollback(db);
+		return;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		buf_append_str(&names, catalog_text(st, 0));
+		buf_append_char(&names, '\0');
+	}
+	sqlite3_finalize(st);
+	/* Rows first: a file without its row is only space, a row without
+	 * its file would be a damaged store. */
+	if (catalog_commit(db, NULL) == 0)
+		for (at = 0; at < names.len; at += strlen(names.data + at) + 1)
+			blob_remove(blobs_dir, names.data + at);
+	buf_free(&names);
 }

@@ -67,4 +67,9 @@ int file_meta_open(const struct vault *v, const char *tenant_guid, const char *c
 int file_settle(sqlite3 *db, int64_t file, int status, const char *reason, int64_t job, const char *blob,
 		int64_t size, struct cv_err *e);
 
+/* Delete the blobs no file row names any more (after a tenant is removed):
+ * their rows, then their files under blobs_dir. Best effort: what is left
+ * is only disk space. */
+void blob_sweep_unused(sqlite3 *db, const char *blobs_dir);
+
 #endif

@@ -46,22 +46,36 @@ int snapshot_end(sqlite3 *db, int64_t id, const char *status, struct cv_err *e)
 	return rc;
 }
 
-int snapshot_resolve(sqlite3 *db, int64_t tenant, const char *spec, int64_t *id, struct cv_err *e)
+int snapshot_spec_parse(const char *spec, int64_t *id, int64_t *when)
 {
-	sqlite3_stmt *st;
 	const char *p;
-	int64_t when = 0, want_id = 0;
-	int rc, numeric = *spec != '\0';
+	int numeric = *spec != '\0';
 
+	*id = *when = 0;
 	for (p = spec; *p; p++)
 		if (!isdigit((unsigned char)*p))
 			numeric = 0;
-	if (numeric)
-		want_id = strtoll(spec, NULL, 10);
-	else if (time_parse_iso8601(spec, &when) != 0 && time_parse_date(spec, &when) != 0)
+	if (numeric) {
+		*id = strtoll(spec, NULL, 10);
+		return 0;
+	}
+	if (time_parse_iso8601(spec, when) == 0)
+		return 0;
+	if (time_parse_date(spec, when) != 0)
+		return -1;
+	*when += 86400000LL - 1; /* a bare date means the end of that day */
+	return 0;
+}
+
+int snapshot_resolve(sqlite3 *db, int64_t tenant, const char *spec, int64_t *id, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int64_t when, want_id;
+	int rc, numeric;
+
+	if (snapshot_spec_parse(spec, &want_id, &when) != 0)
 		return err_set(e, CV_EINVAL, _("'%s' is neither a snapshot id nor an ISO 8601 time"), spec);
-	else if (time_parse_iso8601(spec, &when) != 0)
-		when += 86400000LL - 1; /* a bare date means the end of that day */
+	numeric = want_id != 0;
 
 	if ((rc = catalog_prepare(db,
 				  numeric ? "SELECT id FROM snapshots WHERE tenant = ?1 AND id = ?2"

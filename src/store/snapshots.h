@@ -15,6 +15,9 @@ int snapshot_end(sqlite3 *db, int64_t id, const char *status, struct cv_err *e);
 /* The newest finished snapshot of the tenant at or before `when` (ms), or a
  * snapshot id given as text ("12"), or an ISO 8601 time. CV_ENOTFOUND if none. */
 int snapshot_resolve(sqlite3 *db, int64_t tenant, const char *spec, int64_t *id, struct cv_err *e);
+/* The form of such a spec alone: *id for digits, else *when (a bare date is
+ * the end of that day). -1 when it is neither. */
+int snapshot_spec_parse(const char *spec, int64_t *id, int64_t *when);
 
 /* Add to this month's (UTC) usage of a tenant. */
 int usage_add(sqlite3 *db, int64_t tenant, int64_t requests, int64_t throttled, int64_t messages,

@@ -61,6 +61,7 @@ int store_init(const char *home, const char *pass, size_t passlen, char *recover
 	       struct cv_err *e)
 {
 	struct store *s;
+	int64_t tenants;
 	int rc;
 
 	*out = NULL;
@@ -75,6 +76,17 @@ int store_init(const char *home, const char *pass, size_t passlen, char *recover
 		goto fail;
 	if ((rc = catalog_open(s->catalog_path, 1, &s->db, e)))
 		goto fail;
+	/* A catalog without its key is a store whose key file went missing,
+	 * unless it holds nothing (an init cut short): a new key would leave
+	 * every record in it unreadable. */
+	if ((rc = catalog_int_by_id(s->db, "SELECT count(*) FROM tenants", 0, &tenants, e)))
+		goto fail;
+	if (tenants != 0) {
+		rc = err_set(e, CV_EEXIST, _("%s holds a catalog with backups but no key file; refusing to make a new "
+					     "key for it: restore the key file from a copy of the store"),
+			     home);
+		goto fail;
+	}
 	/* The key file is written last: its presence is what marks a store. */
 	if ((rc = vault_create(s->key_path, pass, passlen, recovery, &s->vault, e)))
 		goto fail;
@@ -92,8 +104,18 @@ int store_open(const char *home, const char *secret, size_t len, int recovery, s
 	int rc;
 
 	*out = NULL;
-	if (!store_exists(home))
+	if (!store_exists(home)) {
+		char *catalog = fs_join(home, "catalog.db");
+		int orphan = fs_exists(catalog);
+
+		free(catalog);
+		if (orphan)
+			return err_set(e, CV_EINTEGRITY,
+				       _("the store in %s has its catalog but no key file; nothing in it can be read "
+					 "without the key: restore the key file from a copy of the store"),
+				       home);
 		return err_set(e, CV_ENOTFOUND, _("no store in %s; create one with 'chatvault init'"), home);
+	}
 	if (fs_check_private(home, e))
 		return e->code;
 	s = store_alloc(home);

@@ -155,21 +155,93 @@ int tenant_load_id(sqlite3 *db, const struct vault *v, int64_t id, int with_secr
 	return load_where(db, v, "WHERE id = ?1", NULL, id, with_secret, rec, e);
 }
 
-int tenant_remove(sqlite3 *db, const char *name, struct cv_err *e)
+int tenant_update(sqlite3 *db, const struct vault *v, const struct tenant_rec *rec, int credential,
+		  struct cv_err *e)
 {
+	struct buf sealed = BUF_INIT;
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = catalog_prepare(db, "DELETE FROM tenants WHERE name = ?", &st, e)))
+	if (credential) {
+		size_t adlen;
+		char *ad = secret_ad(rec, &adlen);
+
+		vault_seal(v, ad, adlen, rec->secret.data, rec->secret.len, &sealed);
+		free(ad);
+	}
+	/* A new credential passed its test: the tenant is Active again. */
+	if ((rc = catalog_prepare(db,
+				  "UPDATE tenants SET monthly_limit = ?2, price_per_message = ?3,"
+				  " cred_kind = CASE WHEN ?4 THEN ?5 ELSE cred_kind END,"
+				  " jwt_alg = CASE WHEN ?4 THEN ?6 ELSE jwt_alg END,"
+				  " cert_pem = CASE WHEN ?4 THEN ?7 ELSE cert_pem END,"
+				  " secret_enc = CASE WHEN ?4 THEN ?8 ELSE secret_enc END,"
+				  " status = CASE WHEN ?4 THEN 'Active' ELSE status END,"
+				  " reason = CASE WHEN ?4 THEN NULL ELSE reason END WHERE id = ?1",
+				  &st, e))) {
+		buf_free(&sealed);
 		return rc;
+	}
+	sqlite3_bind_int64(st, 1, rec->id);
+	if (rec->monthly_limit >= 0)
+		sqlite3_bind_int64(st, 2, rec->monthly_limit);
+	sqlite3_bind_double(st, 3, rec->price_per_message);
+	sqlite3_bind_int(st, 4, credential);
+	sqlite3_bind_text(st, 5, rec->cred_kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, rec->jwt_alg, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, rec->cert_pem, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 8, sealed.data, (int)sealed.len, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("saving the tenant"), e);
+	sqlite3_finalize(st);
+	buf_free(&sealed);
+	return rc;
+}
+
+int tenant_remove(sqlite3 *db, const char *name, int delete_backups, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int64_t id = 0, messages = 0;
+	int rc;
+
+	if ((rc = catalog_begin(db, e)))
+		return rc;
+	rc = catalog_prepare(db,
+			     "SELECT t.id, (SELECT count(*) FROM messages m JOIN chats c ON c.id = m.chat"
+			     " WHERE c.tenant = t.id) FROM tenants t WHERE t.name = ?1",
+			     &st, e);
+	if (rc)
+		goto fail;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		messages = sqlite3_column_int64(st, 1);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? err_set(e, CV_ENOTFOUND, _("no tenant named '%s'"), name)
+				       : catalog_error(db, _("reading the catalog"), e);
+	}
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return catalog_error(db, _("removing the tenant"), e);
-	if (sqlite3_changes(db) == 0)
-		return err_set(e, CV_ENOTFOUND, _("no tenant named '%s'"), name);
-	return 0;
+	if (rc)
+		goto fail;
+	if (messages && !delete_backups) {
+		rc = err_set(e, CV_EINVAL,
+			     _("tenant '%s' holds %lld backed-up message versions; removing it deletes them for good. "
+			       "Give --delete-backups to remove it with its backups"),
+			     name, (long long)messages);
+		goto fail;
+	}
+	if ((rc = catalog_prepare(db, "DELETE FROM tenants WHERE id = ?1", &st, e)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("removing the tenant"), e);
+	sqlite3_finalize(st);
+	if (rc)
+		goto fail;
+	return catalog_commit(db, e);
+fail:
+	catalog_rollback(db);
+	return rc;
 }
 
 int tenant_set_status(sqlite3 *db, int64_t id, const char *status, const char *reason, struct cv_err *e)

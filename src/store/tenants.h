@@ -39,7 +39,13 @@ int tenant_load(sqlite3 *db, const struct vault *v, const char *name, int with_s
 		struct tenant_rec *rec, struct cv_err *e);
 int tenant_load_id(sqlite3 *db, const struct vault *v, int64_t id, int with_secret,
 		   struct tenant_rec *rec, struct cv_err *e);
-int tenant_remove(sqlite3 *db, const char *name, struct cv_err *e);
+/* Save rec's cap and price, and with credential its credential (kind,
+ * algorithm, certificate, sealed secret), marking it Active. */
+int tenant_update(sqlite3 *db, const struct vault *v, const struct tenant_rec *rec, int credential,
+		  struct cv_err *e);
+/* Delete a tenant and, through the schema's cascades, everything of it. One
+ * holding backed-up messages is refused (CV_EINVAL) unless delete_backups. */
+int tenant_remove(sqlite3 *db, const char *name, int delete_backups, struct cv_err *e);
 int tenant_set_status(sqlite3 *db, int64_t id, const char *status, const char *reason, struct cv_err *e);
 /* Call fn for each tenant (without secrets), ordered by name. */
 int tenant_foreach(sqlite3 *db, int (*fn)(void *ctx, const struct tenant_rec *rec), void *ctx,

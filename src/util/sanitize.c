@@ -49,8 +49,7 @@ size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp)
 	return len;
 }
 
-/* Code points that reorder or break lines invisibly: shown by name. */
-static int is_invisible_format(unsigned cp)
+int sanitize_is_invisible(unsigned cp)
 {
 	return (cp >= 0x80 && cp <= 0x9f) ||     /* C1 controls, e.g. U+009B CSI */
 	       (cp >= 0x202a && cp <= 0x202e) || /* LRE RLE PDF LRO RLO */
@@ -88,7 +87,7 @@ void sanitize_append(struct buf *out, const char *str, size_t n, unsigned flags)
 			buf_append_char(out, (char)(cp + 0x40));
 		} else if (cp == 0x7f) {
 			buf_append_str(out, "^?");
-		} else if (is_invisible_format(cp)) {
+		} else if (sanitize_is_invisible(cp)) {
 			buf_printf(out, "<U+%04X>", cp);
 		} else if (cp >= 0x80 && (flags & SAN_ASCII)) {
 			buf_append_char(out, '?');

@@ -24,6 +24,10 @@ char *sanitize_dup(const char *s, unsigned flags);
 /* Decode one UTF-8 sequence at s (n bytes available). Returns its length and
  * stores the code point, or returns 0 for an invalid or truncated sequence. */
 size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp);
+/* Code points that reorder or break lines invisibly (C1 controls, bidi
+ * controls, line separators, zero-width characters): sanitize_append shows
+ * them by name. */
+int sanitize_is_invisible(unsigned cp);
 /* Does the process locale use UTF-8? Evaluated once. */
 int sanitize_locale_is_utf8(void);
 

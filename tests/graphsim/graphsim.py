@@ -1172,15 +1172,21 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_json(200, sim.config())
             elif key == ("GET", "/_sim/info"):
                 self.send_json(200, sim.info())
-            elif key == ("POST", "/_sim/app/permissions"):
-                # an admin grants or withdraws an app's roles; tokens
-                # issued before keep the roles they carry, as Graph's do
+            elif key == ("POST", "/_sim/app"):
+                # an admin grants or withdraws an app's roles, or replaces
+                # its client secret; tokens issued before keep the roles
+                # they carry, as Graph's do
                 app = sim.identity.apps.get(str(data.get("app", "")))
-                perms = data.get("permissions")
-                if app is None or not isinstance(perms, list) or not all(isinstance(p, str) for p in perms):
-                    self.send_json(404 if app is None else 400, {"error": "no such app or bad permissions"})
+                perms, secret = data.get("permissions"), data.get("secret")
+                if app is None or (perms is None and secret is None) or \
+                        (perms is not None and not (isinstance(perms, list) and all(isinstance(p, str) for p in perms))) or \
+                        (secret is not None and not (isinstance(secret, str) and secret and app.secret)):
+                    self.send_json(404 if app is None else 400, {"error": "no such app, or bad permissions or secret"})
                     return
-                app.permissions = list(perms)
+                if perms is not None:
+                    app.permissions = list(perms)
+                if secret is not None:
+                    app.secret = secret
                 self.send_json(200, app.info())
             elif key == ("POST", "/_sim/revoke"):
                 sim.identity.revoke()

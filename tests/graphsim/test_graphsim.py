@@ -314,13 +314,14 @@ class GraphSimTest(unittest.TestCase):
         # An admin grants the role: new tokens carry it, the old one not.
         old = s.token("nouser")
         roles = s.info["apps"]["nouser"]["permissions"]
-        obj = s.control("POST", "app/permissions", {"app": "nouser", "permissions": roles + ["User.Read.All"]})
+        obj = s.control("POST", "app", {"app": "nouser", "permissions": roles + ["User.Read.All"]})
         self.assertEqual(obj["permissions"][-1], "User.Read.All")
         self.assertEqual(s.graph("/users", token=old)[0], 403)
         self.assertEqual(s.graph("/users", token=s.token("nouser", fresh=True))[0], 200)
-        s.control("POST", "app/permissions", {"app": "nouser", "permissions": roles})
-        for body, status in (({"app": "nope", "permissions": []}, 404), ({"app": "nouser", "permissions": "x"}, 400)):
-            st = s.request("POST", "/_sim/app/permissions", json.dumps(body), {"Content-Type": "application/json"})[0]
+        s.control("POST", "app", {"app": "nouser", "permissions": roles})
+        for body, status in (({"app": "nope", "permissions": []}, 404), ({"app": "nouser", "permissions": "x"}, 400),
+                             ({"app": "nouser"}, 400), ({"app": "cert", "secret": "s"}, 400)):
+            st = s.request("POST", "/_sim/app", json.dumps(body), {"Content-Type": "application/json"})[0]
             self.assertEqual(st, status, body)
         s.token("nouser", fresh=True)
         st, _, obj = s.graph("/chats/19:nope@thread.v2/messages")

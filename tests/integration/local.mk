@@ -3,6 +3,7 @@ TESTS += \
 	tests/graphsim/test_graphsim.py \
 	tests/integration/test_backup_depth.py \
 	tests/integration/test_backup_exact.py \
+	tests/integration/test_cli_contract.py \
 	tests/integration/test_credentials.py \
 	tests/integration/test_downloads.py \
 	tests/integration/test_export_path.py \
@@ -17,6 +18,7 @@ EXTRA_DIST += \
 	tests/graphsim/util.py tests/graphsim/test_graphsim.py \
 	tests/integration/test_backup_depth.py \
 	tests/integration/test_backup_exact.py tests/integration/test_credentials.py \
+	tests/integration/test_cli_contract.py \
 	tests/integration/test_store.py tests/integration/test_downloads.py \
 	tests/integration/test_schedule.py tests/integration/test_export_path.py \
 	scripts/demo.sh

@@ -325,7 +325,7 @@ class BackupDepth(cvtest.ChatvaultTest, cvtest.TruthChecks):
         run reported is not reported again; a different one is."""
         self.start_sim()
         roles = self.sim.app("full")["permissions"]
-        self.sim.post("/_sim/app/permissions", {"app": "full",
+        self.sim.post("/_sim/app", {"app": "full",
                                                 "permissions": [r for r in roles if r != "Files.Read.All"]})
         self.setup_tenant()
         res = self.cv("backup", ok=None)
@@ -338,7 +338,7 @@ class BackupDepth(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.assertGreater(len(shared), 5)
 
         # Granted now, but the refusals are a day old: nothing is asked.
-        self.sim.post("/_sim/app/permissions", {"app": "full", "permissions": roles})
+        self.sim.post("/_sim/app", {"app": "full", "permissions": roles})
         self.sim.post("/_sim/stats/reset")
         res = self.cv("backup", ok=None)
         self.assertEqual(res.rc, 0, res.err)

@@ -2,6 +2,7 @@
 import json
 import os
 import pty
+import select
 import sqlite3
 import subprocess
 import time
@@ -77,6 +78,8 @@ class Store(cvtest.ChatvaultTest):
                                          "--new-passphrase-file", new], self.env)
         seen, answered, deadline = b"", False, time.monotonic() + 60
         while time.monotonic() < deadline:
+            if not select.select([fd], [], [], 1)[0]:
+                continue
             try:
                 chunk = os.read(fd, 1024)
             except OSError:
@@ -87,6 +90,8 @@ class Store(cvtest.ChatvaultTest):
             if not answered and b"Recovery key: " in seen:
                 os.write(fd, recovery.encode() + b"\n")
                 answered = True
+        if time.monotonic() >= deadline:
+            os.kill(pid, 9)
         _pid, status = os.waitpid(pid, 0)
         os.close(fd)
         self.assertTrue(answered, seen)

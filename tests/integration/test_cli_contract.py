@@ -1,0 +1,146 @@
+"""The command-line contract (CLI.md) where a tester found the binary apart
+from it: --json after the command, usage errors that exit 2 before anything
+is opened, JSON that cannot drive a terminal, and tenant changes that keep
+backups unless told otherwise."""
+import json
+import os
+import sqlite3
+
+import cvtest
+
+
+class Contract(cvtest.ChatvaultTest):
+    def usage_error(self, *args):
+        res = self.cv(*args, ok=None)
+        self.assertEqual(res.rc, 2, "%s: %s" % (args, res.err))
+        self.assertIn("chatvault: ", res.err)
+        return res
+
+    def test_usage_errors_exit_2_before_the_store_is_opened(self):
+        # No store at all: a usage error is found before the store is.
+        secret = self.write_secret("secret", "s3cret\n")
+        add = ["tenant", "add", "--tenant-id", "t", "--client-id", "c", "--secret-file", secret]
+        for args in (["snapshots", "extra"], ["snapshots", "--tenant"], ["usage", "bogus"],
+                     ["jobs", "list", "--kind", "bogus"], ["tenant", "list", "garbage"],
+                     ["privchat", "deactivate", "--bogus"], ["accounts", "list", "stray"],
+                     ["download", "--user", "u", "--format", "json", "--out", "d", "--zip", "z"],
+                     ["download", "--user", "u", "--format", "json", "--out", "d", "--as-of", "garbage"],
+                     ["download", "--user", "u", "--format", "json", "--out", "d", "stray"],
+                     add + ["--monthly-limit", "abc"], add + ["--monthly-limit", "10x"],
+                     add + ["--monthly-limit", "-5"], add + ["--price-per-message", "-1"],
+                     add + ["--price-per-message", "NaN"], add + ["--price-per-message", "1e400"],
+                     add + ["--cloud", "mars"], add + ["--private-key", secret], add + ["stray"],
+                     ["tenant", "update"], ["tenant", "update", "x"], ["tenant", "update", "x", "--tenant-id", "y"],
+                     ["tenant", "update", "x", "--monthly-limit", "many"], ["tenant", "remove"],
+                     ["tenant", "remove", "x", "--force"]):
+            self.usage_error(*args)
+        self.assertFalse(os.path.exists(self.home))
+
+    def test_json_after_the_command_and_inert(self):
+        self.start_sim("--users", "20", "--chats-per-user", "1", "--messages-per-chat", "20", "--throttle", "off")
+        self.setup_tenant()
+        for cmd in (["accounts", "list"], ["tenant", "list"], ["snapshots"], ["usage"], ["jobs", "list"]):
+            before = self.cv("--json", *cmd)
+            after = self.cv(*(cmd + ["--json"]))
+            self.assertEqual(json.loads(after.out), json.loads(before.out), cmd)
+        raw = self.cv("accounts", "list", "--json").out
+        accounts = json.loads(raw)
+        # CLI.md's keys are all there, reason too when there is none.
+        for a in accounts:
+            for key in ("upn", "displayName", "privateChat", "status", "lastBackup", "messages", "reason"):
+                self.assertIn(key, a)
+        # The hostile names arrive whole, but nothing in the text a
+        # terminal shows can reorder it or drive the terminal.
+        names = [a["displayName"] for a in accounts]
+        self.assertTrue(any("\u202e" in n for n in names), names)
+        self.assertTrue(any("\x1b" in n for n in names), names)
+        self.assertNotIn("\u202e", raw)
+        self.assertNotIn("\x1b", raw)
+        self.assertIn("\\u202e", raw)
+
+    def test_tenant_update_changes_the_secret_cap_and_price(self):
+        self.start_sim("--users", "6", "--chats-per-user", "2", "--messages-per-chat", "20", "--throttle", "off")
+        self.setup_tenant()
+        name = self.cv("--json", "tenant", "list").json()[0]["name"]
+
+        self.cv("tenant", "update", name, "--monthly-limit", "500", "--price-per-message", "0.00075")
+        usage = self.cv("--json", "usage").json()
+        self.assertEqual((usage["monthlyLimit"], usage["pricePerMessage"]), (500, 0.00075))
+        self.cv("tenant", "update", name, "--monthly-limit", "none")
+        self.assertIsNone(self.cv("--json", "usage").json()["monthlyLimit"])
+
+        # The admin makes a new secret; the old one stops working.
+        self.sim.post("/_sim/app", {"app": "full", "secret": "rotated~secret.0123456789"})
+        res = self.cv("tenant", "test", name, ok=None)
+        self.assertEqual(res.rc, 1, res.err)
+        # A wrong one is tested and refused: nothing is saved.
+        wrong = self.write_secret("wrong", "still-not-it\n")
+        res = self.cv("tenant", "update", name, "--secret-file", wrong, ok=None)
+        self.assertEqual(res.rc, 1, res.err)
+        self.assertNotIn("still-not-it", res.err)
+        self.assertNotIn("Status: Active", res.out)
+        # The new one passes the same steps as tenant add, and backups run.
+        new = self.write_secret("new", "rotated~secret.0123456789\n")
+        res = self.cv("tenant", "update", name, "--secret-file", new)
+        self.assertEqual(res.out.strip(), "Status: Active")
+        self.assertEqual(self.cv("--json", "tenant", "list").json()[0]["status"], "Active")
+        self.cv("privchat", "activate", "--all")
+        self.backup()
+        with open(os.path.join(self.home, "catalog.db"), "rb") as f:
+            self.assertNotIn(b"rotated~secret", f.read())
+
+    def test_tenant_remove_keeps_backups_unless_told(self):
+        self.start_sim("--users", "6", "--chats-per-user", "2", "--messages-per-chat", "30", "--throttle", "off")
+        self.setup_tenant()
+        self.backup()
+        name = self.cv("--json", "tenant", "list").json()[0]["name"]
+        blobs = os.path.join(self.home, "blobs")
+
+        def blob_files():
+            return [f for root, _, files in os.walk(blobs) if not root.endswith("tmp") for f in files]
+        self.assertTrue(blob_files())
+        res = self.cv("tenant", "remove", name, ok=None)
+        self.assertEqual(res.rc, 1, res.err)
+        self.assertIn("--delete-backups", res.err)
+        self.assertEqual(len(self.cv("--json", "accounts", "list").json()), 6)
+
+        self.cv("tenant", "remove", name, "--delete-backups")
+        self.assertEqual(self.cv("--json", "tenant", "list").json(), [])
+        self.assertEqual(blob_files(), [])
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        self.assertEqual(db.execute("SELECT (SELECT count(*) FROM messages) + (SELECT count(*) FROM blobs)"
+                                    " + (SELECT count(*) FROM files)").fetchone()[0], 0)
+        self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+        db.close()
+
+    def test_missing_key_file_is_named_and_init_refuses(self):
+        self.start_sim("--users", "4", "--chats-per-user", "1", "--messages-per-chat", "10", "--throttle", "off")
+        self.setup_tenant()
+        key = os.path.join(self.home, "key")
+        catalog = os.path.join(self.home, "catalog.db")
+        os.rename(key, key + ".away")
+        with open(catalog, "rb") as f:
+            before = f.read()
+        res = self.cv("accounts", "list", ok=None)
+        self.assertEqual(res.rc, 1)
+        self.assertIn("no key file", res.err)
+        self.assertNotIn("chatvault init", res.err)
+        res = self.cv("init", ok=None)
+        self.assertEqual(res.rc, 1)
+        self.assertIn("refusing", res.err)
+        self.assertFalse(os.path.exists(key))
+        with open(catalog, "rb") as f:
+            self.assertEqual(f.read(), before)
+        os.rename(key + ".away", key)
+        self.assertEqual(len(self.cv("--json", "accounts", "list").json()), 4)
+
+    def test_init_after_one_cut_short(self):
+        # A catalog with nothing in it and no key: init was killed before
+        # it wrote the key, and may simply run again.
+        os.makedirs(self.home, mode=0o700)
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        db.execute("CREATE TABLE t (x)")
+        db.close()
+        os.chmod(os.path.join(self.home, "catalog.db"), 0o600)
+        self.cv("init")
+        self.assertEqual(self.cv("--json", "tenant", "list").json(), [])
