@@ -105,6 +105,8 @@ int cmd_download(struct cli *c)
 		goto out;
 	if (as_of && (rc = snapshot_resolve(a->store->db, t.id, as_of, &in.as_of, &e)))
 		goto out;
+	if (req.chat_id && (rc = account_has_chat(a->store->db, in.account, req.chat_id, &e)))
+		goto out;
 	/* The download is a job like the console's: queued, run by this
 	 * process's workers (or any other process on the store), waited for. */
 	in.format = req.format;

@@ -78,6 +78,29 @@ int account_find(sqlite3 *db, int64_t tenant, const char *upn, int64_t *id, stru
 	return rc;
 }
 
+int account_has_chat(sqlite3 *db, int64_t account, const char *chat_id, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_prepare(db,
+				  "SELECT 1 FROM account_chats ac JOIN chats c ON c.id = ac.chat"
+				  " WHERE ac.account = ?1 AND c.chat_id = ?2",
+				  &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, account);
+	sqlite3_bind_text(st, 2, chat_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rc = 0;
+	else if (rc == SQLITE_DONE)
+		rc = err_set(e, CV_ENOTFOUND, _("the account has no backed-up chat '%s'"), chat_id);
+	else
+		rc = catalog_error(db, _("reading the catalog"), e);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int accounts_set_privchat(sqlite3 *db, int64_t tenant, const char *const *upns, int n, int active,
 			  int *changed, struct cv_err *e)
 {

@@ -48,6 +48,9 @@ int accounts_set_privchat(sqlite3 *db, int64_t tenant, const char *const *upns, 
 int accounts_foreach(sqlite3 *db, int64_t tenant, int (*fn)(void *ctx, const struct account_row *r),
 		     void *ctx, struct cv_err *e);
 int account_find(sqlite3 *db, int64_t tenant, const char *upn, int64_t *id, struct cv_err *e);
+/* 0 when the account is a member of the chat (Graph's chat id) in the
+ * store, else CV_ENOTFOUND naming it. */
+int account_has_chat(sqlite3 *db, int64_t account, const char *chat_id, struct cv_err *e);
 int account_set_status(sqlite3 *db, int64_t id, const char *status, const char *reason,
 		       struct cv_err *e);
 /* Recount chats and messages stored for an account. */

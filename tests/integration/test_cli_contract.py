@@ -113,6 +113,25 @@ class Contract(cvtest.ChatvaultTest):
         self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
         db.close()
 
+    def test_download_of_a_chat_the_account_is_not_in(self):
+        self.start_sim("--users", "6", "--chats-per-user", "2", "--messages-per-chat", "10", "--throttle", "off")
+        self.setup_tenant()
+        self.backup()
+        truth = self.sim.truth()
+        user = truth["users"][0]
+        mine = {c["id"] for c in truth["chats"] if any(m.get("userId") == user["id"] for m in c["members"])}
+        other = next(c["id"] for c in truth["chats"] if c["id"] not in mine)
+        out = os.path.join(self.dir, "out")
+        for chat in ("19:nope@thread.v2", other):
+            res = self.cv("download", "--user", user["userPrincipalName"], "--format", "json", "--chat", chat,
+                          "--out", out, ok=None)
+            self.assertEqual(res.rc, 1, res.err)
+            self.assertIn("no backed-up chat", res.err)
+        self.assertFalse(os.path.exists(out))
+        self.cv("download", "--user", user["userPrincipalName"], "--format", "json", "--chat", sorted(mine)[0],
+                "--out", out)
+        self.assertEqual(len(os.listdir(out)), 1)
+
     def test_missing_key_file_is_named_and_init_refuses(self):
         self.start_sim("--users", "4", "--chats-per-user", "1", "--messages-per-chat", "10", "--throttle", "off")
         self.setup_tenant()
