@@ -1389,7 +1389,9 @@ static void html_attachments(struct buf *out, const cJSON *msg, const struct htm
 		buf_free(&lines);
 	}
 	/* Never the SharePoint URL (a remote address): the name, linked to the
-	 * copy beside the page when the export has --attachments. */
+	 * copy beside the page when the export has --attachments. The link
+	 * downloads the copy rather than opening it: a file sent as .html or
+	 * .svg would otherwise run outside this page's content policy. */
 	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(msg, "attachments"))
 	{
 		const char *href = NULL, *url = json_str(a, "contentUrl");
@@ -1403,7 +1405,7 @@ static void html_attachments(struct buf *out, const cJSON *msg, const struct htm
 		if (href) {
 			buf_append_str(out, "<a href=\"");
 			href_path(out, href);
-			buf_append_str(out, "\">");
+			buf_append_str(out, "\" download>");
 		}
 		escape_str(out, json_str(a, "name"));
 		buf_append_str(out, href ? "</a></li>" : "</li>");

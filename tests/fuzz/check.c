@@ -115,7 +115,7 @@ static const char *const elements[] = {
 };
 
 static const char *const attributes[] = {
-	"alt", "class", "colspan", "datetime", "href", "id", "rel", "rowspan", "src", NULL,
+	"alt", "class", "colspan", "datetime", "download", "href", "id", "rel", "rowspan", "src", NULL,
 };
 
 static int is_name_char(unsigned char c)

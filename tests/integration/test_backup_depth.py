@@ -234,9 +234,12 @@ class BackupDepth(cvtest.ChatvaultTest, cvtest.TruthChecks):
             for data in re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page):
                 self.assertIn(hashlib.sha256(base64.b64decode(data)).hexdigest(), hosted)
                 embedded += 1
-            for href in re.findall(r'<a href="([^"#:]+)"', page):
+            for href, attrs in re.findall(r'<a href="([^"#:]+)"([^>]*)>', page):
                 target = os.path.join(out, *[urllib.parse.unquote(p) for p in href.split("/")])
                 self.assertTrue(os.path.isfile(target), href)
+                # a file's copy is downloaded, not opened (a .html file
+                # would run); the pages link each other plainly
+                self.assertEqual(attrs, " download" if "/" in href else "", (name, href))
         self.assertGreater(embedded, 0)
 
         # EML: the files are MIME parts, byte for byte, and every message
