@@ -435,7 +435,7 @@ static int run_chat(struct engine_worker *w, const struct job_row *job, const st
 {
 	struct buf url = BUF_INIT;
 	char chat_id[600];
-	int64_t stored = 0, watermark = 0;
+	int64_t stored = 0, watermark = 0, active;
 	int pages, rc = 0;
 	sqlite3_stmt *st;
 
@@ -449,6 +449,16 @@ static int run_chat(struct engine_worker *w, const struct job_row *job, const st
 	snprintf(chat_id, sizeof chat_id, "%s", catalog_text(st, 0));
 	watermark = sqlite3_column_int64(st, 1);
 	sqlite3_finalize(st);
+	/* Every member account was deactivated since the run began: the chat
+	 * is not read for them (an export already under way may still bring
+	 * some of its messages, which are kept). */
+	if ((rc = catalog_int_by_id(w->db,
+				    "SELECT count(*) FROM account_chats ac JOIN accounts a ON a.id = ac.account"
+				    " WHERE ac.chat = ?1 AND a.privchat = 1",
+				    t->chat, &active, e)))
+		return rc;
+	if (!active)
+		return 0;
 
 	/* Resumed at "files", every page is stored: the loop is skipped. */
 	if (!t->resume || !*t->resume)
@@ -570,7 +580,15 @@ static int finish_account(struct engine_worker *w, const struct job_row *job, in
 	int chats = 0, failed = 0, capped = 0, files = 0, rc, worst = 0;
 	char why[300] = "", file_why[300] = "", summary[600];
 	const char *status;
+	int64_t active = 1;
 
+	/* Deactivated while the run went on: it keeps the status that says
+	 * so, and what was stored before stays counted. */
+	if ((rc = catalog_int_by_id(w->db, "SELECT privchat FROM accounts WHERE id = ?1", account, &active, e)) &&
+	    rc != CV_ENOTFOUND)
+		return rc;
+	if (!active)
+		return account_refresh_counts(w->db, account, e);
 	if ((rc = catalog_prepare(w->db,
 				  /* the account's chats first: a lookup each, not a
 				   * scan of the job's tasks for every account */

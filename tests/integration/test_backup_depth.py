@@ -382,6 +382,47 @@ class BackupDepth(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.assertEqual(res.rc, 0, res.err)
         self.assertEqual(self.sim.get("/_sim/stats")["by_handler"].get("share", 0), 0)
 
+    def test_account_deactivated_during_the_run(self):
+        """An account deactivated while a backup runs stays Deactivated:
+        the run neither reports on it nor calls it backed up, and the chats
+        no ACTIVE account is in any more are not read."""
+        self.start_sim("--users", "6", "--chats-per-user", "2", "--messages-per-chat", "120", "--throttle", "off",
+                       "--seed", "12")
+        self.setup_tenant()
+        self.sim.post("/_sim/config", {"latency_ms": 150})
+        truth = self.sim.truth()
+        user = truth["users"][0]
+        upn = user["userPrincipalName"]
+        cmd = [cvtest.CHATVAULT, "-H", self.home, "-p", self.passfile, "backup", "--per-chat"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=self.env)
+        db_path = os.path.join(self.home, "catalog.db")
+        deadline = time.time() + 60
+        started = False
+        while not started and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.1)
+            db = sqlite3.connect(db_path, timeout=5)
+            started = db.execute("SELECT count(*) FROM tasks WHERE kind = 'chat'").fetchone()[0] > 0
+            db.close()
+        self.assertTrue(started, "the backup ended before its chats were queued")
+        self.cv("privchat", "deactivate", upn)
+        self.sim.post("/_sim/stats/reset")
+        proc.wait(300)
+        self.sim.post("/_sim/config", {"latency_ms": 0})
+        a = next(a for a in self.cv("--json", "accounts", "list").json() if a["upn"] == upn)
+        self.assertEqual((a["privateChat"], a["status"], a["lastBackup"]), ("INACTIVE", "Deactivated", None), a)
+        others = [a for a in self.cv("--json", "accounts", "list").json() if a["upn"] != upn]
+        self.assertTrue(all(a["status"] in ("Completed", "Partially Completed") for a in others), others)
+        # A chat of the deactivated user alone (with others all gone
+        # inactive too) is not read; shared chats still are.
+        alone = [c for c in user_chats(truth, user)
+                 if all(m.get("userId") == user["id"] for m in c["members"] if m.get("userId"))]
+        db = sqlite3.connect(db_path)
+        for c in alone:
+            n = db.execute("SELECT count(*) FROM messages m JOIN chats ch ON ch.id = m.chat WHERE ch.chat_id = ?",
+                           (c["id"],)).fetchone()[0]
+            self.assertLess(n, len(c["messages"]), c["id"])
+        db.close()
+
     def test_monthly_cap_suspends(self):
         self.start_sim("--users", "6", "--chats-per-user", "3", "--messages-per-chat", "60", "--throttle", "off",
                        "--seed", "8")
