@@ -8,7 +8,6 @@
 #include "ui/ui.h"
 
 #include "app/app.h"
-#include "util/buf.h"
 #include "util/err.h"
 #include "util/i18n.h"
 #include "util/sanitize.h"
@@ -43,38 +42,6 @@ struct pager_view {
 	int ascii;
 };
 
-/* Bytes of the longest prefix of s that fits in cols display columns,
- * breaking after a space when one is near the end. */
-static size_t fit(const char *s, size_t len, int cols)
-{
-	size_t off = 0, last_space = 0;
-	int used = 0;
-
-	while (off < len) {
-		wchar_t wc;
-		mbstate_t st;
-		size_t k;
-		int w;
-
-		memset(&st, 0, sizeof st);
-		k = mbrtowc(&wc, s + off, len - off, &st);
-		if (k == 0 || k == (size_t)-1 || k == (size_t)-2)
-			k = 1, wc = L'?';
-		w = wcwidth(wc);
-		if (w < 0)
-			w = 1;
-		if (used + w > cols)
-			break;
-		used += w;
-		off += k;
-		if (wc == L' ')
-			last_space = off;
-	}
-	if (off < len && last_space > off / 2)
-		return last_space;
-	return off ? off : (len ? 1 : 0);
-}
-
 static void rewrap(struct pager_view *p, int cols)
 {
 	size_t i, cap = p->n + 16;
@@ -87,7 +54,7 @@ static void rewrap(struct pager_view *p, int cols)
 		size_t len = strlen(t), off = 0;
 
 		do {
-			size_t k = fit(t + off, len - off, cols);
+			size_t k = ui_fit(t + off, len - off, cols);
 
 			if (p->nw == cap) {
 				cap *= 2;
@@ -100,29 +67,42 @@ static void rewrap(struct pager_view *p, int cols)
 	p->wrap_cols = cols;
 }
 
+/* Append a line already sanitised; the pager owns text from here on. */
+static void pager_push(struct pager_view *p, char *text, enum ui_attr a)
+{
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 64;
+		p->lines = xreallocarray(p->lines, p->cap, sizeof *p->lines);
+	}
+	p->lines[p->n].text = text;
+	p->lines[p->n++].attr = a;
+	p->wrap_cols = 0;
+}
+
 void ui_pager_add(struct ui_view *v, const char *line, enum ui_attr a)
 {
 	struct pager_view *p = (struct pager_view *)v;
-	const char *s = line ? line : "";
+
+	/* A line feed in it (a sender's name, a file name) shows as "^J". */
+	pager_push(p, sanitize_dup(line, p->ascii ? SAN_ASCII : 0), a);
+}
+
+void ui_pager_add_text(struct ui_view *v, const char *text, enum ui_attr a)
+{
+	struct pager_view *p = (struct pager_view *)v;
+	char *all = sanitize_dup(text, SAN_KEEP_NEWLINES | (p->ascii ? SAN_ASCII : 0));
+	const char *s = all;
 
 	/* One entry per line of the text; controls made visible and inert. */
 	do {
 		size_t k = strcspn(s, "\n");
-		struct buf b;
 
-		buf_init(&b);
-		sanitize_append(&b, s, k, p->ascii ? SAN_ASCII : 0);
-		if (p->n == p->cap) {
-			p->cap = p->cap ? p->cap * 2 : 64;
-			p->lines = xreallocarray(p->lines, p->cap, sizeof *p->lines);
-		}
-		p->lines[p->n].text = b.data ? buf_steal(&b) : xstrdup("");
-		p->lines[p->n++].attr = a;
+		pager_push(p, xstrndup(s, k), a);
 		s += k;
 		if (*s == '\n')
 			s++;
 	} while (*s);
-	p->wrap_cols = 0;
+	free(all);
 }
 
 static void pager_draw(struct ui *u, struct ui_view *v, int y, int h)
@@ -292,8 +272,11 @@ static int add_message(void *ctx, const struct app_message *m)
 		snprintf(marks + strlen(marks), sizeof marks - strlen(marks), " [%s]", _("deleted"));
 	snprintf(head, sizeof head, "%s  %s%s", m->sender, when, marks);
 	ui_pager_add(v, head, m->deleted ? UI_ERROR : m->event ? UI_DIM : UI_TITLE);
-	if (m->text[0])
-		ui_pager_add(v, m->text, m->event ? UI_DIM : UI_NORMAL);
+	/* A body has lines of its own; an event is one line. */
+	if (m->text[0] && m->event)
+		ui_pager_add(v, m->text, UI_DIM);
+	else if (m->text[0])
+		ui_pager_add_text(v, m->text, UI_NORMAL);
 	if (m->attachments[0]) {
 		char line[1024];
 

@@ -847,6 +847,53 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.quit()
         self.assertEqual(self.tmux("list-buffers").strip(), "")
 
+    def test_line_feed_in_tenant_text_stays_on_its_line(self):
+        # From 30 users on the simulated tenant has Trudy, whose display
+        # name holds a line feed; she writes in the "Hostile content" chat,
+        # whose files include one named with line feeds.
+        self.store_with_tenant(activate=True, sim_args=("--users", "30", "--chats-per-user", "1",
+                                                        "--messages-per-chat", "4", "--throttle", "off"))
+        truth = self.sim.truth()
+        trudy = [u for u in truth["users"] if "\n" in (u["displayName"] or "")][0]
+        self.assertEqual(trudy["displayName"], "../../etc/passwd Trudy\nNewline")
+        name = trudy["displayName"].replace("\n", "^J")
+        self.backup()
+        self.start_console(160, 50)
+        self.keys("2")
+        self.wait_for("0 tagged")
+        self.keys("f")
+        self.wait_for("Filter (text or field=value):")
+        self.type("upn=" + trudy["userPrincipalName"])
+        self.keys("Enter")
+        self.wait_for("filter: upn=")
+        # The confirmation names her on one line: no forged "Newline" row.
+        self.keys("d")
+        s = self.wait_for("Proceed? [y/N]")
+        flat = re.sub(r"\s+", " ", re.sub(r"[│|]\s*\n\s*[│|]", " ", s))
+        self.assertIn("Deactivate private chat backup for 1 account: %s." % name, flat, s)
+        self.assertNotRegex(s, r"(?m)^\s*│\s*Newline", "the name's line feed broke the dialog's line:\n" + s)
+        self.keys("n")
+        self.wait_for("nothing changed")
+        # The pager: her messages' heading lines and the file names stay whole.
+        self.keys("Enter")
+        s = self.wait_for("Chats of ")
+        self.assertIn("Chats of %s" % name, self.lines(s)[1])
+        rows = self.lines(s)[3:-3]
+        idx = [i for i, line in enumerate(rows) if "Hostile content" in line]
+        self.assertTrue(idx, "no 'Hostile content' row:\n" + s)
+        self.keys(*["Down"] * idx[0])
+        self.keys("Enter")
+        s = self.wait_for(lambda s: "──Hostile content" in s and self.PAGER.search(s))
+        text = self.page_through(s)
+        self.assertRegex(text, r"(?m)^ %s  \d{4}-\d\d-\d\d \d\d:\d\d" % re.escape(name))
+        self.assertNotRegex(text, r"(?m)^ Newline  \d{4}-", "a sender's line feed forged a message heading")
+        self.assertIn("multi^Jline^Jname.txt", text)
+        self.assertNotRegex(text, r"(?m)^ (line|name\.txt)\b", "a file name's line feed started a line")
+        self.keys("Escape")
+        self.wait_for("Chats of ")
+        self.quit()
+        self.assertEqual({a["privateChat"] for a in self.accounts().values()}, {"ACTIVE"})
+
     # ------------------------------------------------------------ 8. resize
     def test_resize(self):
         self.store_with_tenant()
