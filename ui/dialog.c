@@ -65,9 +65,11 @@ int ui_confirm(struct ui *u, const char *title, const char *text)
 		key = ui_getkey(u);
 		if (key == KEY_RESIZE)
 			continue;
-		if (key == UI_CHAR('y') || key == UI_CHAR('Y'))
+		/* Below the minimum size the question is not on the screen, so
+		 * nothing answers it yes: it waits until it can be read. */
+		if ((key == UI_CHAR('y') || key == UI_CHAR('Y')) && !ui_too_small(u))
 			return 1;
-		/* Everything else, Enter included, is the default: No. */
+		/* No, Esc, q and Enter (the default) decline, seen or not. */
 		if (key == UI_CHAR('n') || key == UI_CHAR('N') || key == UI_CHAR(27) || key == UI_CHAR('\r') ||
 		    key == UI_CHAR('\n') || key == KEY_ENTER || key == UI_CHAR('q') || key < 0)
 			return 0;

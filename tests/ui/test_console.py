@@ -940,6 +940,33 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.assertEqual(norm(again), norm(small), "80x24 after resizing differs from the first 80x24")
         self.quit()
 
+    def test_too_small_confirmation_accepts_nothing(self):
+        self.store_with_tenant(activate=True)
+        self.start_console(80, 24)
+        self.keys("2")
+        self.wait_for("0 tagged")
+        self.tmux("resize-window", "-t", self.session, "-x", "40", "-y", "10")
+        self.wait_for("Terminal too small", settle=0.3)
+        # d asks a question nobody can see; y must not answer it.
+        self.keys("d", "y")
+        self.tmux("resize-window", "-t", self.session, "-x", "80", "-y", "24")
+        s = self.wait_layout(80, 24)
+        s = self.wait_for(lambda s: "Proceed? [y/N]" in s or "deactivated" in s)
+        self.assertEqual({a["privateChat"] for a in self.accounts().values()}, {"ACTIVE"},
+                         "y answered a confirmation shown as 'Terminal too small'")
+        self.assertIn("Deactivate private chat backup for 1 account:", s)
+        self.keys("n")
+        self.wait_for("nothing changed")
+        # Shown, it answers as ever; too small again, n and Esc still decline.
+        self.tmux("resize-window", "-t", self.session, "-x", "40", "-y", "10")
+        self.wait_for("Terminal too small", settle=0.3)
+        self.keys("d", "Escape")
+        self.tmux("resize-window", "-t", self.session, "-x", "80", "-y", "24")
+        s = self.wait_layout(80, 24, "nothing changed")
+        self.assertNotIn("Proceed?", s)
+        self.quit()
+        self.assertEqual({a["privateChat"] for a in self.accounts().values()}, {"ACTIVE"})
+
     def test_resize_under_dialog_and_form(self):
         self.store_with_tenant()
         self.start_console(80, 24)
