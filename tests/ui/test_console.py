@@ -1244,6 +1244,45 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.assertTrue(any(" files/" in n for n in names), names)
         self.quit()
 
+    def test_status_cursor_moves_over_jobs_only(self):
+        self.store_with_tenant(activate=True)
+        self.backup()
+        self.backup()
+        self.download_json(sorted(self.accounts())[0])
+        kinds = {j["id"]: j["kind"] for j in self.cv("--json", "jobs", "list").json()}
+        self.assertEqual(sorted(kinds.values()), ["backup", "backup", "download"])
+        self.start_console(120, 30)
+        self.keys("5")
+        s = self.wait_for("Downloads")
+        body = self.lines(s)[2:-3]
+        order = [int(x) for x in re.findall(r"(?m)^\s+(\d+) ", "\n".join(body))]
+        self.assertEqual(sorted(order), sorted(kinds), s)
+        self.assertEqual([kinds[j] for j in order], ["backup", "backup", "download"])
+
+        def cursor_job():
+            """The job under the cursor, as r's question names it."""
+            self.keys("r")
+            s = self.wait_for(lambda s: "Proceed? [y/N]" in s or "pick a finished job" in s)
+            self.assertNotIn("pick a finished job", s, "the cursor is not on a job:\n" + s)
+            m = re.search(r"Run (\w+) job (\d+) for", re.sub(r"\s+", " ", re.sub(r"[│|]\s*\n\s*[│|]", " ", s)))
+            self.keys("n")
+            self.wait_for("Proceed?", gone=True)
+            return int(m.group(2))
+
+        # It starts on the first job, and moves from job to job over the
+        # Downloads heading and column titles.
+        for keys, want in (((), 0), (("Down",), 1), (("Down",), 2), (("Down",), 2), (("Up",), 1), (("Up",), 0),
+                           (("Up",), 0), (("End",), 2), (("Home",), 0), (("NPage",), 2), (("PPage",), 0),
+                           (("G",), 2), (("k",), 1), (("g",), 0)):
+            if keys:
+                self.keys(*keys)
+            self.assertEqual(cursor_job(), order[want], "after %s" % (keys or "opening the tab",))
+        # The headings stay in view above the first job.
+        self.keys("Home")
+        s = self.wait_for("Backups")
+        self.assertEqual(self.lines(s)[2].strip(), "Backups")
+        self.quit()
+
     # ---------------------------------------------------------- quitting
     def test_quit_f10_restores_terminal(self):
         self.cv("init")
