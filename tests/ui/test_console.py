@@ -792,6 +792,36 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
             self.assertNotIn(secret, text)
             self.assertNotIn(wrong, text)
 
+    def test_credential_form_wraps_errors_at_80(self):
+        sim = self.start_sim()
+        self.cv("init")
+        self.start_console(80, 24)
+        self.wait_for("No tenant is connected yet.")
+        self.keys("Enter")
+        self.wait_for("Connect a tenant")
+        for text in (sim.info["tenant_id"], sim.app("full")["client_id"], "wrong-secret", "", "",
+                     sim.info["login_url"], sim.info["graph_url"]):
+            if text:
+                self.type(text)
+            self.keys("Tab")
+        self.wait_for(sim.info["graph_url"])
+        self.keys("Enter")
+        s = self.wait_for(re.compile(r"✗\s+Get an access token: "), settle=0.3)
+        lines = self.lines(s)
+        start = [i for i, x in enumerate(lines) if "Test & Save Connection:" in x][0]
+        rows = lines[start + 1:-3]
+        self.assertTrue(all(cols(x) <= 80 for x in rows), s)
+        self.assertFalse([x for x in rows if "…" in x], "an error line is cut instead of wrapped:\n" + s)
+        flat = re.sub(r"\s+", " ", "\n".join(rows))
+        advice = ("the client secret is not valid: copy the secret's Value, not its Secret ID, from the app "
+                  "registration (Certificates & secrets) (AADSTS7000215)")
+        self.assertIn("✗ Get an access token: " + advice, flat)
+        self.assertEqual(flat.count(advice), 2, "the step and the form's last line both say it:\n" + s)
+        self.keys("Escape")
+        self.wait_for("No tenant is connected yet.")
+        self.quit()
+        self.assertEqual(self.cv("--json", "tenant", "list").json(), [])
+
     # ------------------------------------------ 7. hostile text in the pager
     def test_hostile_chat_is_inert(self):
         self.store_with_tenant(activate=True)
