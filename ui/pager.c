@@ -21,11 +21,13 @@
 struct pline {
 	char *text;            /* sanitised, one line */
 	enum ui_attr attr;
+	int hang;              /* columns its rows after the first are indented */
 };
 
 struct wline {
 	size_t line;
 	size_t off, len;       /* bytes of pline.text shown on this row */
+	int indent;            /* columns before them */
 };
 
 struct pager_view {
@@ -52,39 +54,51 @@ static void rewrap(struct pager_view *p, int cols)
 	for (i = 0; i < p->n; i++) {
 		const char *t = p->lines[i].text;
 		size_t len = strlen(t), off = 0;
+		/* A hanging indent that leaves too little room is dropped. */
+		int hang = p->lines[i].hang < cols - 10 ? p->lines[i].hang : 0, indent = 0;
 
 		do {
-			size_t k = ui_fit(t + off, len - off, cols);
+			size_t k;
 
+			if (indent && (off += strspn(t + off, " ")) == len)
+				break;
+			k = ui_fit(t + off, len - off, cols - indent);
 			if (p->nw == cap) {
 				cap *= 2;
 				p->wrapped = xreallocarray(p->wrapped, cap, sizeof *p->wrapped);
 			}
-			p->wrapped[p->nw++] = (struct wline){i, off, k};
+			p->wrapped[p->nw++] = (struct wline){i, off, k, indent};
 			off += k;
+			indent = hang;
 		} while (off < len);
 	}
 	p->wrap_cols = cols;
 }
 
 /* Append a line already sanitised; the pager owns text from here on. */
-static void pager_push(struct pager_view *p, char *text, enum ui_attr a)
+static void pager_push(struct pager_view *p, char *text, enum ui_attr a, int hang)
 {
 	if (p->n == p->cap) {
 		p->cap = p->cap ? p->cap * 2 : 64;
 		p->lines = xreallocarray(p->lines, p->cap, sizeof *p->lines);
 	}
 	p->lines[p->n].text = text;
+	p->lines[p->n].hang = hang;
 	p->lines[p->n++].attr = a;
 	p->wrap_cols = 0;
 }
 
 void ui_pager_add(struct ui_view *v, const char *line, enum ui_attr a)
 {
+	ui_pager_add_hanging(v, line, a, 0);
+}
+
+void ui_pager_add_hanging(struct ui_view *v, const char *line, enum ui_attr a, int hang)
+{
 	struct pager_view *p = (struct pager_view *)v;
 
 	/* A line feed in it (a sender's name, a file name) shows as "^J". */
-	pager_push(p, sanitize_dup(line, p->ascii ? SAN_ASCII : 0), a);
+	pager_push(p, sanitize_dup(line, p->ascii ? SAN_ASCII : 0), a, hang);
 }
 
 void ui_pager_add_text(struct ui_view *v, const char *text, enum ui_attr a)
@@ -97,7 +111,7 @@ void ui_pager_add_text(struct ui_view *v, const char *text, enum ui_attr a)
 	do {
 		size_t k = strcspn(s, "\n");
 
-		pager_push(p, xstrndup(s, k), a);
+		pager_push(p, xstrndup(s, k), a, 0);
 		s += k;
 		if (*s == '\n')
 			s++;
@@ -122,7 +136,7 @@ static void pager_draw(struct ui *u, struct ui_view *v, int y, int h)
 		char *piece = xstrndup(l->text + w->off, w->len);
 		enum ui_attr a = p->match_line == w->line + 1 ? UI_CURSOR : l->attr;
 
-		ui_put(u, y + row, 1, u->cols - 2, piece, a, 0);
+		ui_put(u, y + row, 1 + w->indent, u->cols - 2 - w->indent, piece, a, 0);
 		free(piece);
 	}
 }
@@ -244,13 +258,17 @@ struct ui_view *ui_help_new(struct ui *u)
 	for (i = 0; i < sizeof order / sizeof order[0]; i++) {
 		const struct ui_command *c = ui_command_get(order[i]);
 		char keys[128], line[512];
+		int head;
 
 		if (!c || c->role > u->role)
 			continue;
 		ui_command_keys(c->id, keys, sizeof keys);
-		snprintf(line, sizeof line, "%-16s %-14s %s%s", keys[0] ? keys : "-", c->name, _(c->help),
+		/* Key and command names are ASCII: bytes are columns. A long
+		 * description goes on under itself. */
+		head = snprintf(line, sizeof line, "%-16s %-14s ", keys[0] ? keys : "-", c->name);
+		snprintf(line + head, sizeof line - (size_t)head, "%s%s", _(c->help),
 			 c->dangerous ? _(" (asks first)") : "");
-		ui_pager_add(v, line, UI_NORMAL);
+		ui_pager_add_hanging(v, line, UI_NORMAL, head);
 	}
 	return v;
 }

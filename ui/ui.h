@@ -227,6 +227,8 @@ struct ui_view *ui_chats_new(struct ui *u, int64_t account, const char *who);
 struct ui_view *ui_pager_new(struct ui *u, const char *title);
 /* Add one line; a line feed in it stays on it, shown as "^J". */
 void ui_pager_add(struct ui_view *v, const char *line, enum ui_attr a);
+/* The same, its rows after the first indented by hang columns. */
+void ui_pager_add_hanging(struct ui_view *v, const char *line, enum ui_attr a, int hang);
 /* Add text with lines of its own (a message body): one entry per line. */
 void ui_pager_add_text(struct ui_view *v, const char *text, enum ui_attr a);
 /* Open chat (row id) of account in a pager. */

@@ -619,6 +619,24 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.wait_exit()
         self.assertEqual({a["privateChat"] for a in self.accounts().values()}, {"INACTIVE"})
 
+    def test_help_wraps_under_the_description(self):
+        self.store_with_tenant()
+        self.start_console(100, 30)
+        self.keys("?")
+        s = self.wait_for(lambda s: "Help: every command" in s and self.PAGER.search(s))
+        rows = self.lines(self.page_through(s))
+        # A long description goes on under itself (column 33), not at column 1.
+        d = [i for i, x in enumerate(rows) if re.match(r" d\s+deactivate\s+deactivate private chat", x)]
+        self.assertTrue(d, "no entry for d in the help")
+        self.assertRegex(rows[d[0] + 1], r"^ {33}\S", "the d entry's second row:\n" + "\n".join(rows[d[0]:d[0] + 2]))
+        self.assertIn("(asks first)", rows[d[0] + 1])
+        for x in rows:
+            if x.startswith("  "):
+                self.assertRegex(x, r"^ {33}\S", "a help row that is not under its description")
+        self.keys("q")
+        self.wait_for("backed up 0/0")
+        self.quit()
+
     def test_keys_file_rebinds_everywhere(self):
         self.store_with_tenant()
         os.makedirs(os.path.join(self.dir, "config", "chatvault"))
