@@ -637,6 +637,24 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.wait_for("backed up 0/0")
         self.quit()
 
+    def test_bar_at_the_minimum_width_keeps_quit(self):
+        self.store_with_tenant()
+        self.start_console(60, 15)
+        self.keys("2")
+        s = self.wait_for("0 tagged")
+        bar = self.bar_line(s)
+        self.assertLessEqual(cols(bar), 60)
+        self.assertNotIn("…", bar, "a label is cut: " + bar)
+        # Help and Quit stay, and the tab's own actions; a global
+        # convenience (F5, also R) gives way.
+        self.assertRegex(bar, r"^F1\s*Help .*F7\s*Backup F8\s*Download F9\s*Activate F10\s*Quit\s*$")
+        self.assertNotIn("Refresh", bar)
+        self.tmux("resize-window", "-t", self.session, "-x", "80", "-y", "24")
+        s = self.wait_layout(80, 24, "0 tagged")
+        self.assertRegex(self.bar_line(s), r"^F1\s*Help F2\s*Tenant F5\s*Refresh F7\s*Backup F8\s*Download "
+                         r"F9\s*Activate F10\s*Quit\s*$")
+        self.quit()
+
     def test_keys_file_rebinds_everywhere(self):
         self.store_with_tenant()
         os.makedirs(os.path.join(self.dir, "config", "chatvault"))
