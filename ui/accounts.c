@@ -331,6 +331,12 @@ static void backup_now(struct ui *u, struct acct_table *t)
 
 	if (!r && !t->tagged)
 		return;
+	/* Refuse before asking: a question whose answer can only fail wastes
+	 * the reader's attention. (app_backup_selection checks again.) */
+	if (app_selection_active(u->app, r ? r->id : 0) == 0) {
+		ui_say(u, 1, "%s", _("none of the selected accounts is ACTIVE; activate them first"));
+		return;
+	}
 	if (!confirm_selection(u, t, _("Back up now"), _("Back up the ACTIVE ones of")))
 		return;
 	if (app_backup_selection(u->app, r ? r->id : 0, &jobs, &e) != 0) {

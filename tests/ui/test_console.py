@@ -655,6 +655,33 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
                          r"F9\s*Activate F10\s*Quit\s*$")
         self.quit()
 
+    def test_backup_of_inactive_refuses_before_asking(self):
+        self.store_with_tenant()
+        self.start_console(100, 30)
+        self.keys("2")
+        self.wait_for("0 tagged")
+        # The cursor row, then every row tagged: none is ACTIVE, so no question.
+        for keys in (("F7",), ("*", "F7")):
+            seen = len(self.screens)
+            self.keys(*keys)
+            s = self.wait_for(lambda s: "none of the selected accounts is ACTIVE" in s or "Proceed?" in s)
+            self.assertNotIn("Proceed?", s, "F7 asked before refusing:\n" + s)
+            self.assertFalse([x for x in self.screens[seen:] if "Proceed?" in x])
+            self.keys("C-l")
+            self.wait_for("none of the selected accounts", gone=True)
+        # With one ACTIVE among the tagged it asks, naming them all.
+        self.keys("U", "a")
+        self.wait_for("Proceed? [y/N]")
+        self.keys("y")
+        self.wait_for("1 account activated")
+        self.keys("*", "F7")
+        s = self.wait_for("Proceed? [y/N]")
+        self.assertIn("Back up the ACTIVE ones of 6 accounts:", s)
+        self.keys("n")
+        self.wait_for("Proceed?", gone=True)
+        self.quit()
+        self.assertEqual(self.cv("--json", "jobs", "list").json(), [])
+
     def test_keys_file_rebinds_everywhere(self):
         self.store_with_tenant()
         os.makedirs(os.path.join(self.dir, "config", "chatvault"))
