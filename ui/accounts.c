@@ -359,8 +359,15 @@ static void search(struct ui *u, struct acct_table *t, int forward, int again)
 	filter_apply(u, t);
 	pos = app_accounts_find(u->app, &t->f, t->search, t->list.cursor, forward);
 	if (pos < 0) {
-		ui_say(u, 1, _("no more matches for '%s'"), t->search);
-		return;
+		/* Past the last match: go on from the other end, as less and
+		 * vim do, and say so. */
+		pos = app_accounts_find(u->app, &t->f, t->search, forward ? -1 : t->list.count, forward);
+		if (pos < 0) {
+			ui_say(u, 1, _("'%s' not found"), t->search);
+			return;
+		}
+		ui_say(u, 0, "%s",
+		       forward ? _("search hit BOTTOM, continuing at TOP") : _("search hit TOP, continuing at BOTTOM"));
 	}
 	t->list.cursor = pos;
 	t->cursor_id = 0;

@@ -169,6 +169,11 @@ static void pager_search(struct ui *u, struct pager_view *p, int forward, int ag
 		if (strcasestr(p->lines[k].text, p->search)) {
 			p->match_line = k + 1;
 			p->top = wrapped_row_of(p, k);
+			/* Went on from the other end: say so, as less and vim do. */
+			if (forward ? from + i >= p->n : i > from)
+				ui_say(u, 0, "%s",
+				       forward ? _("search hit BOTTOM, continuing at TOP")
+					       : _("search hit TOP, continuing at BOTTOM"));
 			return;
 		}
 	}

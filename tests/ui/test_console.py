@@ -682,6 +682,69 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.quit()
         self.assertEqual(self.cv("--json", "jobs", "list").json(), [])
 
+    def cursor_row(self):
+        """The text of the row drawn as the cursor (bold black on white)."""
+        styled = self.tmux("capture-pane", "-p", "-e", "-t", self.session)
+        rows = [re.sub(r"\x1b\[[0-9;]*m", "", x) for x in styled.split("\n") if "\x1b[30m\x1b[47m" in x]
+        return rows[0] if len(rows) == 1 else None
+
+    def test_search_wraps_around(self):
+        users = self.store_with_tenant()
+        order = sorted(users, key=lambda u: ascii_lower(u).encode("utf-8"))
+        truth = {u["userPrincipalName"]: u for u in self.truth_users()}
+        counts = {}
+        for u in truth.values():
+            counts[u["department"]] = counts.get(u["department"], 0) + 1
+        needle = [d for d, k in sorted(counts.items(), key=lambda x: -x[1]) if d and 2 <= k < len(users)][0]
+        hits = [u for u in order if any(ascii_lower(needle) in ascii_lower(truth[u][k] or "")
+                                        for k in ("userPrincipalName", "displayName", "department"))]
+        self.assertGreaterEqual(len(hits), 2)
+        self.start_console(160, 30)
+        self.keys("2")
+        self.wait_for("0 tagged")
+
+        def at(upn, said=None):
+            s = self.wait_for(lambda s: (self.cursor_row() or "").startswith("  %s " % upn), settle=0.1)
+            if said:
+                self.assertIn(said, self.status_line(s))
+            else:
+                self.assertNotIn("search hit", self.status_line(s))
+
+        self.keys("G")
+        at(order[-1])
+        # From the last row a search goes on at the top, and says so.
+        self.keys("/")
+        self.wait_for(re.compile(r"(?m)^/"))
+        self.type(needle)
+        self.keys("Enter")
+        at(hits[0], "search hit BOTTOM, continuing at TOP")
+        for h in hits[1:]:
+            self.keys("n")
+            at(h)
+        self.keys("n")
+        at(hits[0], "search hit BOTTOM, continuing at TOP")
+        self.keys("N")
+        at(hits[-1], "search hit TOP, continuing at BOTTOM")
+        self.keys("N")
+        at(hits[-2])
+        # The pager says so too: six commands ask first.
+        self.keys("?")
+        self.wait_for("Help: every command")
+        self.keys("/")
+        self.type("(asks first)")
+        self.keys("Enter")
+        seen = [self.wait_for(lambda s: "(asks first)" in (self.cursor_row() or "")) and self.cursor_row()]
+        for _ in range(6):
+            self.keys("n")
+            s = self.wait_for(lambda s: self.cursor_row() not in (None, seen[-1]), settle=0.1)
+            seen.append(self.cursor_row())
+            self.assertEqual("search hit" in self.status_line(s), len(seen) == 7, self.status_line(s))
+        self.assertEqual(seen[-1], seen[0])
+        self.assertEqual(len(set(seen)), 6)
+        self.keys("Escape")
+        self.wait_for("0 tagged")
+        self.quit()
+
     def test_keys_file_rebinds_everywhere(self):
         self.store_with_tenant()
         os.makedirs(os.path.join(self.dir, "config", "chatvault"))
