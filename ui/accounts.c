@@ -331,6 +331,12 @@ static void backup_now(struct ui *u, struct acct_table *t)
 
 	if (!r && !t->tagged)
 		return;
+	/* Refuse before asking: a question whose answer can only fail wastes
+	 * the reader's attention. (app_backup_selection checks again.) */
+	if (app_selection_active(u->app, r ? r->id : 0) == 0) {
+		ui_say(u, 1, "%s", _("none of the selected accounts is ACTIVE; activate them first"));
+		return;
+	}
 	if (!confirm_selection(u, t, _("Back up now"), _("Back up the ACTIVE ones of")))
 		return;
 	if (app_backup_selection(u->app, r ? r->id : 0, &jobs, &e) != 0) {
@@ -353,8 +359,15 @@ static void search(struct ui *u, struct acct_table *t, int forward, int again)
 	filter_apply(u, t);
 	pos = app_accounts_find(u->app, &t->f, t->search, t->list.cursor, forward);
 	if (pos < 0) {
-		ui_say(u, 1, _("no more matches for '%s'"), t->search);
-		return;
+		/* Past the last match: go on from the other end, as less and
+		 * vim do, and say so. */
+		pos = app_accounts_find(u->app, &t->f, t->search, forward ? -1 : t->list.count, forward);
+		if (pos < 0) {
+			ui_say(u, 1, _("'%s' not found"), t->search);
+			return;
+		}
+		ui_say(u, 0, "%s",
+		       forward ? _("search hit BOTTOM, continuing at TOP") : _("search hit TOP, continuing at BOTTOM"));
 	}
 	t->list.cursor = pos;
 	t->cursor_id = 0;

@@ -8,66 +8,25 @@
 
 #include "ui/ui.h"
 
-#include "util/buf.h"
 #include "util/i18n.h"
 
 #include <curses.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define BOX_MAX_LINES 12
 
-/* Split text into lines of at most width columns at spaces (a word longer
- * than width is cut by ui_put's ellipsis). Returns the line count. */
-static int wrap(struct ui *u, const char *text, int width, char lines[][512], int max)
-{
-	char word[512];
-	const char *p = text;
-	size_t off = 0;
-	int n = 0, used = 0;
-
-	lines[0][0] = '\0';
-	while (*p) {
-		size_t wl = strcspn(p, " \n");
-		int ww;
-
-		snprintf(word, sizeof word, "%.*s", (int)wl, p);
-		ww = ui_width(u, word);
-		if (used > 0 && used + 1 + ww > width) {
-			if (++n == max)
-				return max;
-			lines[n][0] = '\0';
-			used = 0;
-			off = 0;
-		}
-		off += (size_t)snprintf(lines[n] + off, 512 - off, "%s%s", used ? " " : "", word);
-		if (off >= 512)
-			off = 511;
-		used += ww + (used ? 1 : 0);
-		p += wl;
-		if (*p == '\n') {
-			if (++n == max)
-				return max;
-			lines[n][0] = '\0';
-			used = 0;
-			off = 0;
-		}
-		if (*p)
-			p++;
-	}
-	return n + 1;
-}
-
 /* Draw a box with a title and wrapped text, plus a footer line. */
 static void dialog_box(struct ui *u, const char *title, const char *text, const char *footer, enum ui_attr ta)
 {
-	char lines[BOX_MAX_LINES][512];
+	char *lines[BOX_MAX_LINES];
 	int w = u->cols - 8 < 70 ? u->cols - 8 : 70, h, n, y, x, i;
 
 	if (ui_too_small(u))
 		return;
 	if (w < 20)
 		w = u->cols;
-	n = wrap(u, text, w - 4, lines, BOX_MAX_LINES);
+	n = ui_wrap(u, text, w - 4, lines, BOX_MAX_LINES);
 	h = n + 4;
 	y = (u->rows - h) / 2;
 	x = (u->cols - w) / 2;
@@ -86,8 +45,10 @@ static void dialog_box(struct ui *u, const char *title, const char *text, const 
 	mvaddch(y + h - 1, x + w - 1, ACS_LRCORNER);
 	attrset(A_NORMAL);
 	ui_put(u, y, x + 2, w - 4, title, ta, 0);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		ui_put(u, y + 1 + i, x + 2, w - 4, lines[i], UI_NORMAL, 0);
+		free(lines[i]);
+	}
 	ui_put(u, y + h - 2, x + 2, w - 4, footer, UI_TITLE, 0);
 }
 
@@ -104,9 +65,11 @@ int ui_confirm(struct ui *u, const char *title, const char *text)
 		key = ui_getkey(u);
 		if (key == KEY_RESIZE)
 			continue;
-		if (key == UI_CHAR('y') || key == UI_CHAR('Y'))
+		/* Below the minimum size the question is not on the screen, so
+		 * nothing answers it yes: it waits until it can be read. */
+		if ((key == UI_CHAR('y') || key == UI_CHAR('Y')) && !ui_too_small(u))
 			return 1;
-		/* Everything else, Enter included, is the default: No. */
+		/* No, Esc, q and Enter (the default) decline, seen or not. */
 		if (key == UI_CHAR('n') || key == UI_CHAR('N') || key == UI_CHAR(27) || key == UI_CHAR('\r') ||
 		    key == UI_CHAR('\n') || key == KEY_ENTER || key == UI_CHAR('q') || key < 0)
 			return 0;

@@ -11,6 +11,7 @@
 
 #include "util/buf.h"
 #include "util/sanitize.h"
+#include "util/xalloc.h"
 
 #include <curses.h>
 #include <stdio.h>
@@ -81,23 +82,41 @@ static void ascii_typography(const char *s, struct buf *out)
 	}
 }
 
+/* Append s as the screen shows it: sanitised to one line, with ASCII
+ * stand-ins in a non-UTF-8 locale. */
+static void shown_append(struct ui *u, const char *s, struct buf *out)
+{
+	struct buf t;
+
+	if (u->utf8) {
+		sanitize_append(out, s ? s : "", s ? strlen(s) : 0, 0);
+		return;
+	}
+	buf_init(&t);
+	ascii_typography(s ? s : "", &t);
+	sanitize_append(out, buf_str(&t), t.len, SAN_ASCII);
+	buf_free(&t);
+}
+
+char *ui_shown(struct ui *u, const char *s)
+{
+	struct buf b;
+
+	buf_init(&b);
+	shown_append(u, s, &b);
+	return buf_steal(&b);
+}
+
 /* Sanitise s into wide characters in w (up to cap), returning how many. */
 static size_t to_wide(struct ui *u, const char *s, wchar_t *w, size_t cap)
 {
-	struct buf b, t;
+	struct buf b;
 	mbstate_t st;
 	const char *p;
 	size_t n = 0, left;
 
 	buf_init(&b);
-	if (u->utf8)
-		sanitize_append(&b, s ? s : "", s ? strlen(s) : 0, 0);
-	else {
-		buf_init(&t);
-		ascii_typography(s ? s : "", &t);
-		sanitize_append(&b, buf_str(&t), t.len, SAN_ASCII);
-		buf_free(&t);
-	}
+	shown_append(u, s, &b);
 	p = buf_str(&b);
 	left = b.len;
 	memset(&st, 0, sizeof st);
@@ -134,6 +153,56 @@ int ui_width(struct ui *u, const char *s)
 	for (i = 0; i < n; i++)
 		cols += wc_cols(w[i]);
 	return cols;
+}
+
+size_t ui_fit(const char *s, size_t len, int cols)
+{
+	size_t off = 0, last_space = 0;
+	int used = 0;
+
+	while (off < len) {
+		wchar_t wc;
+		mbstate_t st;
+		size_t k;
+		int w;
+
+		memset(&st, 0, sizeof st);
+		k = mbrtowc(&wc, s + off, len - off, &st);
+		if (k == 0 || k == (size_t)-1 || k == (size_t)-2)
+			k = 1, wc = L'?';
+		w = wc_cols(wc);
+		if (used + w > cols)
+			break;
+		used += w;
+		off += k;
+		if (wc == L' ')
+			last_space = off;
+	}
+	if (off < len && last_space > off / 2)
+		return last_space;
+	return off ? off : (len ? 1 : 0);
+}
+
+int ui_wrap(struct ui *u, const char *text, int width, char **rows, int max)
+{
+	char *t = ui_shown(u, text);
+	size_t len = strlen(t), off = 0;
+	int n = 0;
+
+	while (off < len && n < max) {
+		size_t k;
+
+		/* A row that follows a break does not start with its space. */
+		while (n > 0 && t[off] == ' ')
+			off++;
+		if (off == len)
+			break;
+		k = ui_fit(t + off, len - off, width > 1 ? width : 1);
+		rows[n++] = xstrndup(t + off, k);
+		off += k;
+	}
+	free(t);
+	return n;
 }
 
 int ui_put(struct ui *u, int y, int x, int width, const char *s, enum ui_attr a, int pad)

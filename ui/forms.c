@@ -25,6 +25,8 @@
 
 enum field_kind { F_TEXT, F_SECRET, F_CHOICE, F_BUTTON };
 
+#define FORM_LINE_ROWS 6             /* rows one result line may wrap to */
+
 struct field {
 	enum field_kind kind;
 	const char *label;
@@ -81,8 +83,21 @@ static void form_draw(struct ui *u, struct form *fm)
 			ui_edit_draw(u, &f->ed, y, fx, fw > 60 ? 60 : fw, 0);
 	}
 	y += 1;
-	for (i = 0; i < fm->nlines && y + i < u->rows - 3; i++)
-		ui_put(u, y + i, x, w, fm->lines[i], fm->line_attr[i], 0);
+	/* Results and errors are wrapped, never cut: an error's advice is
+	 * often in its last words. A row after a break keeps the line's indent. */
+	for (i = 0; i < fm->nlines && y < u->rows - 3; i++) {
+		char *rows[FORM_LINE_ROWS];
+		int ind = (int)strspn(fm->lines[i], " "), n, r;
+
+		n = ui_wrap(u, fm->lines[i] + ind, w - ind, rows, FORM_LINE_ROWS);
+		for (r = 0; r < n; r++) {
+			if (y < u->rows - 3)
+				ui_put(u, y++, x + ind, w - ind, rows[r], fm->line_attr[i], 0);
+			free(rows[r]);
+		}
+		if (n == 0)
+			y++;
+	}
 	/* The cursor goes last so it ends up in the focused editor. */
 	if (fm->f[fm->focus].kind == F_TEXT || fm->f[fm->focus].kind == F_SECRET) {
 		int fy = 3 + fm->focus, fw = w - fm->label_w - 2;

@@ -8,7 +8,6 @@
 #include "ui/ui.h"
 
 #include "app/app.h"
-#include "util/buf.h"
 #include "util/err.h"
 #include "util/i18n.h"
 #include "util/sanitize.h"
@@ -22,11 +21,13 @@
 struct pline {
 	char *text;            /* sanitised, one line */
 	enum ui_attr attr;
+	int hang;              /* columns its rows after the first are indented */
 };
 
 struct wline {
 	size_t line;
 	size_t off, len;       /* bytes of pline.text shown on this row */
+	int indent;            /* columns before them */
 };
 
 struct pager_view {
@@ -43,38 +44,6 @@ struct pager_view {
 	int ascii;
 };
 
-/* Bytes of the longest prefix of s that fits in cols display columns,
- * breaking after a space when one is near the end. */
-static size_t fit(const char *s, size_t len, int cols)
-{
-	size_t off = 0, last_space = 0;
-	int used = 0;
-
-	while (off < len) {
-		wchar_t wc;
-		mbstate_t st;
-		size_t k;
-		int w;
-
-		memset(&st, 0, sizeof st);
-		k = mbrtowc(&wc, s + off, len - off, &st);
-		if (k == 0 || k == (size_t)-1 || k == (size_t)-2)
-			k = 1, wc = L'?';
-		w = wcwidth(wc);
-		if (w < 0)
-			w = 1;
-		if (used + w > cols)
-			break;
-		used += w;
-		off += k;
-		if (wc == L' ')
-			last_space = off;
-	}
-	if (off < len && last_space > off / 2)
-		return last_space;
-	return off ? off : (len ? 1 : 0);
-}
-
 static void rewrap(struct pager_view *p, int cols)
 {
 	size_t i, cap = p->n + 16;
@@ -85,44 +54,69 @@ static void rewrap(struct pager_view *p, int cols)
 	for (i = 0; i < p->n; i++) {
 		const char *t = p->lines[i].text;
 		size_t len = strlen(t), off = 0;
+		/* A hanging indent that leaves too little room is dropped. */
+		int hang = p->lines[i].hang < cols - 10 ? p->lines[i].hang : 0, indent = 0;
 
 		do {
-			size_t k = fit(t + off, len - off, cols);
+			size_t k;
 
+			if (indent && (off += strspn(t + off, " ")) == len)
+				break;
+			k = ui_fit(t + off, len - off, cols - indent);
 			if (p->nw == cap) {
 				cap *= 2;
 				p->wrapped = xreallocarray(p->wrapped, cap, sizeof *p->wrapped);
 			}
-			p->wrapped[p->nw++] = (struct wline){i, off, k};
+			p->wrapped[p->nw++] = (struct wline){i, off, k, indent};
 			off += k;
+			indent = hang;
 		} while (off < len);
 	}
 	p->wrap_cols = cols;
 }
 
+/* Append a line already sanitised; the pager owns text from here on. */
+static void pager_push(struct pager_view *p, char *text, enum ui_attr a, int hang)
+{
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 64;
+		p->lines = xreallocarray(p->lines, p->cap, sizeof *p->lines);
+	}
+	p->lines[p->n].text = text;
+	p->lines[p->n].hang = hang;
+	p->lines[p->n++].attr = a;
+	p->wrap_cols = 0;
+}
+
 void ui_pager_add(struct ui_view *v, const char *line, enum ui_attr a)
 {
+	ui_pager_add_hanging(v, line, a, 0);
+}
+
+void ui_pager_add_hanging(struct ui_view *v, const char *line, enum ui_attr a, int hang)
+{
 	struct pager_view *p = (struct pager_view *)v;
-	const char *s = line ? line : "";
+
+	/* A line feed in it (a sender's name, a file name) shows as "^J". */
+	pager_push(p, sanitize_dup(line, p->ascii ? SAN_ASCII : 0), a, hang);
+}
+
+void ui_pager_add_text(struct ui_view *v, const char *text, enum ui_attr a)
+{
+	struct pager_view *p = (struct pager_view *)v;
+	char *all = sanitize_dup(text, SAN_KEEP_NEWLINES | (p->ascii ? SAN_ASCII : 0));
+	const char *s = all;
 
 	/* One entry per line of the text; controls made visible and inert. */
 	do {
 		size_t k = strcspn(s, "\n");
-		struct buf b;
 
-		buf_init(&b);
-		sanitize_append(&b, s, k, p->ascii ? SAN_ASCII : 0);
-		if (p->n == p->cap) {
-			p->cap = p->cap ? p->cap * 2 : 64;
-			p->lines = xreallocarray(p->lines, p->cap, sizeof *p->lines);
-		}
-		p->lines[p->n].text = b.data ? buf_steal(&b) : xstrdup("");
-		p->lines[p->n++].attr = a;
+		pager_push(p, xstrndup(s, k), a, 0);
 		s += k;
 		if (*s == '\n')
 			s++;
 	} while (*s);
-	p->wrap_cols = 0;
+	free(all);
 }
 
 static void pager_draw(struct ui *u, struct ui_view *v, int y, int h)
@@ -142,7 +136,7 @@ static void pager_draw(struct ui *u, struct ui_view *v, int y, int h)
 		char *piece = xstrndup(l->text + w->off, w->len);
 		enum ui_attr a = p->match_line == w->line + 1 ? UI_CURSOR : l->attr;
 
-		ui_put(u, y + row, 1, u->cols - 2, piece, a, 0);
+		ui_put(u, y + row, 1 + w->indent, u->cols - 2 - w->indent, piece, a, 0);
 		free(piece);
 	}
 }
@@ -175,6 +169,11 @@ static void pager_search(struct ui *u, struct pager_view *p, int forward, int ag
 		if (strcasestr(p->lines[k].text, p->search)) {
 			p->match_line = k + 1;
 			p->top = wrapped_row_of(p, k);
+			/* Went on from the other end: say so, as less and vim do. */
+			if (forward ? from + i >= p->n : i > from)
+				ui_say(u, 0, "%s",
+				       forward ? _("search hit BOTTOM, continuing at TOP")
+					       : _("search hit TOP, continuing at BOTTOM"));
 			return;
 		}
 	}
@@ -264,13 +263,17 @@ struct ui_view *ui_help_new(struct ui *u)
 	for (i = 0; i < sizeof order / sizeof order[0]; i++) {
 		const struct ui_command *c = ui_command_get(order[i]);
 		char keys[128], line[512];
+		int head;
 
 		if (!c || c->role > u->role)
 			continue;
 		ui_command_keys(c->id, keys, sizeof keys);
-		snprintf(line, sizeof line, "%-16s %-14s %s%s", keys[0] ? keys : "-", c->name, _(c->help),
+		/* Key and command names are ASCII: bytes are columns. A long
+		 * description goes on under itself. */
+		head = snprintf(line, sizeof line, "%-16s %-14s ", keys[0] ? keys : "-", c->name);
+		snprintf(line + head, sizeof line - (size_t)head, "%s%s", _(c->help),
 			 c->dangerous ? _(" (asks first)") : "");
-		ui_pager_add(v, line, UI_NORMAL);
+		ui_pager_add_hanging(v, line, UI_NORMAL, head);
 	}
 	return v;
 }
@@ -292,8 +295,11 @@ static int add_message(void *ctx, const struct app_message *m)
 		snprintf(marks + strlen(marks), sizeof marks - strlen(marks), " [%s]", _("deleted"));
 	snprintf(head, sizeof head, "%s  %s%s", m->sender, when, marks);
 	ui_pager_add(v, head, m->deleted ? UI_ERROR : m->event ? UI_DIM : UI_TITLE);
-	if (m->text[0])
-		ui_pager_add(v, m->text, m->event ? UI_DIM : UI_NORMAL);
+	/* A body has lines of its own; an event is one line. */
+	if (m->text[0] && m->event)
+		ui_pager_add(v, m->text, UI_DIM);
+	else if (m->text[0])
+		ui_pager_add_text(v, m->text, UI_NORMAL);
 	if (m->attachments[0]) {
 		char line[1024];
 

@@ -76,6 +76,37 @@ struct status_view {
 	int64_t cursor_job;
 };
 
+/* Put the cursor on a job row: the nearest one in direction dir (1 down,
+ * -1 up), else the nearest the other way. Headings and column titles are
+ * never under the cursor. */
+static void cursor_to_job(struct status_view *s, int dir)
+{
+	int64_t i = s->list.cursor;
+
+	while (i >= 0 && i < s->list.count && !s->lines[i].job)
+		i += dir;
+	if (i < 0 || i >= s->list.count)
+		for (i = s->list.cursor; i >= 0 && i < s->list.count && !s->lines[i].job; i -= dir)
+			;
+	if (i >= 0 && i < s->list.count) {
+		s->list.cursor = i;
+		s->cursor_job = s->lines[i].job->id;
+	}
+}
+
+/* Clamp the window to height rows; a table's first job shows under its
+ * heading and column titles. */
+static void frame(struct status_view *s, int height)
+{
+	int64_t head = s->list.cursor;
+
+	ui_list_clamp(&s->list, height);
+	while (head > 0 && head < s->list.count && !s->lines[head - 1].job && s->list.cursor - (head - 1) < height)
+		head--;
+	if (head < s->list.top)
+		s->list.top = head;
+}
+
 static void status_reload(struct ui *u, struct ui_view *v)
 {
 	struct status_view *s = (struct status_view *)v;
@@ -98,13 +129,12 @@ static void status_reload(struct ui *u, struct ui_view *v)
 			s->lines[n++].job = &s->jobs[i][k];
 	}
 	s->list.count = n;
-	/* Keep the cursor on its job. */
+	/* Keep the cursor on its job; a new view starts on the first job. */
 	for (k = 0; s->cursor_job && k < n; k++)
 		if (s->lines[k].job && s->lines[k].job->id == s->cursor_job)
 			s->list.cursor = k;
 	ui_list_clamp(&s->list, v->height > 0 ? v->height : 1);
-	if (s->list.count > 0 && s->lines[s->list.cursor].job)
-		s->cursor_job = s->lines[s->list.cursor].job->id;
+	cursor_to_job(s, 1);
 }
 
 static enum ui_attr job_attr(const char *status)
@@ -173,12 +203,12 @@ static void status_draw(struct ui *u, struct ui_view *v, int y, int h)
 	int64_t i;
 	int row;
 
-	ui_list_clamp(&s->list, h);
+	frame(s, h);
 	for (row = 0, i = s->list.top; i < s->list.count && row < h; i++, row++) {
 		const struct status_line *l = &s->lines[i];
 
 		if (l->heading)
-			ui_put(u, y + row, 0, u->cols, _(l->heading), i == s->list.cursor ? UI_CURSOR : UI_TITLE, 1);
+			ui_put(u, y + row, 0, u->cols, _(l->heading), UI_TITLE, 1);
 		else if (l->columns)
 			draw_columns(u, y + row);
 		else
@@ -206,8 +236,8 @@ static int status_command(struct ui *u, struct ui_view *v, enum ui_cmd cmd, int 
 	switch (cmd) {
 	case CMD_UP: case CMD_DOWN: case CMD_PAGE_UP: case CMD_PAGE_DOWN: case CMD_HOME: case CMD_END:
 		ui_list_move(&s->list, cmd, v->height);
-		j = cursor_job(s);
-		s->cursor_job = j ? j->id : 0;
+		/* Home lands on the first line, a heading: step down from it. */
+		cursor_to_job(s, cmd == CMD_DOWN || cmd == CMD_PAGE_DOWN || cmd == CMD_HOME ? 1 : -1);
 		return 1;
 	case CMD_CANCEL:
 		if (!j || !j->running) {

@@ -205,24 +205,54 @@ static void paint_status(struct ui *u)
 	ui_put(u, y, 1, u->cols - 2, line, UI_NORMAL, 0);
 }
 
+/* Which labels of the bottom bar give way first when they do not all fit:
+ * the global conveniences (they have letter keys too), then the view's own
+ * actions. Help and Quit always stay. */
+static int bar_rank(const struct ui_command *c)
+{
+	if (c->id == CMD_HELP || c->id == CMD_QUIT)
+		return 2;
+	return c->scope & UI_SC_GLOBAL ? 0 : 1;
+}
+
 /* The bottom bar: every command with a function key and a label that
- * applies to this view and that the role allows, in F-key order. */
+ * applies to this view and that the role allows, in F-key order, less what
+ * gives way (bar_rank, the rightmost first) so that the rest fits whole. */
 static void paint_bar(struct ui *u)
 {
 	struct ui_view *v = ui_top(u);
-	int y = u->rows - 1, x = 0, f;
+	struct {
+		int f, width, shown;
+		const struct ui_command *c;
+	} e[12];
+	int y = u->rows - 1, x = 0, f, n = 0, total = -1, rank, i;
+	char key[16];
 
-	ui_clear_row(u, y, 0);
-	for (f = 1; f <= 12 && x < u->cols; f++) {
-		enum ui_cmd cmd = ui_key_command(KEY_F(f));
-		const struct ui_command *c = ui_command_get(cmd);
-		char label[64];
+	for (f = 1; f <= 12; f++) {
+		const struct ui_command *c = ui_command_get(ui_key_command(KEY_F(f)));
 
 		if (!c || !c->label || c->role > u->role || !(c->scope & (v->scope | UI_SC_GLOBAL)))
 			continue;
-		snprintf(label, sizeof label, "F%d", f);
-		x += ui_put(u, y, x, u->cols - x, label, UI_NORMAL, 0);
-		x += ui_put(u, y, x, u->cols - x, _(c->label), UI_HEADER, 0) + 1;
+		snprintf(key, sizeof key, "F%d", f);
+		e[n].f = f;
+		e[n].c = c;
+		e[n].width = ui_width(u, key) + ui_width(u, _(c->label));
+		e[n].shown = 1;
+		total += e[n++].width + 1;
+	}
+	for (rank = 0; rank < 2 && total > u->cols; rank++)
+		for (i = n - 1; i >= 0 && total > u->cols; i--)
+			if (bar_rank(e[i].c) == rank) {
+				e[i].shown = 0;
+				total -= e[i].width + 1;
+			}
+	ui_clear_row(u, y, 0);
+	for (i = 0; i < n && x < u->cols; i++) {
+		if (!e[i].shown)
+			continue;
+		snprintf(key, sizeof key, "F%d", e[i].f);
+		x += ui_put(u, y, x, u->cols - x, key, UI_NORMAL, 0);
+		x += ui_put(u, y, x, u->cols - x, _(e[i].c->label), UI_HEADER, 0) + 1;
 	}
 }
 

@@ -156,6 +156,18 @@ int ui_put(struct ui *u, int y, int x, int width, const char *s, enum ui_attr a,
 void ui_put_right(struct ui *u, int y, int x, int width, const char *s, enum ui_attr a);
 /* Display columns of s once sanitised. */
 int ui_width(struct ui *u, const char *s);
+/* s as ui_put shows it before cutting: sanitised to one line (a line feed
+ * becomes "^J"), ASCII stand-ins in a non-UTF-8 locale. The caller owns it. */
+char *ui_shown(struct ui *u, const char *s);
+/* Bytes of the longest prefix of shown text s[0..len) that fits in cols
+ * columns, breaking after a space when one is near the end; never 0 for a
+ * non-empty s. */
+size_t ui_fit(const char *s, size_t len, int cols);
+/* Break text into at most max rows of width columns, at spaces where it can.
+ * The text is one paragraph: only the width breaks it, so a line feed from a
+ * tenant's name stays on its row as "^J". Returns the row count; the caller
+ * owns rows[0..n) and frees each. */
+int ui_wrap(struct ui *u, const char *text, int width, char **rows, int max);
 /* Blank a row from x to the right edge. */
 void ui_clear_row(struct ui *u, int y, int x);
 /* A horizontal rule. */
@@ -213,7 +225,12 @@ struct ui_view *ui_status_new(struct ui *u);
 struct ui_view *ui_chats_new(struct ui *u, int64_t account, const char *who);
 /* A pager over lines of text (the help screen, a chat transcript). */
 struct ui_view *ui_pager_new(struct ui *u, const char *title);
+/* Add one line; a line feed in it stays on it, shown as "^J". */
 void ui_pager_add(struct ui_view *v, const char *line, enum ui_attr a);
+/* The same, its rows after the first indented by hang columns. */
+void ui_pager_add_hanging(struct ui_view *v, const char *line, enum ui_attr a, int hang);
+/* Add text with lines of its own (a message body): one entry per line. */
+void ui_pager_add_text(struct ui_view *v, const char *text, enum ui_attr a);
 /* Open chat (row id) of account in a pager. */
 struct ui_view *ui_chat_pager_new(struct ui *u, int64_t account, const struct app_chat_row *chat);
 struct ui_view *ui_help_new(struct ui *u);

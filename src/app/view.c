@@ -473,6 +473,24 @@ int app_selection_names(struct app *a, int64_t account, char *out, size_t len, i
 	return listed;
 }
 
+int64_t app_selection_active(struct app *a, int64_t account)
+{
+	sqlite3_stmt *st;
+	int64_t n = 0;
+
+	if (catalog_prepare(a->store->db,
+			    "SELECT count(*) FROM accounts WHERE privchat = 1 AND gone = 0 AND id IN " SELECTION_SQL, &st,
+			    NULL))
+		return -1;
+	sqlite3_bind_int64(st, 1, account);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	else
+		n = -1;
+	sqlite3_finalize(st);
+	return n;
+}
+
 int app_privchat_set_selection(struct app *a, int64_t account, int active, int *changed, struct cv_err *e)
 {
 	sqlite3 *db = a->store->db;

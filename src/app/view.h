@@ -88,6 +88,10 @@ int app_tag_counts(struct app *a, const struct app_account_filter *f, int64_t *t
  * it named. */
 int app_selection_names(struct app *a, int64_t account, char *out, size_t len, int max);
 
+/* How many of the tagged accounts (or account when none is tagged) are
+ * ACTIVE, so an action can refuse before it asks; -1 if the store fails. */
+int64_t app_selection_active(struct app *a, int64_t account);
+
 /* Activate or deactivate the tagged accounts, or account when none is
  * tagged. *changed counts the accounts whose state changed. */
 int app_privchat_set_selection(struct app *a, int64_t account, int active, int *changed, struct cv_err *e);

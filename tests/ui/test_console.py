@@ -619,6 +619,132 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.wait_exit()
         self.assertEqual({a["privateChat"] for a in self.accounts().values()}, {"INACTIVE"})
 
+    def test_help_wraps_under_the_description(self):
+        self.store_with_tenant()
+        self.start_console(100, 30)
+        self.keys("?")
+        s = self.wait_for(lambda s: "Help: every command" in s and self.PAGER.search(s))
+        rows = self.lines(self.page_through(s))
+        # A long description goes on under itself (column 33), not at column 1.
+        d = [i for i, x in enumerate(rows) if re.match(r" d\s+deactivate\s+deactivate private chat", x)]
+        self.assertTrue(d, "no entry for d in the help")
+        self.assertRegex(rows[d[0] + 1], r"^ {33}\S", "the d entry's second row:\n" + "\n".join(rows[d[0]:d[0] + 2]))
+        self.assertIn("(asks first)", rows[d[0] + 1])
+        for x in rows:
+            if x.startswith("  "):
+                self.assertRegex(x, r"^ {33}\S", "a help row that is not under its description")
+        self.keys("q")
+        self.wait_for("backed up 0/0")
+        self.quit()
+
+    def test_bar_at_the_minimum_width_keeps_quit(self):
+        self.store_with_tenant()
+        self.start_console(60, 15)
+        self.keys("2")
+        s = self.wait_for("0 tagged")
+        bar = self.bar_line(s)
+        self.assertLessEqual(cols(bar), 60)
+        self.assertNotIn("…", bar, "a label is cut: " + bar)
+        # Help and Quit stay, and the tab's own actions; a global
+        # convenience (F5, also R) gives way.
+        self.assertRegex(bar, r"^F1\s*Help .*F7\s*Backup F8\s*Download F9\s*Activate F10\s*Quit\s*$")
+        self.assertNotIn("Refresh", bar)
+        self.tmux("resize-window", "-t", self.session, "-x", "80", "-y", "24")
+        s = self.wait_layout(80, 24, "0 tagged")
+        self.assertRegex(self.bar_line(s), r"^F1\s*Help F2\s*Tenant F5\s*Refresh F7\s*Backup F8\s*Download "
+                         r"F9\s*Activate F10\s*Quit\s*$")
+        self.quit()
+
+    def test_backup_of_inactive_refuses_before_asking(self):
+        self.store_with_tenant()
+        self.start_console(100, 30)
+        self.keys("2")
+        self.wait_for("0 tagged")
+        # The cursor row, then every row tagged: none is ACTIVE, so no question.
+        for keys in (("F7",), ("*", "F7")):
+            seen = len(self.screens)
+            self.keys(*keys)
+            s = self.wait_for(lambda s: "none of the selected accounts is ACTIVE" in s or "Proceed?" in s)
+            self.assertNotIn("Proceed?", s, "F7 asked before refusing:\n" + s)
+            self.assertFalse([x for x in self.screens[seen:] if "Proceed?" in x])
+            self.keys("C-l")
+            self.wait_for("none of the selected accounts", gone=True)
+        # With one ACTIVE among the tagged it asks, naming them all.
+        self.keys("U", "a")
+        self.wait_for("Proceed? [y/N]")
+        self.keys("y")
+        self.wait_for("1 account activated")
+        self.keys("*", "F7")
+        s = self.wait_for("Proceed? [y/N]")
+        self.assertIn("Back up the ACTIVE ones of 6 accounts:", s)
+        self.keys("n")
+        self.wait_for("Proceed?", gone=True)
+        self.quit()
+        self.assertEqual(self.cv("--json", "jobs", "list").json(), [])
+
+    def cursor_row(self):
+        """The text of the row drawn as the cursor (bold black on white)."""
+        styled = self.tmux("capture-pane", "-p", "-e", "-t", self.session)
+        rows = [re.sub(r"\x1b\[[0-9;]*m", "", x) for x in styled.split("\n") if "\x1b[30m\x1b[47m" in x]
+        return rows[0] if len(rows) == 1 else None
+
+    def test_search_wraps_around(self):
+        users = self.store_with_tenant()
+        order = sorted(users, key=lambda u: ascii_lower(u).encode("utf-8"))
+        truth = {u["userPrincipalName"]: u for u in self.truth_users()}
+        counts = {}
+        for u in truth.values():
+            counts[u["department"]] = counts.get(u["department"], 0) + 1
+        needle = [d for d, k in sorted(counts.items(), key=lambda x: -x[1]) if d and 2 <= k < len(users)][0]
+        hits = [u for u in order if any(ascii_lower(needle) in ascii_lower(truth[u][k] or "")
+                                        for k in ("userPrincipalName", "displayName", "department"))]
+        self.assertGreaterEqual(len(hits), 2)
+        self.start_console(160, 30)
+        self.keys("2")
+        self.wait_for("0 tagged")
+
+        def at(upn, said=None):
+            s = self.wait_for(lambda s: (self.cursor_row() or "").startswith("  %s " % upn), settle=0.1)
+            if said:
+                self.assertIn(said, self.status_line(s))
+            else:
+                self.assertNotIn("search hit", self.status_line(s))
+
+        self.keys("G")
+        at(order[-1])
+        # From the last row a search goes on at the top, and says so.
+        self.keys("/")
+        self.wait_for(re.compile(r"(?m)^/"))
+        self.type(needle)
+        self.keys("Enter")
+        at(hits[0], "search hit BOTTOM, continuing at TOP")
+        for h in hits[1:]:
+            self.keys("n")
+            at(h)
+        self.keys("n")
+        at(hits[0], "search hit BOTTOM, continuing at TOP")
+        self.keys("N")
+        at(hits[-1], "search hit TOP, continuing at BOTTOM")
+        self.keys("N")
+        at(hits[-2])
+        # The pager says so too: six commands ask first.
+        self.keys("?")
+        self.wait_for("Help: every command")
+        self.keys("/")
+        self.type("(asks first)")
+        self.keys("Enter")
+        seen = [self.wait_for(lambda s: "(asks first)" in (self.cursor_row() or "")) and self.cursor_row()]
+        for _ in range(6):
+            self.keys("n")
+            s = self.wait_for(lambda s: self.cursor_row() not in (None, seen[-1]), settle=0.1)
+            seen.append(self.cursor_row())
+            self.assertEqual("search hit" in self.status_line(s), len(seen) == 7, self.status_line(s))
+        self.assertEqual(seen[-1], seen[0])
+        self.assertEqual(len(set(seen)), 6)
+        self.keys("Escape")
+        self.wait_for("0 tagged")
+        self.quit()
+
     def test_keys_file_rebinds_everywhere(self):
         self.store_with_tenant()
         os.makedirs(os.path.join(self.dir, "config", "chatvault"))
@@ -792,6 +918,36 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
             self.assertNotIn(secret, text)
             self.assertNotIn(wrong, text)
 
+    def test_credential_form_wraps_errors_at_80(self):
+        sim = self.start_sim()
+        self.cv("init")
+        self.start_console(80, 24)
+        self.wait_for("No tenant is connected yet.")
+        self.keys("Enter")
+        self.wait_for("Connect a tenant")
+        for text in (sim.info["tenant_id"], sim.app("full")["client_id"], "wrong-secret", "", "",
+                     sim.info["login_url"], sim.info["graph_url"]):
+            if text:
+                self.type(text)
+            self.keys("Tab")
+        self.wait_for(sim.info["graph_url"])
+        self.keys("Enter")
+        s = self.wait_for(re.compile(r"✗\s+Get an access token: "), settle=0.3)
+        lines = self.lines(s)
+        start = [i for i, x in enumerate(lines) if "Test & Save Connection:" in x][0]
+        rows = lines[start + 1:-3]
+        self.assertTrue(all(cols(x) <= 80 for x in rows), s)
+        self.assertFalse([x for x in rows if "…" in x], "an error line is cut instead of wrapped:\n" + s)
+        flat = re.sub(r"\s+", " ", "\n".join(rows))
+        advice = ("the client secret is not valid: copy the secret's Value, not its Secret ID, from the app "
+                  "registration (Certificates & secrets) (AADSTS7000215)")
+        self.assertIn("✗ Get an access token: " + advice, flat)
+        self.assertEqual(flat.count(advice), 2, "the step and the form's last line both say it:\n" + s)
+        self.keys("Escape")
+        self.wait_for("No tenant is connected yet.")
+        self.quit()
+        self.assertEqual(self.cv("--json", "tenant", "list").json(), [])
+
     # ------------------------------------------ 7. hostile text in the pager
     def test_hostile_chat_is_inert(self):
         self.store_with_tenant(activate=True)
@@ -847,6 +1003,53 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.quit()
         self.assertEqual(self.tmux("list-buffers").strip(), "")
 
+    def test_line_feed_in_tenant_text_stays_on_its_line(self):
+        # From 30 users on the simulated tenant has Trudy, whose display
+        # name holds a line feed; she writes in the "Hostile content" chat,
+        # whose files include one named with line feeds.
+        self.store_with_tenant(activate=True, sim_args=("--users", "30", "--chats-per-user", "1",
+                                                        "--messages-per-chat", "4", "--throttle", "off"))
+        truth = self.sim.truth()
+        trudy = [u for u in truth["users"] if "\n" in (u["displayName"] or "")][0]
+        self.assertEqual(trudy["displayName"], "../../etc/passwd Trudy\nNewline")
+        name = trudy["displayName"].replace("\n", "^J")
+        self.backup()
+        self.start_console(160, 50)
+        self.keys("2")
+        self.wait_for("0 tagged")
+        self.keys("f")
+        self.wait_for("Filter (text or field=value):")
+        self.type("upn=" + trudy["userPrincipalName"])
+        self.keys("Enter")
+        self.wait_for("filter: upn=")
+        # The confirmation names her on one line: no forged "Newline" row.
+        self.keys("d")
+        s = self.wait_for("Proceed? [y/N]")
+        flat = re.sub(r"\s+", " ", re.sub(r"[│|]\s*\n\s*[│|]", " ", s))
+        self.assertIn("Deactivate private chat backup for 1 account: %s." % name, flat, s)
+        self.assertNotRegex(s, r"(?m)^\s*│\s*Newline", "the name's line feed broke the dialog's line:\n" + s)
+        self.keys("n")
+        self.wait_for("nothing changed")
+        # The pager: her messages' heading lines and the file names stay whole.
+        self.keys("Enter")
+        s = self.wait_for("Chats of ")
+        self.assertIn("Chats of %s" % name, self.lines(s)[1])
+        rows = self.lines(s)[3:-3]
+        idx = [i for i, line in enumerate(rows) if "Hostile content" in line]
+        self.assertTrue(idx, "no 'Hostile content' row:\n" + s)
+        self.keys(*["Down"] * idx[0])
+        self.keys("Enter")
+        s = self.wait_for(lambda s: "──Hostile content" in s and self.PAGER.search(s))
+        text = self.page_through(s)
+        self.assertRegex(text, r"(?m)^ %s  \d{4}-\d\d-\d\d \d\d:\d\d" % re.escape(name))
+        self.assertNotRegex(text, r"(?m)^ Newline  \d{4}-", "a sender's line feed forged a message heading")
+        self.assertIn("multi^Jline^Jname.txt", text)
+        self.assertNotRegex(text, r"(?m)^ (line|name\.txt)\b", "a file name's line feed started a line")
+        self.keys("Escape")
+        self.wait_for("Chats of ")
+        self.quit()
+        self.assertEqual({a["privateChat"] for a in self.accounts().values()}, {"ACTIVE"})
+
     # ------------------------------------------------------------ 8. resize
     def test_resize(self):
         self.store_with_tenant()
@@ -892,6 +1095,33 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
         again = self.wait_layout(80, 24, "0 tagged")
         self.assertEqual(norm(again), norm(small), "80x24 after resizing differs from the first 80x24")
         self.quit()
+
+    def test_too_small_confirmation_accepts_nothing(self):
+        self.store_with_tenant(activate=True)
+        self.start_console(80, 24)
+        self.keys("2")
+        self.wait_for("0 tagged")
+        self.tmux("resize-window", "-t", self.session, "-x", "40", "-y", "10")
+        self.wait_for("Terminal too small", settle=0.3)
+        # d asks a question nobody can see; y must not answer it.
+        self.keys("d", "y")
+        self.tmux("resize-window", "-t", self.session, "-x", "80", "-y", "24")
+        s = self.wait_layout(80, 24)
+        s = self.wait_for(lambda s: "Proceed? [y/N]" in s or "deactivated" in s)
+        self.assertEqual({a["privateChat"] for a in self.accounts().values()}, {"ACTIVE"},
+                         "y answered a confirmation shown as 'Terminal too small'")
+        self.assertIn("Deactivate private chat backup for 1 account:", s)
+        self.keys("n")
+        self.wait_for("nothing changed")
+        # Shown, it answers as ever; too small again, n and Esc still decline.
+        self.tmux("resize-window", "-t", self.session, "-x", "40", "-y", "10")
+        self.wait_for("Terminal too small", settle=0.3)
+        self.keys("d", "Escape")
+        self.tmux("resize-window", "-t", self.session, "-x", "80", "-y", "24")
+        s = self.wait_layout(80, 24, "nothing changed")
+        self.assertNotIn("Proceed?", s)
+        self.quit()
+        self.assertEqual({a["privateChat"] for a in self.accounts().values()}, {"ACTIVE"})
 
     def test_resize_under_dialog_and_form(self):
         self.store_with_tenant()
@@ -1168,6 +1398,45 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
         with zipfile.ZipFile(j2["result"]) as z:
             names = z.namelist()
         self.assertTrue(any(" files/" in n for n in names), names)
+        self.quit()
+
+    def test_status_cursor_moves_over_jobs_only(self):
+        self.store_with_tenant(activate=True)
+        self.backup()
+        self.backup()
+        self.download_json(sorted(self.accounts())[0])
+        kinds = {j["id"]: j["kind"] for j in self.cv("--json", "jobs", "list").json()}
+        self.assertEqual(sorted(kinds.values()), ["backup", "backup", "download"])
+        self.start_console(120, 30)
+        self.keys("5")
+        s = self.wait_for("Downloads")
+        body = self.lines(s)[2:-3]
+        order = [int(x) for x in re.findall(r"(?m)^\s+(\d+) ", "\n".join(body))]
+        self.assertEqual(sorted(order), sorted(kinds), s)
+        self.assertEqual([kinds[j] for j in order], ["backup", "backup", "download"])
+
+        def cursor_job():
+            """The job under the cursor, as r's question names it."""
+            self.keys("r")
+            s = self.wait_for(lambda s: "Proceed? [y/N]" in s or "pick a finished job" in s)
+            self.assertNotIn("pick a finished job", s, "the cursor is not on a job:\n" + s)
+            m = re.search(r"Run (\w+) job (\d+) for", re.sub(r"\s+", " ", re.sub(r"[│|]\s*\n\s*[│|]", " ", s)))
+            self.keys("n")
+            self.wait_for("Proceed?", gone=True)
+            return int(m.group(2))
+
+        # It starts on the first job, and moves from job to job over the
+        # Downloads heading and column titles.
+        for keys, want in (((), 0), (("Down",), 1), (("Down",), 2), (("Down",), 2), (("Up",), 1), (("Up",), 0),
+                           (("Up",), 0), (("End",), 2), (("Home",), 0), (("NPage",), 2), (("PPage",), 0),
+                           (("G",), 2), (("k",), 1), (("g",), 0)):
+            if keys:
+                self.keys(*keys)
+            self.assertEqual(cursor_job(), order[want], "after %s" % (keys or "opening the tab",))
+        # The headings stay in view above the first job.
+        self.keys("Home")
+        s = self.wait_for("Backups")
+        self.assertEqual(self.lines(s)[2].strip(), "Backups")
         self.quit()
 
     # ---------------------------------------------------------- quitting
