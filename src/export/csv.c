@@ -9,8 +9,10 @@
  * Trade-off, decided here: the apostrophe is visible to programs reading the
  * file as data; every cell is treated alike (also ids and names), so a
  * consumer can strip one leading apostrophe before those characters. Only
- * the first character counts, as OWASP says. Cells are data, not display:
- * no terminal sanitising, only valid UTF-8 without NUL.
+ * the first character counts, as OWASP says. Cells hold tenant text that
+ * people read with cat and less as much as with spreadsheets, so they pass
+ * the same gate as everything shown (util/sanitize.h): escapes, controls
+ * and bidi overrides become visible, inert text; line breaks stay (as LF).
  */
 #include "config.h"
 
@@ -18,6 +20,7 @@
 #include "export/htmltext.h"
 #include "util/buf.h"
 #include "util/json.h"
+#include "util/sanitize.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
@@ -57,14 +60,14 @@ static int csv_formula_start(char c)
 	return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Append one quoted field (s may be NULL: an empty field). */
+/* Append one quoted field (s may be NULL: an empty field), sanitised. */
 static void csv_field(struct csv_state *st, const char *s, int first)
 {
 	size_t i;
 
 	buf_reset(&st->cell);
 	if (s)
-		htmltext_clean_utf8(&st->cell, s, strlen(s));
+		sanitize_append(&st->cell, s, strlen(s), SAN_KEEP_NEWLINES);
 	if (!first)
 		buf_append_char(&st->row, ',');
 	buf_append_char(&st->row, '"');

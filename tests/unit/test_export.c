@@ -418,6 +418,9 @@ static void fixture_hostile(struct fixture *fx)
 	int64_t c, t = T0;
 	const char *const formulas[] = {"=HYPERLINK(\"http://x\",\"click\")", "+cmd|' /C calc'!A0", "@SUM(1)",
 					"-2+3", "\t=1", "\n=1+2", "=1+2\";=1+2"};
+	/* The cells they make: a tab is a control, sanitised to a space. */
+	const char *const formula_cells[] = {"=HYPERLINK(\"http://x\",\"click\")", "+cmd|' /C calc'!A0",
+					     "@SUM(1)", "-2+3", " =1", "\n=1+2", "=1+2\";=1+2"};
 	char id[16];
 	size_t i;
 
@@ -434,10 +437,11 @@ static void fixture_hostile(struct fixture *fx)
 		   "<p>Hello <script>alert(1)</script>world</p>", "Hello world",
 		   SN("Hello world", "2024-01-15 12:00"));
 	cJSON_AddStringToObject(e, "from_addr", "self@contoso.com");
-	/* Data, not display: the topic's CR LF survives inside the quoted cell. */
+	/* Cells are sanitised like everything else a person may see (cat,
+	 * less): the topic's line breaks stay, as LF inside the quoted cell. */
 	cJSON_AddItemToObject(e, "cells", cJSON_CreateObject());
 	cJSON_AddStringToObject(cJSON_GetObjectItem(e, "cells"), "chat_topic",
-				"Ops \r\nBcc: victim@x =?UTF-8?Q?=0A?=Bcc: evil@x\nCc: bare@x");
+				"Ops \nBcc: victim@x =?UTF-8?Q?=0A?=Bcc: evil@x\nCc: bare@x");
 	simple(fx, c, HOSTILE, "1002", t += 60000, "u-bob", "Bob", "", "html",
 	       "<p>pic <img src=x onerror=alert(1)> end</p>", "pic [image] end", SN("pic [image] end"));
 	simple(fx, c, HOSTILE, "1003", t += 60000, "u-self", "Self User", "self@contoso.com", "html",
@@ -454,11 +458,25 @@ static void fixture_hostile(struct fixture *fx)
 	       "com/v1.0/chats/19:h/messages/1005/hostedContents/aWQ9eF8w/$value\"></p>",
 	       "look [image] and [image]", SN("look [image", "and [image]"));
 	simple(fx, c, HOSTILE, "1006", t += 60000, "u-bob", "Bob", "", "text",
-	       "ansi \x1b[31mred\x1b[0m bidi \xe2\x80\xaegnp.exe", "ansi \x1b[31mred\x1b[0m bidi \xe2\x80\xaegnp.exe",
+	       "ansi \x1b[31mred\x1b[0m bidi \xe2\x80\xaegnp.exe", "ansi ^[[31mred^[[0m bidi <U+202E>gnp.exe",
 	       SN("ansi ^[[31mred^[[0m bidi <U+202E>gnp.exe"));
+	/* What `cat messages.csv` would run: OSC 0 (title), 52 (clipboard), 8
+	 * (hyperlink), DCS, BEL, a C1 CSI, DEL, a lone CR, bidi embeddings,
+	 * overrides and isolates, in the body and in the sender's name. */
+	e = simple(fx, c, HOSTILE, "1007", t += 60000, "u-eve", "Eve \x1b]0;pwned\x07 \xe2\x81\xa6x\xe2\x81\xa9",
+		   "", "text",
+		   "osc52 \x1b]52;c;cHduZWQ=\x07 osc8 \x1b]8;;https://bad.example/\x07link\x1b]8;;\x07 dcs \x1bP+q544e\x1b\\ "
+		   "c1 \xc2\x9b" "31m del\x7f cr\rover bidi \xe2\x80\xaa\xe2\x80\xad\xe2\x81\xa7.",
+		   "osc52 ^[]52;c;cHduZWQ=^G osc8 ^[]8;;https://bad.example/^Glink^[]8;;^G dcs ^[P+q544e^[\\ "
+		   "c1 <U+009B>31m del^? cr^Mover bidi <U+202A><U+202D><U+2067>.",
+		   SN("osc52"));
+	/* The sender's name shows inert; the member's hostile email (the only
+	 * address Eve has) keeps its line break, as LF inside the cell. */
+	cJSON_ReplaceItemInObject(e, "sender", cJSON_CreateString("Eve ^[]0;pwned^G <U+2066>x<U+2069>"));
+	cJSON_ReplaceItemInObject(e, "upn", cJSON_CreateString("eve\nBcc: x@evil"));
 	for (i = 0; i < sizeof formulas / sizeof formulas[0]; i++) {
 		snprintf(id, sizeof id, "%zu", 1010 + i);
-		simple(fx, c, HOSTILE, id, t += 60000, "u-bob", "Bob", "", "text", formulas[i], formulas[i], NULL);
+		simple(fx, c, HOSTILE, id, t += 60000, "u-bob", "Bob", "", "text", formulas[i], formula_cells[i], NULL);
 	}
 	simple(fx, c, HOSTILE, "1020", t += 60000, "u-self", "Self User", "self@contoso.com", "text",
 	       "He said \"hi\", then left;\nnext, line", "He said \"hi\", then left;\nnext, line",
