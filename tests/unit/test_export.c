@@ -570,7 +570,8 @@ static void fixture_hostile(struct fixture *fx)
 	e = expect_msg(fx, HOSTILE, "1027", "Polly", "", "[Card] Poll: lunch?\nVote", SN("Poll: lunch?", "Vote"));
 	cJSON_AddStringToObject(e, "from_addr", "polly@app.teams.invalid");
 
-	e = simple(fx, c, HOSTILE, "1028", t += 60000, "u-mal", long_name, "mallory@contoso.com", "text",
+	/* sender_upn is the account's UPN, not the member's email. */
+	e = simple(fx, c, HOSTILE, "1028", t += 60000, "u-mal", long_name, "mallory.m@contoso.onmicrosoft.com", "text",
 		   "mallory speaks", "mallory speaks", SN("mallory speaks"));
 	cJSON_AddStringToObject(e, "from_addr", "mallory@contoso.com");
 	/* A body that looks like GMime's MIME boundaries (test plan item 40). */
@@ -596,9 +597,13 @@ static void fixture_others(struct fixture *fx)
 
 	members = cJSON_CreateArray();
 	cJSON_AddItemToArray(members, member("u-self", "Self User", "self@contoso.com"));
+	cJSON_AddItemToArray(members, member("u-yusuf", "Yusuf Patel", NULL));
 	c = add_chat(fx, INDEX, "group", "index", members);
 	simple(fx, c, INDEX, "3001", t, "u-self", "Self User", "self@contoso.com", "text", "a chat called index",
 	       "a chat called index", (const char *const[]){"a chat called index", NULL});
+	/* No email in the member list: the UPN comes from his account. */
+	simple(fx, c, INDEX, "3002", t + 1000, "u-yusuf", "Yusuf Patel", "yusuf.patel@contoso.com", "text",
+	       "no mailbox here", "no mailbox here", (const char *const[]){"no mailbox here", NULL});
 
 	/* 300 long messages: several PDF pages, a few hundred EML files. */
 	members = cJSON_CreateArray();
@@ -647,6 +652,12 @@ static void fixture_build(struct fixture *fx)
 	buf_free(&tr.secret);
 	if (account_upsert(fx->st->db, fx->tenant, "u-self", "self@contoso.com", "Self User", NULL,
 			   "self@contoso.com", 1, NULL, &err) != 0 ||
+	    /* Accounts the sync found: Yusuf has no mailbox (so no email as a
+	     * chat member), Mallory's UPN is not her mail address. */
+	    account_upsert(fx->st->db, fx->tenant, "u-yusuf", "yusuf.patel@contoso.com", "Yusuf Patel", NULL, NULL,
+			   1, NULL, &err) != 0 ||
+	    account_upsert(fx->st->db, fx->tenant, "u-mal", "mallory.m@contoso.onmicrosoft.com", "Mallory", NULL,
+			   "mallory@contoso.com", 1, NULL, &err) != 0 ||
 	    account_find(fx->st->db, fx->tenant, "self@contoso.com", &fx->account, &err) != 0 ||
 	    snapshot_begin(fx->st->db, fx->tenant, 0, &fx->snap1, &err) != 0 ||
 	    snapshot_begin(fx->st->db, fx->tenant, 0, &fx->snap2, &err) != 0)
