@@ -12,6 +12,7 @@
 #include "tap.h"
 #include "export/export.h"
 #include "export/htmltext.h"
+#include "export/names.h"
 #include "store/accounts.h"
 #include "store/messages.h"
 #include "store/snapshots.h"
@@ -235,6 +236,68 @@ static void test_message_parts(void)
 	cJSON_Delete(msg);
 	buf_free(&b);
 	cJSON_Delete(chat);
+}
+
+/* --- file names ------------------------------------------------------------------ */
+
+/* s repeated n times, then tail; the caller frees it. */
+static char *repeat(const char *s, int n, const char *tail)
+{
+	struct buf b = BUF_INIT;
+
+	while (n-- > 0)
+		buf_append_str(&b, s);
+	buf_append_str(&b, tail);
+	return buf_steal(&b);
+}
+
+#define NAME_IS(ns, text, ext, want, what)                               \
+	do {                                                             \
+		char *text_ = (text), *want_ = (want);                   \
+		char *name_ = name_make((ns), text_, "file", (ext));     \
+		is_str(name_, want_, "name: %s", (what));                \
+		free(name_);                                             \
+		free(text_);                                             \
+		free(want_);                                             \
+	} while (0)
+
+static void test_names(void)
+{
+	struct name_set *ns = name_set_new();
+	char small[21];
+
+	/* A name longer than NAME_MAX_BYTES loses the end of its stem, not
+	 * its extension, and a second one is told apart before it. */
+	NAME_IS(ns, repeat("a", 200, ".xlsx"), "", repeat("a", 75, ".xlsx"), "a long file name keeps .xlsx");
+	NAME_IS(ns, repeat("a", 200, ".xlsx"), "", repeat("a", 75, " (2).xlsx"), "its twin is made unique before .xlsx");
+	NAME_IS(ns, repeat("\xe2\x82\xac", 50, ".pdf"), "", repeat("\xe2\x82\xac", 25, ".pdf"),
+		"cut between characters (UTF-8), .pdf kept");
+	NAME_IS(ns, repeat("b", 74, "                    .docx"), "", repeat("b", 74, ".docx"),
+		"spaces at the cut trimmed before the extension");
+	NAME_IS(ns, repeat("c", 200, ".xlsx"), ".unavailable.txt", repeat("c", 75, ".xlsx.unavailable.txt"),
+		"the file's extension kept before the writer's own");
+	/* What is not an extension is cut like the rest. */
+	NAME_IS(ns, repeat("d", 100, ".abcdefghijklmno"), "", repeat("d", 64, ".abcdefghijklmno"),
+		"a 16-byte extension (with its dot) is kept");
+	NAME_IS(ns, repeat("d", 100, ".abcdefghijklmnop"), "", repeat("d", 80, ""), "a 17-byte one is cut");
+	NAME_IS(ns, repeat("e", 100, " v1.2"), "", repeat("e", 80, ""), "a version number is no extension");
+	/* Short names: untouched, a duplicate numbered before the extension. */
+	NAME_IS(ns, xstrdup("Report.PDF"), "", xstrdup("Report.PDF"), "a short name as it is");
+	NAME_IS(ns, xstrdup("report.pdf"), "", xstrdup("report (2).pdf"), "a duplicate (any case) numbered");
+	NAME_IS(ns, xstrdup("aux.docx"), "", xstrdup("_aux.docx"), "a device name with an extension");
+	name_set_free(&ns);
+
+	{
+		char *t = repeat("f", 50, ".pdf");
+
+		name_sanitize(t, small, sizeof small);
+		is_str(small, "ffffffffffffffff.pdf", "name_sanitize: a small buffer keeps the extension too");
+		free(t);
+		t = repeat("\xf0\x9f\x8e\x89", 10, ".abcdefgh");
+		name_sanitize(t, small, sizeof small);
+		is_str(small, "\xf0\x9f\x8e\x89\xf0\x9f\x8e\x89.abcdefgh", "name_sanitize: emoji stem, long extension");
+		free(t);
+	}
 }
 
 /* --- a store with hostile content ---------------------------------------------------- */
@@ -1014,6 +1077,7 @@ int main(void)
 
 	test_sanitiser();
 	test_message_parts();
+	test_names();
 
 	fixture_build(&fx);
 	expect = fs_join(tmpdir, "expect.json");
