@@ -9,15 +9,20 @@
  * Trade-off, decided here: the apostrophe is visible to programs reading the
  * file as data; every cell is treated alike (also ids and names), so a
  * consumer can strip one leading apostrophe before those characters. Only
- * the first character counts, as OWASP says. Cells are data, not display:
- * no terminal sanitising, only valid UTF-8 without NUL.
+ * the first character counts, as OWASP says. Cells hold tenant text that
+ * people read with cat and less as much as with spreadsheets, so they pass
+ * the same gate as everything shown (util/sanitize.h): escapes, controls
+ * and bidi overrides become visible, inert text; line breaks stay (as LF).
  */
 #include "config.h"
 
 #include "export/export.h"
 #include "export/htmltext.h"
+#include "store/catalog.h"
 #include "util/buf.h"
+#include "util/i18n.h"
 #include "util/json.h"
+#include "util/sanitize.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
@@ -57,14 +62,14 @@ static int csv_formula_start(char c)
 	return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Append one quoted field (s may be NULL: an empty field). */
+/* Append one quoted field (s may be NULL: an empty field), sanitised. */
 static void csv_field(struct csv_state *st, const char *s, int first)
 {
 	size_t i;
 
 	buf_reset(&st->cell);
 	if (s)
-		htmltext_clean_utf8(&st->cell, s, strlen(s));
+		sanitize_append(&st->cell, s, strlen(s), SAN_KEEP_NEWLINES);
 	if (!first)
 		buf_append_char(&st->row, ',');
 	buf_append_char(&st->row, '"');
@@ -119,14 +124,49 @@ static void csv_time(char *out, size_t n, const cJSON *msg, const char *field, i
 		out[0] = '\0';
 }
 
-static void csv_message(struct csv_state *st, const struct export_chat *c, const struct export_message *m)
+/* Append the UPN of the user uid (may be NULL): the one the account sync
+ * stored (Graph's /users), else the chat member's email, which Graph leaves
+ * null for a user without a mailbox and which is all we know of a sender
+ * the sync has not seen (a user of another tenant, one added since). */
+static int csv_sender_upn(struct export_ctx *x, const char *uid, const cJSON *member, struct buf *out,
+			  struct cv_err *e)
 {
+	sqlite3_stmt *st;
+	int rc;
+
+	if (uid != NULL) {
+		if ((rc = catalog_stmt(x->db, "SELECT upn FROM accounts WHERE tenant = ?1 AND user_id = ?2", &st, e)))
+			return rc;
+		sqlite3_bind_int64(st, 1, x->req->tenant);
+		sqlite3_bind_text(st, 2, uid, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			buf_append_str(out, catalog_text(st, 0));
+		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : catalog_error(x->db, _("reading the catalog"), e);
+		catalog_release(st);
+		if (rc)
+			return rc;
+	}
+	if (out->len == 0)
+		buf_append_str(out, json_str_or(member, "email", ""));
+	return 0;
+}
+
+static int csv_message(struct export_ctx *x, const struct export_chat *c, const struct export_message *m,
+		       struct cv_err *e)
+{
+	struct csv_state *st = x->state;
 	const cJSON *msg = m->msg;
 	const char *uid = json_str(msg, "from/user/id");
 	const cJSON *member = htmltext_member(c->meta, uid);
 	char created[ISO8601_LEN], modified[ISO8601_LEN];
-	struct buf text = BUF_INIT, files = BUF_INIT, reactions = BUF_INIT;
+	struct buf text = BUF_INIT, files = BUF_INIT, reactions = BUF_INIT, upn = BUF_INIT;
+	int rc;
 
+	if ((rc = csv_sender_upn(x, uid, member, &upn, e))) {
+		buf_free(&upn);
+		return rc;
+	}
 	csv_time(created, sizeof created, msg, "createdDateTime", m->created);
 	csv_time(modified, sizeof modified, msg, "lastModifiedDateTime", json_time(msg, "createdDateTime", m->created));
 	htmltext_message_text(&text, msg, c->meta, 0);
@@ -143,8 +183,7 @@ static void csv_message(struct csv_state *st, const struct export_chat *c, const
 	csv_field(st, m->deleted ? "true" : "false", 0);
 	csv_field(st, htmltext_sender_id(msg), 0);
 	csv_field(st, htmltext_sender(msg, c->meta), 0);
-	/* The UPN is known only through the chat's member list (email). */
-	csv_field(st, json_str(member, "email"), 0);
+	csv_field(st, buf_str(&upn), 0);
 	csv_field(st, buf_str(&text), 0);
 	csv_field(st, buf_str(&files), 0);
 	csv_field(st, buf_str(&reactions), 0);
@@ -152,16 +191,18 @@ static void csv_message(struct csv_state *st, const struct export_chat *c, const
 	buf_free(&text);
 	buf_free(&files);
 	buf_free(&reactions);
+	buf_free(&upn);
+	return 0;
 }
 
 static int csv_chat(struct export_ctx *x, struct export_chat *c, struct cv_err *e)
 {
-	struct csv_state *st = x->state;
 	struct export_message *m;
 	int rc;
 
 	while ((rc = export_next_message(x, &m, e)) == 1) {
-		csv_message(st, c, m);
+		if ((rc = csv_message(x, c, m, e)) < 0)
+			break;
 		x->result->messages++;
 	}
 	if (rc < 0)

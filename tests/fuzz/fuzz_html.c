@@ -3,8 +3,9 @@
  * rebuilds keeps to the allow-list, the text it gives people is inert, the
  * text it keeps as data is valid UTF-8, and a cleaned URL keeps its scheme.
  * The same bytes as a chat topic or attachment name become a file name that
- * is safe on any file system a download is opened on. The first byte picks
- * the options; the rest is the body.
+ * is safe on any file system a download is opened on and, however long,
+ * keeps its extension. The first byte picks the options; the rest is the
+ * body.
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 #include "util/buf.h"
 #include "util/sanitize.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -56,6 +58,27 @@ static void check_name(const char *name, const char *ext)
 	for (size_t i = 0; devices[i]; i++)
 		if (strlen(devices[i]) == stem && strncasecmp(name, devices[i], stem) == 0)
 			fuzz_fail("file name '%s' is a reserved device name", name);
+}
+
+/* The extension names.h keeps on a file name cut to length: the last dot,
+ * after text holding an ASCII letter or digit (it survives sanitising),
+ * then ASCII letters and digits, one a letter, NAME_EXT_MAX bytes at most
+ * with the dot. "" when the name has none. */
+static const char *name_ext(const char *name)
+{
+	const char *dot = strrchr(name, '.'), *p;
+	int letter = 0, stem = 0;
+
+	if (dot == NULL || dot[1] == '\0' || strlen(dot) > NAME_EXT_MAX)
+		return "";
+	for (p = dot + 1; *p; p++) {
+		if (!isalnum((unsigned char)*p) || (unsigned char)*p >= 0x80)
+			return "";
+		letter |= isalpha((unsigned char)*p) != 0;
+	}
+	for (p = name; p < dot; p++)
+		stem |= (unsigned char)*p < 0x80 && isalnum((unsigned char)*p);
+	return letter && stem ? dot : "";
 }
 
 static const char *file_href(void *ctx, const char *content_url)
@@ -112,6 +135,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_name(b, ".json");
 		if (strcasecmp(a, b) == 0)
 			fuzz_fail("two chats named '%s' in one export", a);
+		free(a);
+		free(b);
+		/* As an attachment's name, which carries its own extension:
+		 * kept however long the name, and the copies told apart. */
+		a = name_make(ns, url, "file", "");
+		b = name_make(ns, url, "file", "");
+		check_name(a, name_ext(url));
+		check_name(b, name_ext(url));
+		if (strcasecmp(a, b) == 0)
+			fuzz_fail("two files named '%s' in one folder", a);
 		free(a);
 		free(b);
 		name_set_free(&ns);

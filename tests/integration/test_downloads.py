@@ -1,5 +1,7 @@
 """Download jobs: the result zip in the store's downloads/, the job row and
 its statuses, expiry after the keep time, and cancel."""
+import csv
+import io
 import os
 import re
 import sqlite3
@@ -147,6 +149,64 @@ class Downloads(cvtest.ChatvaultTest):
         self.assertEqual(res.rc, 1)
         self.assertIn("not running", res.err)
         self.assertEqual(self.cv("jobs", "cancel", "x", ok=False).rc, 2)
+
+
+# What may drive or mislead a terminal: C0 controls but LF and TAB, DEL, C1
+# controls, bidi embeddings, overrides and isolates.
+TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+class DemoDownloads(cvtest.ChatvaultTest):
+    """The demo tenant (make demo) downloaded by its first user, who is in the
+    "Hostile content" chat with Yusuf Patel, a user without a mailbox."""
+
+    sim_args = ("--demo", "--throttle", "off")
+
+    def backed_up(self):
+        self.start_sim()
+        self.setup_tenant()
+        self.backup()
+        self.truth = self.sim.truth()
+        return self.truth["users"][0]["userPrincipalName"]
+
+    def test_csv_cells_are_inert_and_name_every_sender(self):
+        upn = self.backed_up()
+        out = os.path.join(self.dir, "csv")
+        self.cv("download", "--user", upn, "--format", "csv", "--out", out)
+        with open(os.path.join(out, "messages.csv"), "rb") as f:
+            text = f.read().decode("utf-8")
+        rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""), strict=True))
+        bad = [(r["message_id"], k, v[:60]) for r in rows for k, v in r.items() if TERMINAL_UNSAFE.search(v)]
+        self.assertEqual(bad, [], "cells a terminal would obey")
+        # The hostile strings did arrive, as visible text.
+        bodies = "\n".join(r["body_text"] for r in rows)
+        for inert in ("^[[31mRED ALERT", "^[]52;c;", "^[]8;;https://evil.example/^G", "^[P+q544e",
+                      "<U+009B>31m", "<U+202E>"):
+            self.assertIn(inert, bodies)
+        # Every user of the tenant is named by UPN, mailbox or not.
+        users = {u["id"]: u for u in self.truth["users"]}
+        senders = [r for r in rows if r["sender_id"] in users]
+        self.assertGreater(len(senders), 0)
+        for r in senders:
+            self.assertEqual(r["sender_upn"], users[r["sender_id"]]["userPrincipalName"], r["message_id"])
+        yusuf = [r for r in senders if users[r["sender_id"]]["displayName"] == "Yusuf Patel"]
+        self.assertTrue(yusuf, "Yusuf Patel wrote nothing the first user can see")
+        self.assertIsNone(users[yusuf[0]["sender_id"]]["mail"])
+
+    def test_long_attachment_name_keeps_its_extension(self):
+        upn = self.backed_up()
+        out = os.path.join(self.dir, "files")
+        res = self.cv("download", "--user", upn, "--format", "json", "--attachments", "--out", out, ok=None)
+        self.assertIn(res.rc, (0, 3), res.err)  # 3: some files were refused at backup time
+        # hostile.FILE_NAMES: "x" * 240 + ".txt" (copied, or a note that it
+        # could not be, named after it).
+        names = [n for _, _, files in os.walk(out) for n in files if n.startswith("xxxxxxxxxx")]
+        self.assertTrue(names, "the long file name is not in the download")
+        for n in names:
+            if n.endswith(".unavailable.txt"):
+                n = n[:-len(".unavailable.txt")]
+            self.assertRegex(n, r"^x+( \(\d+\))?\.txt$")
+            self.assertLessEqual(len(n.encode()), 80 + len(" (99)"))
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ CSV_HEADER = ["chat_id", "chat_topic", "chat_type", "message_id", "created", "la
               "edited", "deleted", "sender_id", "sender_name", "sender_upn", "body_text",
               "attachments", "reactions"]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
@@ -86,6 +87,10 @@ def check_csv(path, exp):
     check(every_quoted, "csv: every record starts with a quoted field")
     bad = [c for r in body for c in r if c.startswith(FORMULA_START)]
     check(not bad, "csv: no cell starts with = + - @ TAB CR LF", bad[:5])
+    # Tenant text is sanitised in every cell: `cat messages.csv` must not
+    # drive the terminal, nor reorder what it shows.
+    bad = [(c[:60], "U+%04X" % ord(ch)) for r in rows for c in r for ch in c if TERMINAL_UNSAFE.match(ch)]
+    check(not bad, "csv: no control (but LF and TAB), DEL, C1 or bidi control in any cell", bad[:5])
 
     by_key = {}
     for r in body:

@@ -12,6 +12,7 @@
 #include "tap.h"
 #include "export/export.h"
 #include "export/htmltext.h"
+#include "export/names.h"
 #include "store/accounts.h"
 #include "store/messages.h"
 #include "store/snapshots.h"
@@ -237,6 +238,68 @@ static void test_message_parts(void)
 	cJSON_Delete(chat);
 }
 
+/* --- file names ------------------------------------------------------------------ */
+
+/* s repeated n times, then tail; the caller frees it. */
+static char *repeat(const char *s, int n, const char *tail)
+{
+	struct buf b = BUF_INIT;
+
+	while (n-- > 0)
+		buf_append_str(&b, s);
+	buf_append_str(&b, tail);
+	return buf_steal(&b);
+}
+
+#define NAME_IS(ns, text, ext, want, what)                               \
+	do {                                                             \
+		char *text_ = (text), *want_ = (want);                   \
+		char *name_ = name_make((ns), text_, "file", (ext));     \
+		is_str(name_, want_, "name: %s", (what));                \
+		free(name_);                                             \
+		free(text_);                                             \
+		free(want_);                                             \
+	} while (0)
+
+static void test_names(void)
+{
+	struct name_set *ns = name_set_new();
+	char small[21];
+
+	/* A name longer than NAME_MAX_BYTES loses the end of its stem, not
+	 * its extension, and a second one is told apart before it. */
+	NAME_IS(ns, repeat("a", 200, ".xlsx"), "", repeat("a", 75, ".xlsx"), "a long file name keeps .xlsx");
+	NAME_IS(ns, repeat("a", 200, ".xlsx"), "", repeat("a", 75, " (2).xlsx"), "its twin is made unique before .xlsx");
+	NAME_IS(ns, repeat("\xe2\x82\xac", 50, ".pdf"), "", repeat("\xe2\x82\xac", 25, ".pdf"),
+		"cut between characters (UTF-8), .pdf kept");
+	NAME_IS(ns, repeat("b", 74, "                    .docx"), "", repeat("b", 74, ".docx"),
+		"spaces at the cut trimmed before the extension");
+	NAME_IS(ns, repeat("c", 200, ".xlsx"), ".unavailable.txt", repeat("c", 75, ".xlsx.unavailable.txt"),
+		"the file's extension kept before the writer's own");
+	/* What is not an extension is cut like the rest. */
+	NAME_IS(ns, repeat("d", 100, ".abcdefghijklmno"), "", repeat("d", 64, ".abcdefghijklmno"),
+		"a 16-byte extension (with its dot) is kept");
+	NAME_IS(ns, repeat("d", 100, ".abcdefghijklmnop"), "", repeat("d", 80, ""), "a 17-byte one is cut");
+	NAME_IS(ns, repeat("e", 100, " v1.2"), "", repeat("e", 80, ""), "a version number is no extension");
+	/* Short names: untouched, a duplicate numbered before the extension. */
+	NAME_IS(ns, xstrdup("Report.PDF"), "", xstrdup("Report.PDF"), "a short name as it is");
+	NAME_IS(ns, xstrdup("report.pdf"), "", xstrdup("report (2).pdf"), "a duplicate (any case) numbered");
+	NAME_IS(ns, xstrdup("aux.docx"), "", xstrdup("_aux.docx"), "a device name with an extension");
+	name_set_free(&ns);
+
+	{
+		char *t = repeat("f", 50, ".pdf");
+
+		name_sanitize(t, small, sizeof small);
+		is_str(small, "ffffffffffffffff.pdf", "name_sanitize: a small buffer keeps the extension too");
+		free(t);
+		t = repeat("\xf0\x9f\x8e\x89", 10, ".abcdefgh");
+		name_sanitize(t, small, sizeof small);
+		is_str(small, "\xf0\x9f\x8e\x89\xf0\x9f\x8e\x89.abcdefgh", "name_sanitize: emoji stem, long extension");
+		free(t);
+	}
+}
+
 /* --- a store with hostile content ---------------------------------------------------- */
 
 struct fixture {
@@ -418,6 +481,9 @@ static void fixture_hostile(struct fixture *fx)
 	int64_t c, t = T0;
 	const char *const formulas[] = {"=HYPERLINK(\"http://x\",\"click\")", "+cmd|' /C calc'!A0", "@SUM(1)",
 					"-2+3", "\t=1", "\n=1+2", "=1+2\";=1+2"};
+	/* The cells they make: a tab is a control, sanitised to a space. */
+	const char *const formula_cells[] = {"=HYPERLINK(\"http://x\",\"click\")", "+cmd|' /C calc'!A0",
+					     "@SUM(1)", "-2+3", " =1", "\n=1+2", "=1+2\";=1+2"};
 	char id[16];
 	size_t i;
 
@@ -434,10 +500,11 @@ static void fixture_hostile(struct fixture *fx)
 		   "<p>Hello <script>alert(1)</script>world</p>", "Hello world",
 		   SN("Hello world", "2024-01-15 12:00"));
 	cJSON_AddStringToObject(e, "from_addr", "self@contoso.com");
-	/* Data, not display: the topic's CR LF survives inside the quoted cell. */
+	/* Cells are sanitised like everything else a person may see (cat,
+	 * less): the topic's line breaks stay, as LF inside the quoted cell. */
 	cJSON_AddItemToObject(e, "cells", cJSON_CreateObject());
 	cJSON_AddStringToObject(cJSON_GetObjectItem(e, "cells"), "chat_topic",
-				"Ops \r\nBcc: victim@x =?UTF-8?Q?=0A?=Bcc: evil@x\nCc: bare@x");
+				"Ops \nBcc: victim@x =?UTF-8?Q?=0A?=Bcc: evil@x\nCc: bare@x");
 	simple(fx, c, HOSTILE, "1002", t += 60000, "u-bob", "Bob", "", "html",
 	       "<p>pic <img src=x onerror=alert(1)> end</p>", "pic [image] end", SN("pic [image] end"));
 	simple(fx, c, HOSTILE, "1003", t += 60000, "u-self", "Self User", "self@contoso.com", "html",
@@ -454,11 +521,25 @@ static void fixture_hostile(struct fixture *fx)
 	       "com/v1.0/chats/19:h/messages/1005/hostedContents/aWQ9eF8w/$value\"></p>",
 	       "look [image] and [image]", SN("look [image", "and [image]"));
 	simple(fx, c, HOSTILE, "1006", t += 60000, "u-bob", "Bob", "", "text",
-	       "ansi \x1b[31mred\x1b[0m bidi \xe2\x80\xaegnp.exe", "ansi \x1b[31mred\x1b[0m bidi \xe2\x80\xaegnp.exe",
+	       "ansi \x1b[31mred\x1b[0m bidi \xe2\x80\xaegnp.exe", "ansi ^[[31mred^[[0m bidi <U+202E>gnp.exe",
 	       SN("ansi ^[[31mred^[[0m bidi <U+202E>gnp.exe"));
+	/* What `cat messages.csv` would run: OSC 0 (title), 52 (clipboard), 8
+	 * (hyperlink), DCS, BEL, a C1 CSI, DEL, a lone CR, bidi embeddings,
+	 * overrides and isolates, in the body and in the sender's name. */
+	e = simple(fx, c, HOSTILE, "1007", t += 60000, "u-eve", "Eve \x1b]0;pwned\x07 \xe2\x81\xa6x\xe2\x81\xa9",
+		   "", "text",
+		   "osc52 \x1b]52;c;cHduZWQ=\x07 osc8 \x1b]8;;https://bad.example/\x07link\x1b]8;;\x07 dcs \x1bP+q544e\x1b\\ "
+		   "c1 \xc2\x9b" "31m del\x7f cr\rover bidi \xe2\x80\xaa\xe2\x80\xad\xe2\x81\xa7.",
+		   "osc52 ^[]52;c;cHduZWQ=^G osc8 ^[]8;;https://bad.example/^Glink^[]8;;^G dcs ^[P+q544e^[\\ "
+		   "c1 <U+009B>31m del^? cr^Mover bidi <U+202A><U+202D><U+2067>.",
+		   SN("osc52"));
+	/* The sender's name shows inert; the member's hostile email (the only
+	 * address Eve has) keeps its line break, as LF inside the cell. */
+	cJSON_ReplaceItemInObject(e, "sender", cJSON_CreateString("Eve ^[]0;pwned^G <U+2066>x<U+2069>"));
+	cJSON_ReplaceItemInObject(e, "upn", cJSON_CreateString("eve\nBcc: x@evil"));
 	for (i = 0; i < sizeof formulas / sizeof formulas[0]; i++) {
 		snprintf(id, sizeof id, "%zu", 1010 + i);
-		simple(fx, c, HOSTILE, id, t += 60000, "u-bob", "Bob", "", "text", formulas[i], formulas[i], NULL);
+		simple(fx, c, HOSTILE, id, t += 60000, "u-bob", "Bob", "", "text", formulas[i], formula_cells[i], NULL);
 	}
 	simple(fx, c, HOSTILE, "1020", t += 60000, "u-self", "Self User", "self@contoso.com", "text",
 	       "He said \"hi\", then left;\nnext, line", "He said \"hi\", then left;\nnext, line",
@@ -552,7 +633,8 @@ static void fixture_hostile(struct fixture *fx)
 	e = expect_msg(fx, HOSTILE, "1027", "Polly", "", "[Card] Poll: lunch?\nVote", SN("Poll: lunch?", "Vote"));
 	cJSON_AddStringToObject(e, "from_addr", "polly@app.teams.invalid");
 
-	e = simple(fx, c, HOSTILE, "1028", t += 60000, "u-mal", long_name, "mallory@contoso.com", "text",
+	/* sender_upn is the account's UPN, not the member's email. */
+	e = simple(fx, c, HOSTILE, "1028", t += 60000, "u-mal", long_name, "mallory.m@contoso.onmicrosoft.com", "text",
 		   "mallory speaks", "mallory speaks", SN("mallory speaks"));
 	cJSON_AddStringToObject(e, "from_addr", "mallory@contoso.com");
 	/* A body that looks like GMime's MIME boundaries (test plan item 40). */
@@ -578,9 +660,13 @@ static void fixture_others(struct fixture *fx)
 
 	members = cJSON_CreateArray();
 	cJSON_AddItemToArray(members, member("u-self", "Self User", "self@contoso.com"));
+	cJSON_AddItemToArray(members, member("u-yusuf", "Yusuf Patel", NULL));
 	c = add_chat(fx, INDEX, "group", "index", members);
 	simple(fx, c, INDEX, "3001", t, "u-self", "Self User", "self@contoso.com", "text", "a chat called index",
 	       "a chat called index", (const char *const[]){"a chat called index", NULL});
+	/* No email in the member list: the UPN comes from his account. */
+	simple(fx, c, INDEX, "3002", t + 1000, "u-yusuf", "Yusuf Patel", "yusuf.patel@contoso.com", "text",
+	       "no mailbox here", "no mailbox here", (const char *const[]){"no mailbox here", NULL});
 
 	/* 300 long messages: several PDF pages, a few hundred EML files. */
 	members = cJSON_CreateArray();
@@ -629,6 +715,12 @@ static void fixture_build(struct fixture *fx)
 	buf_free(&tr.secret);
 	if (account_upsert(fx->st->db, fx->tenant, "u-self", "self@contoso.com", "Self User", NULL,
 			   "self@contoso.com", 1, NULL, &err) != 0 ||
+	    /* Accounts the sync found: Yusuf has no mailbox (so no email as a
+	     * chat member), Mallory's UPN is not her mail address. */
+	    account_upsert(fx->st->db, fx->tenant, "u-yusuf", "yusuf.patel@contoso.com", "Yusuf Patel", NULL, NULL,
+			   1, NULL, &err) != 0 ||
+	    account_upsert(fx->st->db, fx->tenant, "u-mal", "mallory.m@contoso.onmicrosoft.com", "Mallory", NULL,
+			   "mallory@contoso.com", 1, NULL, &err) != 0 ||
 	    account_find(fx->st->db, fx->tenant, "self@contoso.com", &fx->account, &err) != 0 ||
 	    snapshot_begin(fx->st->db, fx->tenant, 0, &fx->snap1, &err) != 0 ||
 	    snapshot_begin(fx->st->db, fx->tenant, 0, &fx->snap2, &err) != 0)
@@ -985,6 +1077,7 @@ int main(void)
 
 	test_sanitiser();
 	test_message_parts();
+	test_names();
 
 	fixture_build(&fx);
 	expect = fs_join(tmpdir, "expect.json");
