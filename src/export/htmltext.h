@@ -19,7 +19,7 @@ struct export_message;
 enum {
 	/* Text for people: controls, escapes and bidi overrides become visible,
 	 * inert text (util/sanitize.h). Without it text is kept as data, only
-	 * made valid UTF-8 without NUL (CSV). */
+	 * made valid UTF-8 without NUL (the CSV writer sanitises each cell). */
 	HTMLTEXT_INERT = 1 << 0,
 };
 
