@@ -100,8 +100,10 @@ static int tenant_options(struct cli *c, int from, int update, struct app_tenant
 			if (update && strcmp(optarg, "none") == 0)
 				in->monthly_limit = -1;
 			else if (cli_parse_count(optarg, &in->monthly_limit) != 0)
-				return cli_usage_error(_("--monthly-limit wants a number of messages%s, not '%s'"),
-						       update ? _(" or 'none'") : "", optarg);
+				return cli_usage_error(update ? _("--monthly-limit wants a number of messages or 'none', "
+								  "not '%s'")
+							      : _("--monthly-limit wants a number of messages, not '%s'"),
+						       optarg);
 			in->change |= APP_TENANT_LIMIT;
 			break;
 		case 'P':
