@@ -143,6 +143,11 @@ static int form_run(struct ui *u, struct form *fm)
 			continue;
 		if (key < 0 || key == UI_CHAR(27))
 			return 0;
+		/* Below the minimum size the form is not on the screen: Esc
+		 * still cancels (that changes nothing), every other key is
+		 * dropped, so nothing is typed, chosen or run unseen. */
+		if (ui_too_small(u))
+			continue;
 		if (key == UI_CHAR('\t') || key == KEY_DOWN) {
 			fm->focus = (fm->focus + 1) % fm->n;
 		} else if (key == KEY_BTAB || key == KEY_UP) {

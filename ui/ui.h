@@ -198,7 +198,8 @@ int ui_confirm(struct ui *u, const char *title, const char *text);
 /* Show a message until a key is pressed. */
 void ui_alert(struct ui *u, const char *title, const char *text);
 /* Edit a line on the status row after label. complete may be NULL.
- * Returns 1 with out filled (UTF-8), 0 when cancelled. */
+ * Returns 1 with out filled (UTF-8), 0 when cancelled. While the terminal
+ * is below the minimum size (the prompt unseen) only Esc and C-g count. */
 typedef int (*ui_complete_fn)(const char *prefix, char *out, size_t len);
 int ui_prompt(struct ui *u, const char *label, char *out, size_t len, ui_complete_fn complete);
 
@@ -234,7 +235,9 @@ void ui_pager_add_text(struct ui_view *v, const char *text, enum ui_attr a);
 /* Open chat (row id) of account in a pager. */
 struct ui_view *ui_chat_pager_new(struct ui *u, int64_t account, const struct app_chat_row *chat);
 struct ui_view *ui_help_new(struct ui *u);
-/* The credential form (Test & Save Connection); returns 1 if a tenant was saved. */
+/* The forms (forms.c) take no key but Esc while the terminal is below the
+ * minimum size. The credential form (Test & Save Connection); returns 1 if
+ * a tenant was saved. */
 int ui_connect_form(struct ui *u);
 /* The download dialog for an account. */
 void ui_download_dialog(struct ui *u, int64_t account, const char *who);

@@ -1123,6 +1123,82 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.quit()
         self.assertEqual({a["privateChat"] for a in self.accounts().values()}, {"ACTIVE"})
 
+    def shrink_and_send(self, *keys, text=None):
+        """Make the terminal too small, send keys (and text) there, give
+        them time to arrive while it is small, then restore 80x24."""
+        self.tmux("resize-window", "-t", self.session, "-x", "40", "-y", "10")
+        self.wait_for("Terminal too small", settle=0.3)
+        if keys:
+            self.keys(*keys)
+        if text:
+            self.type(text)
+        time.sleep(0.5)
+        self.tmux("resize-window", "-t", self.session, "-x", "80", "-y", "24")
+
+    def test_too_small_forms_take_no_keys(self):
+        self.store_with_tenant(activate=True)
+        self.start_console(80, 24)
+        self.keys("2")
+        self.wait_for("0 tagged")
+        # The download form: Right would change the format, Up puts the
+        # focus on the button and Enter would queue a download, all unseen.
+        self.keys("F8")
+        self.wait_for("Download the chats of ")
+        self.shrink_and_send("Right", "Up", "Enter")
+        s = self.wait_layout(80, 24)
+        self.assertIn("Download the chats of ", s, "the download form acted while too small:\n" + s)
+        self.assertRegex(s, r"Format\s+< json >")
+        self.assertEqual(self.cv("--json", "jobs", "list").json(), [], "a download was queued unseen")
+        # Shown again, it takes keys as ever; Esc cancels even unseen.
+        self.keys("Right")
+        self.wait_for(re.compile(r"Format\s+< (?!json)\w+ >"))
+        self.shrink_and_send("Escape")
+        s = self.wait_layout(80, 24, "0 tagged")
+        self.assertNotIn("Download the chats of ", s)
+
+        # The credential form: typing, moving to the button and Enter
+        # would run Test & Save Connection on what was typed.
+        self.keys("C")
+        self.wait_for("Connect a tenant")
+        self.shrink_and_send("Up", "Enter", text="unseen-tenant")
+        s = self.wait_layout(80, 24, "Connect a tenant")
+        self.assertNotIn("unseen-tenant", s, "typing reached a form shown as 'Terminal too small'")
+        self.assertNotIn("Fill in the tenant", s, "Test & Save Connection ran unseen:\n" + s)
+        self.type("seen-tenant")
+        self.wait_for(re.compile(r"Tenant \(domain or ID\)\s+seen-tenant"))
+        self.keys("Escape")
+        self.wait_for(lambda s: "Connect a tenant" not in s and "0 tagged" in s)
+        self.quit()
+        self.assertEqual(len(self.cv("--json", "tenant", "list").json()), 1)
+        self.assertEqual(self.cv("--json", "jobs", "list").json(), [])
+
+    def test_too_small_prompts_take_no_keys(self):
+        self.store_with_tenant()
+        self.start_console(80, 24)
+        self.keys("2")
+        self.wait_for("0 tagged")
+        # ':quit' and Enter typed into a prompt nobody sees must not quit.
+        self.shrink_and_send(":", "q", "u", "i", "t", "Enter")
+        s = self.wait_layout(80, 24)
+        self.assertNotIn("CV-EXIT", s, "':quit' typed while too small quit the console")
+        self.assertEqual(self.status_line(s).rstrip(), ":", "the prompt took keys unseen:\n" + s)
+        self.keys("Escape")
+        self.wait_for(re.compile(r"(?m)^ 0 tagged · "))
+        # The filter and search prompts: nothing typed unseen is applied.
+        for key, label in (("f", "Filter (text or field=value):"), ("/", "/")):
+            self.shrink_and_send(key, "Enter", text="upn=nobody*")
+            s = self.wait_layout(80, 24)
+            self.assertEqual(self.status_line(s).rstrip(), label, "the %s prompt took keys unseen:\n%s" % (key, s))
+            self.assertEqual(s.count("INACTIVE"), 6, s)
+            self.keys("Escape")
+            s = self.wait_for(re.compile(r"(?m)^ 0 tagged · "))
+            self.assertNotIn("filter:", s)
+        # Esc still cancels a prompt unseen.
+        self.shrink_and_send("f", "Escape")
+        s = self.wait_layout(80, 24, "0 tagged")
+        self.assertNotIn("Filter (text", s)
+        self.quit()
+
     def test_resize_under_dialog_and_form(self):
         self.store_with_tenant()
         self.start_console(80, 24)
