@@ -254,7 +254,7 @@ int ui_connect_form(struct ui *u)
 			form_line(&fm, UI_ERROR, "%s",
 				  _("Fill in the tenant, the application ID, and a client secret or a certificate file."));
 		} else if (certpath[0] && fs_read_file(certpath, 1 << 20, &pem, &e) != 0) {
-			form_line(&fm, UI_ERROR, "%s", e.msg);
+			form_line(&fm, UI_ERROR, "%s", ui_error_text(&e));
 		} else {
 			memset(&in, 0, sizeof in);
 			in.tenant_id = tenant;
@@ -271,7 +271,7 @@ int ui_connect_form(struct ui *u)
 				form_line(&fm, UI_OK, "%s", _("Status: Active. The tenant is saved; press any key."));
 				saved = 1;
 			} else
-				form_line(&fm, UI_ERROR, "%s", e.msg);
+				form_line(&fm, UI_ERROR, "%s", ui_error_text(&e));
 		}
 		xwipe(secret, sizeof secret);
 		buf_free_secret(&pem);
@@ -349,11 +349,11 @@ void ui_download_dialog(struct ui *u, int64_t account, const char *who)
 		if (in.to_ms)
 			in.to_ms += 86400000LL - 1; /* the whole last day */
 		if (asof[0] && app_snapshot_resolve(u->app, account, asof, &in.as_of, &e) != 0) {
-			form_line(&fm, UI_ERROR, "%s", e.msg);
+			form_line(&fm, UI_ERROR, "%s", ui_error_text(&e));
 			continue;
 		}
 		if (app_download_start(u->app, &in, &job, &e) != 0) {
-			form_line(&fm, UI_ERROR, "%s", e.msg);
+			form_line(&fm, UI_ERROR, "%s", ui_error_text(&e));
 			continue;
 		}
 		ui_say(u, 0, _("download job %lld queued; System Status (5) shows it until the link appears"), (long long)job);

@@ -248,7 +248,7 @@ static int status_command(struct ui *u, struct ui_view *v, enum ui_cmd cmd, int 
 			 (long long)j->id, j->tenant);
 		if (ui_confirm(u, _("Cancel job"), text)) {
 			if (app_job_cancel(u->app, j->id, &e) != 0)
-				ui_say(u, 1, "%s", e.msg);
+				ui_say(u, 1, "%s", ui_error_text(&e));
 			else
 				ui_say(u, 0, _("job %lld cancelled"), (long long)j->id);
 			ui_reload(u);
@@ -263,7 +263,7 @@ static int status_command(struct ui *u, struct ui_view *v, enum ui_cmd cmd, int 
 			 j->tenant);
 		if (ui_confirm(u, _("Retry job"), text)) {
 			if (app_job_retry(u->app, j->id, &id, &e) != 0)
-				ui_say(u, 1, "%s", e.msg);
+				ui_say(u, 1, "%s", ui_error_text(&e));
 			else
 				ui_say(u, 0, _("queued as job %lld"), (long long)id);
 			ui_reload(u);

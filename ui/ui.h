@@ -14,6 +14,7 @@
 #include "app/view.h"
 
 struct app;
+struct cv_err;
 
 /* ---- commands (command.c) ----------------------------------------------- */
 
@@ -129,6 +130,9 @@ struct ui {
 struct ui_view *ui_top(struct ui *u);
 void ui_push(struct ui *u, struct ui_view *v);
 void ui_pop(struct ui *u);
+/* The words for a failed action's error: a store another process keeps
+ * locked is said plainly, anything else as the error says it. */
+const char *ui_error_text(const struct cv_err *e);
 /* Report feedback in the status line (printf-style). */
 void ui_say(struct ui *u, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Repaint everything now (used by dialogs for the screen behind them). */

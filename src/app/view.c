@@ -497,13 +497,19 @@ int app_privchat_set_selection(struct app *a, int64_t account, int active, int *
 	sqlite3_stmt *st;
 	int rc;
 
+	/* The change and its audit record in one transaction: a store kept
+	 * busy by another process fails the action whole, never half. */
+	if ((rc = catalog_begin(db, e)))
+		return rc;
 	rc = catalog_prepare(db,
 			     "UPDATE accounts SET privchat = ?2, status = CASE WHEN ?2 = 0 THEN 'Deactivated'"
 			     " WHEN status = 'Deactivated' THEN '' ELSE status END"
 			     " WHERE gone = 0 AND privchat <> ?2 AND id IN " SELECTION_SQL,
 			     &st, e);
-	if (rc)
+	if (rc) {
+		catalog_rollback(db);
 		return rc;
+	}
 	sqlite3_bind_int64(st, 1, account);
 	sqlite3_bind_int(st, 2, active);
 	if (sqlite3_step(st) != SQLITE_DONE)
@@ -516,6 +522,10 @@ int app_privchat_set_selection(struct app *a, int64_t account, int active, int *
 		app_audit(a, active ? "privchat activate" : "privchat deactivate", "console selection", detail);
 	}
 	sqlite3_finalize(st);
+	if (rc == 0)
+		rc = catalog_commit(db, e);
+	else
+		catalog_rollback(db);
 	return rc;
 }
 
@@ -546,15 +556,24 @@ int app_backup_selection(struct app *a, int64_t account, int *jobs, struct cv_er
 	sqlite3_finalize(st);
 	if (n == 0)
 		rc = err_set(e, CV_ENOTFOUND, _("none of the selected accounts is ACTIVE; activate them first"));
-	for (start = 0, i = 1; rc == 0 && start < n; i++) {
-		if (i == n || tenants[i] != tenants[start]) {
-			int64_t job;
+	/* Every tenant's job or none (a store kept busy fails the whole). */
+	else if ((rc = catalog_begin(a->store->db, e)) == 0) {
+		for (start = 0, i = 1; rc == 0 && start < n; i++) {
+			if (i == n || tenants[i] != tenants[start]) {
+				int64_t job;
 
-			rc = app_backup_start(a, tenants[start], ids + start, (int)(i - start), 0, &job, e);
-			if (rc == 0)
-				(*jobs)++;
-			start = i;
+				rc = app_backup_start(a, tenants[start], ids + start, (int)(i - start), 0, &job, e);
+				if (rc == 0)
+					(*jobs)++;
+				start = i;
+			}
 		}
+		if (rc == 0)
+			rc = catalog_commit(a->store->db, e);
+		else
+			catalog_rollback(a->store->db);
+		if (rc)
+			*jobs = 0;
 	}
 	free(ids);
 	free(tenants);

@@ -12,7 +12,9 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
+import sys
 import time
 import unicodedata
 import uuid
@@ -1236,6 +1238,76 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
         # Below the minimum the screen is the one line, not the form drawn over it.
         self.assertTrue(all(x.strip() == "" for x in self.lines(tiny)[1:]),
                         "the credential form is drawn over 'Terminal too small':\n" + tiny)
+
+    # ------------------------------------------- another process's lock
+    def hold_write_lock(self, seconds):
+        """Another process holding the catalog's write lock for seconds (a
+        long transaction of the CLI or a script); returns it once held."""
+        code = ("import sqlite3, sys, time\n"
+                "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+                "db.execute('BEGIN EXCLUSIVE')\n"
+                "print('locked', flush=True)\n"
+                "time.sleep(float(sys.argv[2]))\n")
+        proc = subprocess.Popen([sys.executable, "-c", code, os.path.join(self.home, "catalog.db"), str(seconds)],
+                                stdout=subprocess.PIPE, text=True)
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.kill)
+        self.addCleanup(proc.stdout.close)
+        self.assertEqual(proc.stdout.readline().strip(), "locked")
+        return proc
+
+    def privchat_in_store(self):
+        """UPN -> privchat flag, read from the catalog itself: a reader is
+        not held up by the lock (WAL), where the CLI would wait for it."""
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        try:
+            return dict(db.execute("SELECT upn, privchat FROM accounts"))
+        finally:
+            db.close()
+
+    def test_store_busy_keeps_the_console_alive(self):
+        self.store_with_tenant(activate=True)
+        self.start_console(100, 30)
+        self.keys("2")
+        self.wait_for("0 tagged")
+        waiting = re.compile(r"(?m)^ the store is busy: another process is writing to it; waiting \d+s")
+        # Held for a while: the confirmed action waits, says so on the
+        # status line, and is carried out once the lock is released.
+        lock = self.hold_write_lock(4)
+        self.keys("d")
+        self.wait_for("Proceed? [y/N]")
+        self.keys("y")
+        self.wait_for(waiting, 3)
+        self.assertEqual(set(self.privchat_in_store().values()), {1})
+        self.assertIsNone(lock.poll(), "the lock was released before the console was seen waiting")
+        self.wait_for("1 account deactivated", 15)
+        self.assertEqual(sorted(self.privchat_in_store().values()), [0, 1, 1, 1, 1, 1])
+
+        # Held for long: any key gives up at once and the action fails
+        # plainly, changing nothing; meanwhile the console reads and
+        # switches tabs without waiting for the lock.
+        lock = self.hold_write_lock(120)
+        before = self.privchat_in_store()
+        self.keys("End", "a")
+        self.wait_for("Proceed? [y/N]")
+        self.keys("y")
+        self.wait_for(waiting, 3)
+        t0 = time.time()
+        self.keys("x")
+        s = self.wait_for("the store is busy: another process is writing to it; nothing changed, try again", 3)
+        self.assertLess(time.time() - t0, 2, "giving up the wait took %.1f s" % (time.time() - t0))
+        self.assertEqual(self.privchat_in_store(), before)
+        self.assertEqual(s.count("INACTIVE"), 1, s)
+        for key, marker in (("5", "Backups"), ("1", "backed up"), ("2", "0 tagged")):
+            t0 = time.time()
+            self.keys(key)
+            self.wait_for(marker, 3)
+            self.assertLess(time.time() - t0, 2, "tab %s took %.1f s with the store locked" % (key, time.time() - t0))
+        self.assertIsNone(lock.poll(), "the lock was released before the tabs were tried")
+        lock.kill()
+        lock.wait()
+        self.quit()
+        self.assertEqual(self.privchat_in_store(), before)
 
     # ---------------------------------------------------------- 9. C locale
     def test_c_locale_is_ascii(self):
