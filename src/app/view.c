@@ -265,6 +265,40 @@ static void copy_col(sqlite3_stmt *st, int col, char *out, size_t len)
 	snprintf(out, len, "%s", catalog_text(st, col));
 }
 
+/* An account's chats and messages columns are refreshed as a backup
+ * finishes with it (account_refresh_counts), so during a run they stand
+ * still while the chats fill. While a backup is unfinished, count the
+ * visible rows from the chats stored so far instead: two primary-key
+ * lookups per chat of a shown account (about 0.4 ms for 30 rows of a
+ * 300-user tenant), whatever the tenant's size. Best effort: on a failure
+ * the stored figures stay. */
+static void live_counts(struct app *a, struct app_account_row *rows, int n)
+{
+	sqlite3_stmt *st;
+	int running, i;
+
+	if (n == 0 || catalog_prepare(a->store->db,
+				      "SELECT EXISTS (SELECT 1 FROM jobs WHERE finished IS NULL AND kind = 'backup')",
+				      &st, NULL))
+		return;
+	running = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (!running || catalog_prepare(a->store->db,
+				  "SELECT count(*), coalesce(sum(c.messages), 0) FROM account_chats ac"
+				  " JOIN chats c ON c.id = ac.chat WHERE ac.account = ?1",
+				  &st, NULL))
+		return;
+	for (i = 0; i < n; i++) {
+		sqlite3_bind_int64(st, 1, rows[i].id);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			rows[i].chats = sqlite3_column_int64(st, 0);
+			rows[i].messages = sqlite3_column_int64(st, 1);
+		}
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+}
+
 int app_accounts_window(struct app *a, const struct app_account_filter *f, int64_t offset, int max,
 			struct app_account_row *rows, int *n, struct cv_err *e)
 {
@@ -298,6 +332,7 @@ int app_accounts_window(struct app *a, const struct app_account_filter *f, int64
 		r->tagged = sqlite3_column_int(st, 11);
 	}
 	sqlite3_finalize(st);
+	live_counts(a, rows, *n);
 	return 0;
 }
 

@@ -60,7 +60,9 @@ int app_filter_check(const char *text, struct cv_err *e);
 
 int app_accounts_count(struct app *a, const struct app_account_filter *f, int64_t *n, struct cv_err *e);
 /* Rows [offset, offset+max) of the filtered, sorted table into rows; *n how
- * many were filled. */
+ * many were filled. While a backup runs, their chats and messages are
+ * counted from what is stored so far (the stored columns, which the sort
+ * uses, catch up as the run finishes with each account). */
 int app_accounts_window(struct app *a, const struct app_account_filter *f, int64_t offset, int max,
 			struct app_account_row *rows, int *n, struct cv_err *e);
 /* The index of account id in the filtered, sorted table, or -1. */

@@ -1445,6 +1445,51 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.assertRegex(s, r"(?m)^\s+%s .*Completed\s+%d/%d" % (job, jobs[0]["done"], jobs[0]["total"]))
         self.quit()
 
+    ROW_COUNTS = re.compile(r"(?m)^[* ] (\S+@\S+)\s(.*?)\s(\d+)\s+(\d+)\s*$")
+
+    def row_counts(self, s):
+        """UPN -> (Completed?, chats, messages) of an account table's rows."""
+        return {m.group(1): ("Completed" in m.group(2), int(m.group(3)), int(m.group(4)))
+                for m in self.ROW_COUNTS.finditer(s)}
+
+    def test_account_counts_rise_during_a_backup(self):
+        self.store_with_tenant(activate=True, sim_args=("--users", "4", "--chats-per-user", "4",
+                                                        "--messages-per-chat", "20", "--throttle", "off"))
+        self.sim.post("/_sim/config", {"latency_ms": 300})
+        self.start_console(160, 30)
+        self.keys("2")
+        s = self.wait_for("0 tagged")
+        self.assertEqual({r[1:] for r in self.row_counts(s).values()}, {(0, 0)}, s)
+        self.keys("*", "F7")
+        self.wait_for("Proceed? [y/N]")
+        self.keys("y")
+        self.wait_for("1 backup job queued")
+        self.redraw()
+        # While the job runs, the rows count what is stored so far: some
+        # account shows messages before the run finishes with it.
+        frames = []
+
+        def live(s):
+            rows = self.row_counts(s)
+            if frames and "· 0 jobs running ·" in self.status_line(s):
+                self.fail("the backup ended with every count still 0 while it ran:\n" + s)
+            if "· 1 job running ·" in self.status_line(s) and len(rows) == 4:
+                frames.append(rows)
+                return any(m > 0 and not done for done, _, m in rows.values())
+            return False
+        self.wait_for(live, 60)
+        s = self.wait_for(lambda s: "· 0 jobs running ·" in self.status_line(s), 120)
+        final = self.row_counts(s)
+        stored = self.accounts()
+        self.assertEqual({u: r[1:] for u, r in final.items()},
+                         {u: (a["chats"], a["messages"]) for u, a in stored.items()}, s)
+        self.assertTrue(all(a["messages"] > 0 for a in stored.values()), stored)
+        for rows in frames:
+            for upn, (_, chats, msgs) in rows.items():
+                self.assertLessEqual(chats, final[upn][1], "a live count passed the final one")
+                self.assertLessEqual(msgs, final[upn][2], "a live count passed the final one")
+        self.quit()
+
     def test_backup_from_console_quit_and_resume(self):
         slow = ("--users", "4", "--chats-per-user", "4", "--messages-per-chat", "20", "--throttle", "off",
                 "--latency", "400")
