@@ -171,9 +171,13 @@ static void draw_job(struct ui *u, const struct app_job_row *j, int y, int curso
 	col_put(u, y, C_ID, text, base);
 	col_put(u, y, C_TENANT, j->tenant, base);
 	col_put(u, y, C_STATUS, j->status, cursor ? base : job_attr(j->status));
-	if (j->running)
+	if (j->running && j->total_final)
 		ui_progress(u, y, col_x(u, C_PROGRESS), col_w[C_PROGRESS], j->done, j->total);
-	else {
+	else if (j->running) {
+		/* No percentage of a total still growing (see the Dashboard). */
+		snprintf(text, sizeof text, _("%lld/%lld so far"), (long long)j->done, (long long)j->total);
+		col_put(u, y, C_PROGRESS, text, cursor ? base : UI_DIM);
+	} else {
 		snprintf(text, sizeof text, "%lld/%lld", (long long)j->done, (long long)j->total);
 		col_put(u, y, C_PROGRESS, text, base);
 	}

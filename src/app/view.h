@@ -125,12 +125,16 @@ struct app_job_row {
 	char status[32];
 	char reason[512];
 	int64_t done, total;
+	int total_final;         /* total will not grow: a percentage of it is honest */
 	int64_t created, started, finished;
 	char result[1024];
 	int64_t result_size;
 	int running;             /* unfinished */
 };
-/* The newest max jobs of kind (NULL: every kind), unfinished first. */
+/* The newest max jobs of kind (NULL: every kind), unfinished first. A
+ * backup adds tasks as it goes: until it has planned the run, its total is
+ * what is known so far (total_final 0); once planned, total counts the
+ * tasks its last phase will add, so done/total only ever rises. */
 int app_jobs_list(struct app *a, const char *kind, int max, struct app_job_row **out, int *n,
 		  struct cv_err *e);
 int64_t app_jobs_running(struct app *a);

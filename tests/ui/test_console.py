@@ -1490,6 +1490,57 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
                 self.assertLessEqual(msgs, final[upn][2], "a live count passed the final one")
         self.quit()
 
+    def test_dashboard_progress_never_goes_back(self):
+        self.store_with_tenant(activate=True, sim_args=("--users", "12", "--chats-per-user", "3",
+                                                        "--messages-per-chat", "20", "--throttle", "off"))
+        # Slow answers and two workers: the run lists the accounts' chats
+        # for seconds before it plans the rest, slow enough to watch.
+        self.sim.post("/_sim/config", {"latency_ms": 300})
+        self.start_console(120, 30, env={"CHATVAULT_WORKERS": "2"})
+        self.keys("2")
+        self.wait_for("0 tagged")
+        self.keys("*", "F7")
+        self.wait_for("Proceed? [y/N]")
+        self.keys("y")
+        self.wait_for("1 backup job queued")
+        self.keys("1")
+        row = re.compile(r"(?m)^ #(\d+) backup .*$")
+        seen = []           # (percentage or None, done, total) as shown
+        prev = [None]
+
+        def watch(s):
+            # A row counts once two captures agree (not a frame half sent).
+            m = row.search(s)
+            line = m.group(0) if m else None
+            steady, prev[0] = line is not None and line == prev[0], line
+            # (A job's reason, when it has one, takes the count's place.)
+            count = steady and re.search(r"(\d+)/(\d+)( so far)?\s*$", line)
+            if count:
+                pct = re.search(r"(\d+)%", line)
+                self.assertEqual(pct is None, count.group(3) is not None,
+                                 "a percentage goes with a final total only:\n" + line)
+                if pct is None:
+                    self.assertIn("planning the run", line)
+                shot = (int(pct.group(1)) if pct else None, int(count.group(1)), int(count.group(2)))
+                if not seen or seen[-1] != shot:
+                    seen.append(shot)
+            return "Running jobs" not in s and seen
+        self.wait_for(watch, 120, settle=0)
+        job = self.cv("--json", "jobs", "list").json()[0]
+        self.assertTrue([x for x in seen if x[0] is None], "the listing phase was never seen: %s" % seen)
+        self.assertTrue([x for x in seen if x[0] is not None], "no percentage was ever shown: %s" % seen)
+        first = [i for i, x in enumerate(seen) if x[0] is not None][0]
+        self.assertTrue(all(x[0] is None for x in seen[:first]) and all(x[0] is not None for x in seen[first:]),
+                        "counts without a percentage after a percentage: %s" % seen)
+        for a, b in zip(seen, seen[1:]):
+            self.assertLessEqual(a[1], b[1], "the done count went back: %s" % seen)
+            if a[0] is not None:
+                self.assertLessEqual(a[0], b[0], "the percentage went back: %s" % seen)
+        for pct, done, total in seen[first:]:
+            self.assertEqual(total, job["total"], "a percentage of a total that was not final: %s" % seen)
+            self.assertEqual(pct, 100 * done // total)
+        self.quit()
+
     def test_backup_from_console_quit_and_resume(self):
         slow = ("--users", "4", "--chats-per-user", "4", "--messages-per-chat", "20", "--throttle", "off",
                 "--latency", "400")
