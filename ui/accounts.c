@@ -40,7 +40,7 @@ void acct_reload(struct ui *u, struct acct_table *t)
 
 	filter_apply(u, t);
 	if (app_accounts_count(u->app, &t->f, &t->list.count, &e) != 0) {
-		ui_say(u, 1, "%s", e.msg);
+		ui_say(u, 1, "%s", ui_error_text(&e));
 		t->list.count = 0;
 	}
 	acct_fetch(u, t);
@@ -71,7 +71,7 @@ static void acct_fetch(struct ui *u, struct acct_table *t)
 	if (t->list.count > 0 &&
 	    app_accounts_window(u->app, &t->f, t->list.top, h < ACCT_ROWS_MAX ? h : ACCT_ROWS_MAX, t->rows, &t->nrows,
 				&e) != 0)
-		ui_say(u, 1, "%s", e.msg);
+		ui_say(u, 1, "%s", ui_error_text(&e));
 	t->cursor_id = 0;
 	if (t->list.cursor - t->list.top < t->nrows)
 		t->cursor_id = t->rows[t->list.cursor - t->list.top].id;
@@ -314,7 +314,7 @@ static void set_privchat(struct ui *u, struct acct_table *t, int active)
 		return;
 	}
 	if (app_privchat_set_selection(u->app, r ? r->id : 0, active, &changed, &e) != 0) {
-		ui_say(u, 1, "%s", e.msg);
+		ui_say(u, 1, "%s", ui_error_text(&e));
 		return;
 	}
 	ui_say(u, 0, active ? P_("%d account activated", "%d accounts activated", changed)
@@ -340,7 +340,7 @@ static void backup_now(struct ui *u, struct acct_table *t)
 	if (!confirm_selection(u, t, _("Back up now"), _("Back up the ACTIVE ones of")))
 		return;
 	if (app_backup_selection(u->app, r ? r->id : 0, &jobs, &e) != 0) {
-		ui_say(u, 1, "%s", e.msg);
+		ui_say(u, 1, "%s", ui_error_text(&e));
 		return;
 	}
 	ui_say(u, 0, P_("%d backup job queued; watch it on the Dashboard or in System Status",
@@ -384,7 +384,7 @@ static void set_filter(struct ui *u, struct acct_table *t)
 	if (!ui_prompt(u, _("Filter (text or field=value):"), text, sizeof text, NULL))
 		return;
 	if (app_filter_check(text, &e) != 0) {
-		ui_say(u, 1, "%s", e.msg);
+		ui_say(u, 1, "%s", ui_error_text(&e));
 		return;
 	}
 	snprintf(t->filter, sizeof t->filter, "%s", text);

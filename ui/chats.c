@@ -33,7 +33,7 @@ static void chats_reload(struct ui *u, struct ui_view *v)
 
 	free(c->chats);
 	if (app_account_chats(u->app, c->account, &c->chats, &c->n, &e) != 0)
-		ui_say(u, 1, "%s", e.msg);
+		ui_say(u, 1, "%s", ui_error_text(&e));
 	c->list.count = c->n;
 	for (i = 0; c->cursor_chat && i < c->n; i++)
 		if (c->chats[i].id == c->cursor_chat)

@@ -113,6 +113,8 @@ int ui_prompt(struct ui *u, const char *label, char *out, size_t len, ui_complet
 			continue;
 		if (key < 0 || key == UI_CHAR(27) || key == UI_CHAR(7))
 			ok = 0;
+		else if (ui_too_small(u))
+			continue; /* unseen, like a form: only cancelling counts */
 		else if (key == UI_CHAR('\r') || key == UI_CHAR('\n') || key == KEY_ENTER)
 			ok = 1;
 		else if (key == UI_CHAR('\t') && complete) {

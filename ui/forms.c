@@ -143,6 +143,11 @@ static int form_run(struct ui *u, struct form *fm)
 			continue;
 		if (key < 0 || key == UI_CHAR(27))
 			return 0;
+		/* Below the minimum size the form is not on the screen: Esc
+		 * still cancels (that changes nothing), every other key is
+		 * dropped, so nothing is typed, chosen or run unseen. */
+		if (ui_too_small(u))
+			continue;
 		if (key == UI_CHAR('\t') || key == KEY_DOWN) {
 			fm->focus = (fm->focus + 1) % fm->n;
 		} else if (key == KEY_BTAB || key == KEY_UP) {
@@ -249,7 +254,7 @@ int ui_connect_form(struct ui *u)
 			form_line(&fm, UI_ERROR, "%s",
 				  _("Fill in the tenant, the application ID, and a client secret or a certificate file."));
 		} else if (certpath[0] && fs_read_file(certpath, 1 << 20, &pem, &e) != 0) {
-			form_line(&fm, UI_ERROR, "%s", e.msg);
+			form_line(&fm, UI_ERROR, "%s", ui_error_text(&e));
 		} else {
 			memset(&in, 0, sizeof in);
 			in.tenant_id = tenant;
@@ -266,7 +271,7 @@ int ui_connect_form(struct ui *u)
 				form_line(&fm, UI_OK, "%s", _("Status: Active. The tenant is saved; press any key."));
 				saved = 1;
 			} else
-				form_line(&fm, UI_ERROR, "%s", e.msg);
+				form_line(&fm, UI_ERROR, "%s", ui_error_text(&e));
 		}
 		xwipe(secret, sizeof secret);
 		buf_free_secret(&pem);
@@ -344,11 +349,11 @@ void ui_download_dialog(struct ui *u, int64_t account, const char *who)
 		if (in.to_ms)
 			in.to_ms += 86400000LL - 1; /* the whole last day */
 		if (asof[0] && app_snapshot_resolve(u->app, account, asof, &in.as_of, &e) != 0) {
-			form_line(&fm, UI_ERROR, "%s", e.msg);
+			form_line(&fm, UI_ERROR, "%s", ui_error_text(&e));
 			continue;
 		}
 		if (app_download_start(u->app, &in, &job, &e) != 0) {
-			form_line(&fm, UI_ERROR, "%s", e.msg);
+			form_line(&fm, UI_ERROR, "%s", ui_error_text(&e));
 			continue;
 		}
 		ui_say(u, 0, _("download job %lld queued; System Status (5) shows it until the link appears"), (long long)job);

@@ -323,7 +323,7 @@ struct ui_view *ui_chat_pager_new(struct ui *u, int64_t account, const struct ap
 	int64_t bad = 0;
 
 	if (app_chat_read(u->app, account, chat->chat_id, add_message, v, &bad, &e) != 0)
-		ui_say(u, 1, "%s", e.msg);
+		ui_say(u, 1, "%s", ui_error_text(&e));
 	else if (bad > 0)
 		ui_say(u, 1,
 		       P_("%lld stored record failed its integrity check and is left out",

@@ -89,8 +89,15 @@ static void draw_job(struct ui *u, const struct app_job_row *j, int y)
 	snprintf(label, sizeof label, "#%lld %s %s", (long long)j->id, j->kind, j->tenant);
 	ui_put(u, y, 1, 28, label, UI_NORMAL, 1);
 	ui_put(u, y, 30, 20, j->status, strcmp(j->status, "Retrying") ? UI_NORMAL : UI_WARN, 1);
-	ui_progress(u, y, 51, bar, j->done, j->total);
-	snprintf(count, sizeof count, "%lld/%lld", (long long)j->done, (long long)j->total);
+	if (j->total_final) {
+		ui_progress(u, y, 51, bar, j->done, j->total);
+		snprintf(count, sizeof count, "%lld/%lld", (long long)j->done, (long long)j->total);
+	} else {
+		/* A percentage of a total still growing would fall back
+		 * later: the counts alone until the run is planned. */
+		ui_put(u, y, 51, bar, _("planning the run"), UI_DIM, 1);
+		snprintf(count, sizeof count, _("%lld/%lld so far"), (long long)j->done, (long long)j->total);
+	}
 	ui_put(u, y, 52 + bar, u->cols - 53 - bar, j->reason[0] ? j->reason : count, UI_DIM, 0);
 }
 

@@ -171,9 +171,13 @@ static void draw_job(struct ui *u, const struct app_job_row *j, int y, int curso
 	col_put(u, y, C_ID, text, base);
 	col_put(u, y, C_TENANT, j->tenant, base);
 	col_put(u, y, C_STATUS, j->status, cursor ? base : job_attr(j->status));
-	if (j->running)
+	if (j->running && j->total_final)
 		ui_progress(u, y, col_x(u, C_PROGRESS), col_w[C_PROGRESS], j->done, j->total);
-	else {
+	else if (j->running) {
+		/* No percentage of a total still growing (see the Dashboard). */
+		snprintf(text, sizeof text, _("%lld/%lld so far"), (long long)j->done, (long long)j->total);
+		col_put(u, y, C_PROGRESS, text, cursor ? base : UI_DIM);
+	} else {
 		snprintf(text, sizeof text, "%lld/%lld", (long long)j->done, (long long)j->total);
 		col_put(u, y, C_PROGRESS, text, base);
 	}
@@ -248,7 +252,7 @@ static int status_command(struct ui *u, struct ui_view *v, enum ui_cmd cmd, int 
 			 (long long)j->id, j->tenant);
 		if (ui_confirm(u, _("Cancel job"), text)) {
 			if (app_job_cancel(u->app, j->id, &e) != 0)
-				ui_say(u, 1, "%s", e.msg);
+				ui_say(u, 1, "%s", ui_error_text(&e));
 			else
 				ui_say(u, 0, _("job %lld cancelled"), (long long)j->id);
 			ui_reload(u);
@@ -263,7 +267,7 @@ static int status_command(struct ui *u, struct ui_view *v, enum ui_cmd cmd, int 
 			 j->tenant);
 		if (ui_confirm(u, _("Retry job"), text)) {
 			if (app_job_retry(u->app, j->id, &id, &e) != 0)
-				ui_say(u, 1, "%s", e.msg);
+				ui_say(u, 1, "%s", ui_error_text(&e));
 			else
 				ui_say(u, 0, _("queued as job %lld"), (long long)id);
 			ui_reload(u);

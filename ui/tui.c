@@ -40,6 +40,8 @@
 #define POLL_MS 1000          /* look for other processes' writes this often */
 #define RELOAD_MIN_MS 250     /* and reload at most four times a second */
 #define KEY_CALM_MS 400       /* rows do not re-sort under a key press in flight */
+#define BUSY_QUIET_MS 300     /* a wait for the store's lock this short goes unremarked */
+#define BUSY_GIVE_UP_MS 30000 /* and one this long fails, as the store's own timeout did */
 
 static int sig_fd = -1;       /* write end of the self-pipe, for handlers */
 static int curses_on;
@@ -135,6 +137,13 @@ void ui_say(struct ui *u, int error, const char *fmt, ...)
 	va_end(ap);
 	u->message_error = error;
 	u->dirty = 1;
+}
+
+const char *ui_error_text(const struct cv_err *e)
+{
+	if (e->code == CV_ELOCKED)
+		return _("the store is busy: another process is writing to it; nothing changed, try again");
+	return e->msg;
 }
 
 /* ---- painting ----------------------------------------------------------- */
@@ -346,6 +355,39 @@ int ui_getkey(struct ui *u)
 	}
 }
 
+/* Called while a statement of the console's connection waits for a write
+ * lock another process holds (app_set_busy_wait). A wait as short as a
+ * worker's commit passes unremarked; a longer one says so on the status
+ * row and ends (the action then fails as busy) at a key, which is taken as
+ * the answer, at a signal, which the loop then handles (a resize, a quit),
+ * or after BUSY_GIVE_UP_MS. Only the status row is painted: drawing a view
+ * could query the very connection that waits. */
+static int busy_wait(void *ctx, int64_t waited)
+{
+	struct ui *u = ctx;
+	struct pollfd p[2] = {{STDIN_FILENO, POLLIN, 0}, {u->sigpipe[0], POLLIN, 0}};
+	char msg[256];
+
+	if (waited < BUSY_QUIET_MS)
+		return 1;
+	if (waited >= BUSY_GIVE_UP_MS)
+		return 0;
+	if (poll(p, 2, 0) > 0) {
+		if (p[0].revents)
+			read_key();
+		return 0;
+	}
+	if (!ui_too_small(u)) {
+		snprintf(msg, sizeof msg,
+			 _("the store is busy: another process is writing to it; waiting %llds (any key gives up)"),
+			 (long long)(waited / 1000));
+		ui_clear_row(u, u->rows - 2, 0);
+		ui_put(u, u->rows - 2, 1, u->cols - 2, msg, UI_WARN, 0);
+		refresh();
+	}
+	return 1;
+}
+
 static int ask_quit(struct ui *u)
 {
 	int64_t n = app_jobs_running(u->app);
@@ -451,7 +493,7 @@ void ui_tenant_select(struct ui *u)
 	int n = 0, i, cur = -1;
 
 	if (app_tenants_summary(u->app, &t, &n, &e) != 0 || n == 0) {
-		ui_say(u, 1, "%s", n == 0 ? _("no tenant yet: press C to connect one") : e.msg);
+		ui_say(u, 1, "%s", n == 0 ? _("no tenant yet: press C to connect one") : ui_error_text(&e));
 		free(t);
 		return;
 	}
@@ -537,6 +579,7 @@ int tui_run(struct app *a)
 	curs_set(0);
 	ui_draw_init(&u);
 	getmaxyx(stdscr, u.rows, u.cols);
+	app_set_busy_wait(a, busy_wait, &u);
 
 	u.roots[UI_TAB_DASHBOARD] = ui_dashboard_new(&u);
 	u.roots[UI_TAB_PRIVCHAT] = ui_privchat_new(&u);
@@ -611,6 +654,7 @@ int tui_run(struct app *a)
 	pop_all(&u);
 	for (i = 0; i < UI_TAB_COUNT; i++)
 		u.roots[i]->ops->destroy(u.roots[i]);
+	app_set_busy_wait(a, NULL, NULL);
 	endwin();
 	curses_on = 0;
 	sigaction(SIGWINCH, &old_winch, NULL);

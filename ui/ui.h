@@ -14,6 +14,7 @@
 #include "app/view.h"
 
 struct app;
+struct cv_err;
 
 /* ---- commands (command.c) ----------------------------------------------- */
 
@@ -129,6 +130,9 @@ struct ui {
 struct ui_view *ui_top(struct ui *u);
 void ui_push(struct ui *u, struct ui_view *v);
 void ui_pop(struct ui *u);
+/* The words for a failed action's error: a store another process keeps
+ * locked is said plainly, anything else as the error says it. */
+const char *ui_error_text(const struct cv_err *e);
 /* Report feedback in the status line (printf-style). */
 void ui_say(struct ui *u, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Repaint everything now (used by dialogs for the screen behind them). */
@@ -198,7 +202,8 @@ int ui_confirm(struct ui *u, const char *title, const char *text);
 /* Show a message until a key is pressed. */
 void ui_alert(struct ui *u, const char *title, const char *text);
 /* Edit a line on the status row after label. complete may be NULL.
- * Returns 1 with out filled (UTF-8), 0 when cancelled. */
+ * Returns 1 with out filled (UTF-8), 0 when cancelled. While the terminal
+ * is below the minimum size (the prompt unseen) only Esc and C-g count. */
 typedef int (*ui_complete_fn)(const char *prefix, char *out, size_t len);
 int ui_prompt(struct ui *u, const char *label, char *out, size_t len, ui_complete_fn complete);
 
@@ -234,7 +239,9 @@ void ui_pager_add_text(struct ui_view *v, const char *text, enum ui_attr a);
 /* Open chat (row id) of account in a pager. */
 struct ui_view *ui_chat_pager_new(struct ui *u, int64_t account, const struct app_chat_row *chat);
 struct ui_view *ui_help_new(struct ui *u);
-/* The credential form (Test & Save Connection); returns 1 if a tenant was saved. */
+/* The forms (forms.c) take no key but Esc while the terminal is below the
+ * minimum size. The credential form (Test & Save Connection); returns 1 if
+ * a tenant was saved. */
 int ui_connect_form(struct ui *u);
 /* The download dialog for an account. */
 void ui_download_dialog(struct ui *u, int64_t account, const char *who);

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct app *app_new(struct store *s)
@@ -96,6 +97,36 @@ int app_engine_start(struct app *a, int workers, struct cv_err *e)
 	if (workers <= 0)
 		workers = env && atoi(env) > 0 ? atoi(env) : 8;
 	return engine_start(a->store, workers, &a->engine, e);
+}
+
+/* Between two looks at the lock: short enough that a wait ends soon
+ * after the lock is released, long enough not to spin. */
+#define BUSY_STEP_MS 20
+/* The store's own wait (catalog_open), put back by app_set_busy_wait(NULL). */
+#define BUSY_TIMEOUT_MS 30000
+
+static int on_busy(void *ctx, int count)
+{
+	struct app *a = ctx;
+	struct timespec step = {0, BUSY_STEP_MS * 1000000L};
+	int64_t now = time_mono_ms();
+
+	if (count == 0)
+		a->busy_since = now;
+	if (!a->busy_fn(a->busy_ctx, now - a->busy_since))
+		return 0;
+	nanosleep(&step, NULL);
+	return 1;
+}
+
+void app_set_busy_wait(struct app *a, app_busy_fn fn, void *ctx)
+{
+	a->busy_fn = fn;
+	a->busy_ctx = ctx;
+	if (fn)
+		sqlite3_busy_handler(a->store->db, on_busy, a);
+	else
+		sqlite3_busy_timeout(a->store->db, BUSY_TIMEOUT_MS);
 }
 
 int app_passwd(struct app *a, const char *newpass, size_t len, struct cv_err *e)

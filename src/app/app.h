@@ -13,11 +13,19 @@ struct cv_err;
 struct engine;
 struct store;
 
+/* Told while a statement on the app's connection waits for another
+ * connection's write lock; waited_ms is how long this wait has lasted.
+ * Return 1 to wait on, 0 to give up (the statement fails with CV_ELOCKED). */
+typedef int (*app_busy_fn)(void *ctx, int64_t waited_ms);
+
 struct app {
 	struct store *store;
 	struct engine *engine; /* NULL until app_engine_start */
 	char actor[64];        /* who acts: the login name */
 	int64_t data_version;  /* PRAGMA data_version last seen (app_store_changed) */
+	app_busy_fn busy_fn;   /* app_set_busy_wait, or NULL */
+	void *busy_ctx;
+	int64_t busy_since;    /* monotonic ms when the current wait began */
 };
 
 /* Open (or with create, initialise) the store in home. For init, recovery
@@ -30,6 +38,11 @@ void app_close(struct app **a);
 /* Start the worker pool in this process (workers <= 0: the default 8, or
  * $CHATVAULT_WORKERS). */
 int app_engine_start(struct app *a, int workers, struct cv_err *e);
+/* Let fn decide how long the app's own connection waits for a write lock
+ * another process (or a worker) holds, instead of the store's plain 30 s
+ * timeout: the console keeps its screen alive and lets a key give up.
+ * fn NULL puts the plain timeout back. ctx stays the caller's. */
+void app_set_busy_wait(struct app *a, app_busy_fn fn, void *ctx);
 /* Change the passphrase (rewraps the master key; data is not re-encrypted). */
 int app_passwd(struct app *a, const char *newpass, size_t len, struct cv_err *e);
 

@@ -60,7 +60,9 @@ int app_filter_check(const char *text, struct cv_err *e);
 
 int app_accounts_count(struct app *a, const struct app_account_filter *f, int64_t *n, struct cv_err *e);
 /* Rows [offset, offset+max) of the filtered, sorted table into rows; *n how
- * many were filled. */
+ * many were filled. While a backup runs, their chats and messages are
+ * counted from what is stored so far (the stored columns, which the sort
+ * uses, catch up as the run finishes with each account). */
 int app_accounts_window(struct app *a, const struct app_account_filter *f, int64_t offset, int max,
 			struct app_account_row *rows, int *n, struct cv_err *e);
 /* The index of account id in the filtered, sorted table, or -1. */
@@ -123,12 +125,16 @@ struct app_job_row {
 	char status[32];
 	char reason[512];
 	int64_t done, total;
+	int total_final;         /* total will not grow: a percentage of it is honest */
 	int64_t created, started, finished;
 	char result[1024];
 	int64_t result_size;
 	int running;             /* unfinished */
 };
-/* The newest max jobs of kind (NULL: every kind), unfinished first. */
+/* The newest max jobs of kind (NULL: every kind), unfinished first. A
+ * backup adds tasks as it goes: until it has planned the run, its total is
+ * what is known so far (total_final 0); once planned, total counts the
+ * tasks its last phase will add, so done/total only ever rises. */
 int app_jobs_list(struct app *a, const char *kind, int max, struct app_job_row **out, int *n,
 		  struct cv_err *e);
 int64_t app_jobs_running(struct app *a);

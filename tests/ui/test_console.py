@@ -12,7 +12,9 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
+import sys
 import time
 import unicodedata
 import uuid
@@ -1123,6 +1125,82 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.quit()
         self.assertEqual({a["privateChat"] for a in self.accounts().values()}, {"ACTIVE"})
 
+    def shrink_and_send(self, *keys, text=None):
+        """Make the terminal too small, send keys (and text) there, give
+        them time to arrive while it is small, then restore 80x24."""
+        self.tmux("resize-window", "-t", self.session, "-x", "40", "-y", "10")
+        self.wait_for("Terminal too small", settle=0.3)
+        if keys:
+            self.keys(*keys)
+        if text:
+            self.type(text)
+        time.sleep(0.5)
+        self.tmux("resize-window", "-t", self.session, "-x", "80", "-y", "24")
+
+    def test_too_small_forms_take_no_keys(self):
+        self.store_with_tenant(activate=True)
+        self.start_console(80, 24)
+        self.keys("2")
+        self.wait_for("0 tagged")
+        # The download form: Right would change the format, Up puts the
+        # focus on the button and Enter would queue a download, all unseen.
+        self.keys("F8")
+        self.wait_for("Download the chats of ")
+        self.shrink_and_send("Right", "Up", "Enter")
+        s = self.wait_layout(80, 24)
+        self.assertIn("Download the chats of ", s, "the download form acted while too small:\n" + s)
+        self.assertRegex(s, r"Format\s+< json >")
+        self.assertEqual(self.cv("--json", "jobs", "list").json(), [], "a download was queued unseen")
+        # Shown again, it takes keys as ever; Esc cancels even unseen.
+        self.keys("Right")
+        self.wait_for(re.compile(r"Format\s+< (?!json)\w+ >"))
+        self.shrink_and_send("Escape")
+        s = self.wait_layout(80, 24, "0 tagged")
+        self.assertNotIn("Download the chats of ", s)
+
+        # The credential form: typing, moving to the button and Enter
+        # would run Test & Save Connection on what was typed.
+        self.keys("C")
+        self.wait_for("Connect a tenant")
+        self.shrink_and_send("Up", "Enter", text="unseen-tenant")
+        s = self.wait_layout(80, 24, "Connect a tenant")
+        self.assertNotIn("unseen-tenant", s, "typing reached a form shown as 'Terminal too small'")
+        self.assertNotIn("Fill in the tenant", s, "Test & Save Connection ran unseen:\n" + s)
+        self.type("seen-tenant")
+        self.wait_for(re.compile(r"Tenant \(domain or ID\)\s+seen-tenant"))
+        self.keys("Escape")
+        self.wait_for(lambda s: "Connect a tenant" not in s and "0 tagged" in s)
+        self.quit()
+        self.assertEqual(len(self.cv("--json", "tenant", "list").json()), 1)
+        self.assertEqual(self.cv("--json", "jobs", "list").json(), [])
+
+    def test_too_small_prompts_take_no_keys(self):
+        self.store_with_tenant()
+        self.start_console(80, 24)
+        self.keys("2")
+        self.wait_for("0 tagged")
+        # ':quit' and Enter typed into a prompt nobody sees must not quit.
+        self.shrink_and_send(":", "q", "u", "i", "t", "Enter")
+        s = self.wait_layout(80, 24)
+        self.assertNotIn("CV-EXIT", s, "':quit' typed while too small quit the console")
+        self.assertEqual(self.status_line(s).rstrip(), ":", "the prompt took keys unseen:\n" + s)
+        self.keys("Escape")
+        self.wait_for(re.compile(r"(?m)^ 0 tagged · "))
+        # The filter and search prompts: nothing typed unseen is applied.
+        for key, label in (("f", "Filter (text or field=value):"), ("/", "/")):
+            self.shrink_and_send(key, "Enter", text="upn=nobody*")
+            s = self.wait_layout(80, 24)
+            self.assertEqual(self.status_line(s).rstrip(), label, "the %s prompt took keys unseen:\n%s" % (key, s))
+            self.assertEqual(s.count("INACTIVE"), 6, s)
+            self.keys("Escape")
+            s = self.wait_for(re.compile(r"(?m)^ 0 tagged · "))
+            self.assertNotIn("filter:", s)
+        # Esc still cancels a prompt unseen.
+        self.shrink_and_send("f", "Escape")
+        s = self.wait_layout(80, 24, "0 tagged")
+        self.assertNotIn("Filter (text", s)
+        self.quit()
+
     def test_resize_under_dialog_and_form(self):
         self.store_with_tenant()
         self.start_console(80, 24)
@@ -1160,6 +1238,76 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
         # Below the minimum the screen is the one line, not the form drawn over it.
         self.assertTrue(all(x.strip() == "" for x in self.lines(tiny)[1:]),
                         "the credential form is drawn over 'Terminal too small':\n" + tiny)
+
+    # ------------------------------------------- another process's lock
+    def hold_write_lock(self, seconds):
+        """Another process holding the catalog's write lock for seconds (a
+        long transaction of the CLI or a script); returns it once held."""
+        code = ("import sqlite3, sys, time\n"
+                "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+                "db.execute('BEGIN EXCLUSIVE')\n"
+                "print('locked', flush=True)\n"
+                "time.sleep(float(sys.argv[2]))\n")
+        proc = subprocess.Popen([sys.executable, "-c", code, os.path.join(self.home, "catalog.db"), str(seconds)],
+                                stdout=subprocess.PIPE, text=True)
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.kill)
+        self.addCleanup(proc.stdout.close)
+        self.assertEqual(proc.stdout.readline().strip(), "locked")
+        return proc
+
+    def privchat_in_store(self):
+        """UPN -> privchat flag, read from the catalog itself: a reader is
+        not held up by the lock (WAL), where the CLI would wait for it."""
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        try:
+            return dict(db.execute("SELECT upn, privchat FROM accounts"))
+        finally:
+            db.close()
+
+    def test_store_busy_keeps_the_console_alive(self):
+        self.store_with_tenant(activate=True)
+        self.start_console(100, 30)
+        self.keys("2")
+        self.wait_for("0 tagged")
+        waiting = re.compile(r"(?m)^ the store is busy: another process is writing to it; waiting \d+s")
+        # Held for a while: the confirmed action waits, says so on the
+        # status line, and is carried out once the lock is released.
+        lock = self.hold_write_lock(4)
+        self.keys("d")
+        self.wait_for("Proceed? [y/N]")
+        self.keys("y")
+        self.wait_for(waiting, 3)
+        self.assertEqual(set(self.privchat_in_store().values()), {1})
+        self.assertIsNone(lock.poll(), "the lock was released before the console was seen waiting")
+        self.wait_for("1 account deactivated", 15)
+        self.assertEqual(sorted(self.privchat_in_store().values()), [0, 1, 1, 1, 1, 1])
+
+        # Held for long: any key gives up at once and the action fails
+        # plainly, changing nothing; meanwhile the console reads and
+        # switches tabs without waiting for the lock.
+        lock = self.hold_write_lock(120)
+        before = self.privchat_in_store()
+        self.keys("End", "a")
+        self.wait_for("Proceed? [y/N]")
+        self.keys("y")
+        self.wait_for(waiting, 3)
+        t0 = time.time()
+        self.keys("x")
+        s = self.wait_for("the store is busy: another process is writing to it; nothing changed, try again", 3)
+        self.assertLess(time.time() - t0, 2, "giving up the wait took %.1f s" % (time.time() - t0))
+        self.assertEqual(self.privchat_in_store(), before)
+        self.assertEqual(s.count("INACTIVE"), 1, s)
+        for key, marker in (("5", "Backups"), ("1", "backed up"), ("2", "0 tagged")):
+            t0 = time.time()
+            self.keys(key)
+            self.wait_for(marker, 3)
+            self.assertLess(time.time() - t0, 2, "tab %s took %.1f s with the store locked" % (key, time.time() - t0))
+        self.assertIsNone(lock.poll(), "the lock was released before the tabs were tried")
+        lock.kill()
+        lock.wait()
+        self.quit()
+        self.assertEqual(self.privchat_in_store(), before)
 
     # ---------------------------------------------------------- 9. C locale
     def test_c_locale_is_ascii(self):
@@ -1295,6 +1443,102 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.keys("5")
         s = self.wait_for("Backups")
         self.assertRegex(s, r"(?m)^\s+%s .*Completed\s+%d/%d" % (job, jobs[0]["done"], jobs[0]["total"]))
+        self.quit()
+
+    ROW_COUNTS = re.compile(r"(?m)^[* ] (\S+@\S+)\s(.*?)\s(\d+)\s+(\d+)\s*$")
+
+    def row_counts(self, s):
+        """UPN -> (Completed?, chats, messages) of an account table's rows."""
+        return {m.group(1): ("Completed" in m.group(2), int(m.group(3)), int(m.group(4)))
+                for m in self.ROW_COUNTS.finditer(s)}
+
+    def test_account_counts_rise_during_a_backup(self):
+        self.store_with_tenant(activate=True, sim_args=("--users", "4", "--chats-per-user", "4",
+                                                        "--messages-per-chat", "20", "--throttle", "off"))
+        self.sim.post("/_sim/config", {"latency_ms": 300})
+        self.start_console(160, 30)
+        self.keys("2")
+        s = self.wait_for("0 tagged")
+        self.assertEqual({r[1:] for r in self.row_counts(s).values()}, {(0, 0)}, s)
+        self.keys("*", "F7")
+        self.wait_for("Proceed? [y/N]")
+        self.keys("y")
+        self.wait_for("1 backup job queued")
+        self.redraw()
+        # While the job runs, the rows count what is stored so far: some
+        # account shows messages before the run finishes with it.
+        frames = []
+
+        def live(s):
+            rows = self.row_counts(s)
+            if frames and "· 0 jobs running ·" in self.status_line(s):
+                self.fail("the backup ended with every count still 0 while it ran:\n" + s)
+            if "· 1 job running ·" in self.status_line(s) and len(rows) == 4:
+                frames.append(rows)
+                return any(m > 0 and not done for done, _, m in rows.values())
+            return False
+        self.wait_for(live, 60)
+        s = self.wait_for(lambda s: "· 0 jobs running ·" in self.status_line(s), 120)
+        final = self.row_counts(s)
+        stored = self.accounts()
+        self.assertEqual({u: r[1:] for u, r in final.items()},
+                         {u: (a["chats"], a["messages"]) for u, a in stored.items()}, s)
+        self.assertTrue(all(a["messages"] > 0 for a in stored.values()), stored)
+        for rows in frames:
+            for upn, (_, chats, msgs) in rows.items():
+                self.assertLessEqual(chats, final[upn][1], "a live count passed the final one")
+                self.assertLessEqual(msgs, final[upn][2], "a live count passed the final one")
+        self.quit()
+
+    def test_dashboard_progress_never_goes_back(self):
+        self.store_with_tenant(activate=True, sim_args=("--users", "12", "--chats-per-user", "3",
+                                                        "--messages-per-chat", "20", "--throttle", "off"))
+        # Slow answers and two workers: the run lists the accounts' chats
+        # for seconds before it plans the rest, slow enough to watch.
+        self.sim.post("/_sim/config", {"latency_ms": 300})
+        self.start_console(120, 30, env={"CHATVAULT_WORKERS": "2"})
+        self.keys("2")
+        self.wait_for("0 tagged")
+        self.keys("*", "F7")
+        self.wait_for("Proceed? [y/N]")
+        self.keys("y")
+        self.wait_for("1 backup job queued")
+        self.keys("1")
+        row = re.compile(r"(?m)^ #(\d+) backup .*$")
+        seen = []           # (percentage or None, done, total) as shown
+        prev = [None]
+
+        def watch(s):
+            # A row counts once two captures agree (not a frame half sent).
+            m = row.search(s)
+            line = m.group(0) if m else None
+            steady, prev[0] = line is not None and line == prev[0], line
+            # (A job's reason, when it has one, takes the count's place.)
+            count = steady and re.search(r"(\d+)/(\d+)( so far)?\s*$", line)
+            if count:
+                pct = re.search(r"(\d+)%", line)
+                self.assertEqual(pct is None, count.group(3) is not None,
+                                 "a percentage goes with a final total only:\n" + line)
+                if pct is None:
+                    self.assertIn("planning the run", line)
+                shot = (int(pct.group(1)) if pct else None, int(count.group(1)), int(count.group(2)))
+                if not seen or seen[-1] != shot:
+                    seen.append(shot)
+            return "Running jobs" not in s and seen
+        self.wait_for(watch, 120, settle=0)
+        job = self.cv("--json", "jobs", "list").json()[0]
+        self.assertTrue([x for x in seen if x[0] is None], "the listing phase was never seen: %s" % seen)
+        self.assertTrue([x for x in seen if x[0] is not None], "no percentage was ever shown: %s" % seen)
+        first = [i for i, x in enumerate(seen) if x[0] is not None][0]
+        self.assertTrue(all(x[0] is None for x in seen[:first]) and all(x[0] is not None for x in seen[first:]),
+                        "counts without a percentage after a percentage: %s" % seen)
+        for a, b in zip(seen, seen[1:]):
+            self.assertLessEqual(a[1], b[1], "the done count went back: %s" % seen)
+            if a[0] is not None:
+                self.assertLessEqual(a[0], b[0], "the percentage went back: %s" % seen)
+        for pct, done, total in seen[first:]:
+            self.assertEqual(total, job["total"], "a percentage of a total that was not final: %s" % seen)
+            self.assertEqual(pct, 100 * done // total)
         self.quit()
 
     def test_backup_from_console_quit_and_resume(self):
