@@ -169,6 +169,13 @@ static int download_run_task(struct engine_worker *w, const struct job_row *job,
 		}
 		job_bump_progress(w->db, job->id, 0, message_estimate(w->db, req.account), NULL);
 		rc = export_run(w->db, w->store->vault, &req, &res, e);
+		/* The export only reads the catalog, so a full disk here is the
+		 * output's (--out, or the zip being built): this download fails.
+		 * CV_ENOSPC would tell the engine the store itself is full; it
+		 * would give the task back, and every later run would take it
+		 * up again first and rest, ahead of every other job. */
+		if (rc == CV_ENOSPC)
+			rc = e->code = CV_EIO;
 	}
 	if (rc == CV_ECANCELLED && w->stop && !job->cancel) {
 		/* The engine is stopping: give the task back to run again. */

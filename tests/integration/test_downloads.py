@@ -1,7 +1,10 @@
 """Download jobs: the result zip in the store's downloads/, the job row and
-its statuses, expiry after the keep time, and cancel."""
+its statuses, expiry after the keep time, cancel, and an output that cannot
+be written."""
+import errno
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import time
@@ -118,6 +121,52 @@ class Downloads(cvtest.ChatvaultTest):
         db.close()
         self.assertEqual(self.cv("--json", "jobs", "list", "--kind", "download", env=env).json()[1]["status"],
                          "Completed")
+
+    def full_disk(self):
+        """A directory on a small tmpfs filled to the last byte (removed
+        again when the test ends)."""
+        if os.geteuid() != 0:
+            self.skipTest("mounting a tmpfs needs root")
+        mnt = os.path.join(self.dir, "full")
+        os.mkdir(mnt)
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt], capture_output=True,
+                              text=True)
+        if proc.returncode != 0:
+            self.skipTest("cannot mount a small tmpfs here: " + proc.stderr.strip())
+
+        def unmount():  # runs after tearDown, which could not remove the mount point
+            subprocess.run(["umount", "-l", mnt], capture_output=True)
+            if not os.environ.get("CV_KEEP_TMP"):
+                shutil.rmtree(self.dir, ignore_errors=True)
+        self.addCleanup(unmount)
+        with open(os.path.join(mnt, "filler"), "wb", buffering=0) as f:
+            try:
+                while True:
+                    f.write(b"x" * 4096)
+            except OSError as err:
+                self.assertEqual(err.errno, errno.ENOSPC)
+        return mnt
+
+    def test_output_on_a_full_disk_fails_the_download_and_blocks_nothing(self):
+        upn = self.backed_up()
+        full = self.full_disk()
+        res = self.cv("download", "--user", upn, "--format", "csv", "--out", os.path.join(full, "dl"), ok=None)
+        print("# output on a full disk: exit %d: %s" % (res.rc, res.err.strip().splitlines()[-1]))
+        self.assertEqual(res.rc, 1, res.err)
+        self.assertRegex(res.err, r"(?i)no space left")
+        [job] = self.download_jobs()
+        self.assertEqual(job["status"], "Failed")
+        self.assertIn(os.path.join(full, "dl"), job.get("reason", ""))
+        self.assertRegex(job.get("reason", ""), r"(?i)no space left")
+        self.assertNotIn("result", job)
+        self.assertEqual([n for n in os.listdir(os.path.join(self.home, "downloads")) if not n.startswith(".")], [])
+        # Nothing picks it up again: other work runs.
+        other = os.path.join(self.dir, "other")
+        res = self.cv("download", "--user", upn, "--format", "csv", "--out", other, ok=None)
+        self.assertEqual(res.rc, 0, res.err)
+        self.assertTrue(os.path.exists(os.path.join(other, "messages.csv")))
+        self.backup()
+        self.assertEqual([j["status"] for j in self.download_jobs()], ["Failed", "Completed"])
 
     def test_cancel_stops_the_export(self):
         upn = self.backed_up("--users", "1", "--chats-per-user", "8", "--messages-per-chat", "1500")
