@@ -122,6 +122,53 @@ class Downloads(cvtest.ChatvaultTest):
         self.assertEqual(self.cv("--json", "jobs", "list", "--kind", "download", env=env).json()[1]["status"],
                          "Completed")
 
+    def age(self, home, job, days=8):
+        db = sqlite3.connect(os.path.join(home, "catalog.db"))
+        db.execute("UPDATE jobs SET finished = finished - ? WHERE id = ?", (days * 86400 * 1000, job))
+        db.commit()
+        db.close()
+
+    def test_expiry_on_a_copied_store_leaves_the_original_alone(self):
+        upn = self.backed_up()
+        self.cv("download", "--user", upn, "--format", "json", "--out", os.path.join(self.dir, "a"))
+        [job] = self.download_jobs()
+        # A copy made to recover elsewhere records the original's path.
+        home2 = os.path.join(self.dir, "home2")
+        subprocess.run(["cp", "-a", self.home, home2], check=True)
+        copy = os.path.join(home2, "downloads", os.path.basename(job["result"]))
+        self.assertTrue(os.path.exists(copy))
+        self.age(home2, job["id"])
+        [job2] = self.cv("-H", home2, "-p", self.passfile, "--json", "jobs", "list", "--kind", "download",
+                         home=False).json()
+        self.assertEqual(job2["status"], "Expired")
+        self.assertTrue(os.path.exists(job["result"]), "the original store's result was deleted")
+        self.assertFalse(os.path.exists(copy), "the copy's own result outlived its row")
+        [job] = self.download_jobs()
+        self.assertEqual(job["status"], "Completed")
+
+    def test_expiry_deletes_nothing_the_store_does_not_own(self):
+        upn = self.backed_up()
+        for fmt in ("json", "html"):
+            self.cv("download", "--user", upn, "--format", fmt, "--out", os.path.join(self.dir, fmt))
+        first, second = self.download_jobs()
+        victim = os.path.join(self.dir, "victim")
+        with open(victim, "w") as f:
+            f.write("not chatvault's\n")
+        # Anyone who can write the catalog can change result_path: point
+        # one row at a file outside the store and the other at the first
+        # row's result, then let both expire.
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        db.execute("UPDATE jobs SET result_path = ? WHERE id = ?", (victim, first["id"]))
+        db.execute("UPDATE jobs SET result_path = ? WHERE id = ?", (first["result"], second["id"]))
+        db.commit()
+        db.close()
+        self.age(self.home, second["id"])
+        self.assertEqual([j["status"] for j in self.download_jobs()], ["Completed", "Expired"])
+        self.assertTrue(os.path.exists(first["result"]), "another job's result was deleted")
+        self.age(self.home, first["id"])
+        self.assertEqual([j["status"] for j in self.download_jobs()], ["Expired", "Expired"])
+        self.assertTrue(os.path.exists(victim), "a file outside the store was deleted")
+
     def full_disk(self):
         """A directory on a small tmpfs filled to the last byte (removed
         again when the test ends)."""
