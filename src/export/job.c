@@ -250,7 +250,10 @@ static int download_run_task(struct engine_worker *w, const struct job_row *job,
 			if (res.integrity_errors || res.missing_attachments) {
 				struct buf note = BUF_INIT;
 
-				/* Kept as the job's reason; finish shows it beside Completed. */
+				/* Kept as the job's reason for finish: beside Partially
+				 * Completed when records were left out (the CLI exits
+				 * 3), else beside Completed (the download has all the
+				 * backup has). */
 				if (res.integrity_errors)
 					buf_printf(&note,
 						   P_("%lld stored record failed its integrity check and was left out",
@@ -304,8 +307,12 @@ static int download_finish(struct engine_worker *w, const struct job_row *job, s
 			result_remove(w->store->downloads_dir, job->id, job->result_path);
 	} else if (failed)
 		status = ST_FAILED;
-	else if (job->reason && *job->reason)
-		snprintf(reason, sizeof reason, "%s", job->reason);
+	else {
+		if (job->problems > 0)
+			status = ST_PARTIAL;
+		if (job->reason && *job->reason)
+			snprintf(reason, sizeof reason, "%s", job->reason);
+	}
 	rc = job_finish(w->db, job->id, status, reason[0] ? reason : NULL, e);
 	engine_notify(w->engine);
 	return rc;
@@ -330,8 +337,8 @@ int download_expire(sqlite3 *db, const char *downloads_dir, int64_t now_ms, int 
 	int rc, n = 0;
 
 	if ((rc = catalog_prepare(db,
-				  "SELECT id, result_path FROM jobs WHERE kind = 'download' AND status = 'Completed'"
-				  " AND finished < ?1",
+				  "SELECT id, result_path FROM jobs WHERE kind = 'download'"
+				  " AND status IN ('Completed', 'Partially Completed') AND finished < ?1",
 				  &sel, e)))
 		return rc;
 	if ((rc = catalog_prepare(db,

@@ -140,6 +140,46 @@ class Downloads(cvtest.ChatvaultTest):
         self.assertEqual(self.download_jobs(), [], "an export ran for a destination that cannot take it")
         self.assertEqual(os.listdir(dl), [])
 
+    def damage_one_record(self, upn):
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        row_id, blob = db.execute(
+            "SELECT m.id, m.raw_enc FROM messages m JOIN account_chats ac ON ac.chat = m.chat"
+            " JOIN accounts a ON a.id = ac.account WHERE a.upn = ? LIMIT 1", (upn,)).fetchone()
+        flipped = bytearray(blob)
+        flipped[len(flipped) // 2] ^= 0x01
+        db.execute("UPDATE messages SET raw_enc = ? WHERE id = ?", (bytes(flipped), row_id))
+        db.commit()
+        db.close()
+
+    def test_damaged_record_makes_the_download_partially_completed(self):
+        upn = self.backed_up()
+        self.damage_one_record(upn)
+        res = self.cv("download", "--user", upn, "--format", "json", "--out", os.path.join(self.dir, "out"), ok=None)
+        self.assertEqual(res.rc, 3, res.err)
+        [job] = self.download_jobs()
+        self.assertEqual(job["status"], "Partially Completed")
+        self.assertEqual(job.get("reason"), "1 stored record failed its integrity check and was left out")
+        self.assertIn("Partially Completed: 1 stored record failed its integrity check", res.err)
+        self.assertTrue(os.path.exists(job["result"]))
+        # Its result expires like any other.
+        self.age(self.home, job["id"])
+        [job2] = self.download_jobs()
+        self.assertEqual(job2["status"], "Expired")
+        self.assertFalse(os.path.exists(job["result"]))
+
+    # Partially Completed exits 3, and cmd_download.c (src/cli, changed on
+    # another branch) copies the result to --zip only on exit 0: it must
+    # copy on EXIT_PARTIAL too. Remove the decorator with that change.
+    @unittest.expectedFailure
+    def test_damaged_record_still_delivers_the_zip(self):
+        upn = self.backed_up()
+        self.damage_one_record(upn)
+        z = os.path.join(self.dir, "out.zip")
+        res = self.cv("download", "--user", upn, "--format", "json", "--zip", z, ok=None)
+        self.assertEqual(res.rc, 3, res.err)
+        self.assertEqual([j["status"] for j in self.download_jobs()], ["Partially Completed"])
+        self.assertTrue(os.path.exists(z), "the zip was not delivered")
+
     def age(self, home, job, days=8):
         db = sqlite3.connect(os.path.join(home, "catalog.db"))
         db.execute("UPDATE jobs SET finished = finished - ? WHERE id = ?", (days * 86400 * 1000, job))
