@@ -60,6 +60,12 @@ struct engine_kind {
 	void (*task_ended)(struct engine_worker *w, const struct job_row *job, const struct task_row *t);
 	/* Every task has ended (or the job was cancelled): set final statuses. */
 	int (*finish)(struct engine_worker *w, const struct job_row *job, struct cv_err *e);
+	/* Optional: the store refused a write (CV_ENOSPC, reason e->msg)
+	 * while this job was in hand; its work was given back and the pool
+	 * rests until there is room. The job already shows Retrying with the
+	 * reason; show it on the kind's own rows too. Best effort: the write
+	 * may be refused as well. */
+	void (*halted)(struct engine_worker *w, const struct job_row *job, const struct cv_err *e);
 };
 
 /* Register a job kind; call before engine_start. */
