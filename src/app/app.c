@@ -45,7 +45,7 @@ static struct app *app_new(struct store *s)
 	download_register();
 	/* Finished downloads past their keep time are deleted whenever the
 	 * store is opened (console, CLI, or the headless engine). */
-	download_expire(s->db, time_now_ms(), download_keep_days(), NULL, NULL);
+	download_expire(s->db, s->downloads_dir, time_now_ms(), download_keep_days(), NULL, NULL);
 	return a;
 }
 

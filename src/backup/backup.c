@@ -117,12 +117,50 @@ out:
 	return rc;
 }
 
+/* Give the accounts this job backs up, while it has not finished them,
+ * status `to` and reason: those with status `from`, or (from NULL) all.
+ * Best effort. */
+static void job_accounts_swap(struct engine_worker *w, const struct job_row *job, const char *from, const char *to,
+			      const char *reason)
+{
+	sqlite3_stmt *st;
+
+	if (catalog_prepare(w->db,
+			    "UPDATE accounts SET status = ?3, reason = ?4"
+			    " WHERE id IN (SELECT account FROM tasks WHERE job = ?1 AND kind = 'account')"
+			    " AND status IN ('" ST_PREPARING "', '" ST_IN_PROGRESS "', '" ST_RETRYING "')"
+			    " AND (?2 IS NULL OR status = ?2)",
+			    &st, NULL) != 0)
+		return;
+	sqlite3_bind_int64(st, 1, job->id);
+	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}
+
 void backup_page_stored(struct engine_worker *w, const struct job_row *job, struct buf *url, const char *next)
 {
+	struct cv_err halt;
+
 	buf_reset(url);
 	if (next)
 		buf_append_str(url, next);
-	job_swap_status(w->db, job->id, ST_RETRYING, ST_IN_PROGRESS, NULL, NULL);
+	/* A page that a task in flight stored while the pool rests on a full
+	 * disk does not mean the backup goes on: keep saying why it waits. */
+	if (!engine_halted(w->engine, &halt) &&
+	    job_swap_status(w->db, job->id, ST_RETRYING, ST_IN_PROGRESS, NULL, NULL) == 0 && sqlite3_changes(w->db) > 0)
+		job_accounts_swap(w, job, ST_RETRYING, ST_IN_PROGRESS, NULL);
+	engine_notify(w->engine);
+}
+
+/* The store is full (engine_kind.halted): the accounts this job was
+ * backing up say Retrying and why, rather than In Progress while nothing
+ * runs. backup_page_stored turns them back once pages are stored again. */
+static void backup_halted(struct engine_worker *w, const struct job_row *job, const struct cv_err *e)
+{
+	job_accounts_swap(w, job, NULL, ST_RETRYING, e->msg);
 	engine_notify(w->engine);
 }
 
@@ -744,6 +782,7 @@ const struct engine_kind backup_kind = {
 	.advance = bulk_advance,
 	.task_ended = bulk_task_ended,
 	.finish = backup_finish,
+	.halted = backup_halted,
 };
 
 void backup_register(void)

@@ -35,8 +35,9 @@ int backup_store_message(struct engine_worker *w, const struct job_row *job, con
 void backup_append_time(struct buf *url, int64_t ms);
 
 /* A page is stored with its resume point: go on with its nextLink (none
- * ends the task's loop), and show the job In Progress again if a retry had
- * marked it Retrying. next belongs to the page, so call this before freeing it. */
+ * ends the task's loop), and show the job In Progress again if a retry or
+ * a full disk (with its accounts) had marked it Retrying. next belongs to
+ * the page, so call this before freeing it. */
 void backup_page_stored(struct engine_worker *w, const struct job_row *job, struct buf *url, const char *next);
 
 /* A chat answers one request a second (its messages and its inline images

@@ -265,6 +265,25 @@ static void engine_halt(struct engine *en, const struct cv_err *e)
 	engine_notify(en);
 }
 
+/*
+ * The store refused a write while job was in hand. Until work goes on, the
+ * job (and through its kind, the items it works on) would say In Progress
+ * with no reason, and the console would never learn why nothing moves. So
+ * they say Retrying, with the reason, first: the few bytes of a status
+ * often still fit where a page of messages did not, and if not, nothing is
+ * lost but the word.
+ */
+static void engine_halt_job(struct engine_worker *w, const struct engine_kind *k, const struct job_row *job,
+			    const struct cv_err *e)
+{
+	job_swap_status(w->db, job->id, ST_IN_PROGRESS, ST_RETRYING, e->msg, NULL);
+	/* already Retrying (a Graph retry): the full disk is the reason now */
+	job_swap_status(w->db, job->id, ST_RETRYING, ST_RETRYING, e->msg, NULL);
+	if (k != NULL && k->halted != NULL)
+		k->halted(w, job, e);
+	engine_halt(w->engine, e);
+}
+
 static int engine_resting(struct engine *en)
 {
 	int resting;
@@ -329,7 +348,7 @@ static void run_one_task(struct engine_worker *w, struct task_row *t)
 		 !job.cancel)
 		k->task_ended(w, &job, t);
 	if (rc == CV_ENOSPC)
-		engine_halt(w->engine, &e);
+		engine_halt_job(w, k, &job, &e);
 	w->current_job = 0;
 	job_row_free(&job);
 	engine_notify(w->engine);
@@ -351,7 +370,7 @@ static void run_one_job(struct engine_worker *w, struct job_row *job, char what)
 		if (rc == CV_ECANCELLED || rc == CV_ENOSPC) {
 			job_release(w->db, job->id, NULL);
 			if (rc == CV_ENOSPC)
-				engine_halt(w->engine, &e);
+				engine_halt_job(w, k, job, &e);
 		} else if (rc) {
 			log_warn("job %lld: %s", (long long)job->id, e.msg);
 			job_finish(w->db, job->id, engine_status_for_error(rc, ST_FAILED), e.msg, NULL);
@@ -366,7 +385,7 @@ static void run_one_job(struct engine_worker *w, struct job_row *job, char what)
 			rc = k->finish ? k->finish(w, job, &e) : job_finish(w->db, job->id, ST_COMPLETED, NULL, &e);
 		if (rc == CV_ENOSPC) {
 			job_release(w->db, job->id, NULL);
-			engine_halt(w->engine, &e);
+			engine_halt_job(w, k, job, &e);
 		} else if (rc) {
 			log_warn("job %lld: %s", (long long)job->id, e.msg);
 			job_finish(w->db, job->id, ST_FAILED, e.msg, NULL);

@@ -42,8 +42,11 @@ struct engine_kind {
 	int (*plan)(struct engine_worker *w, struct job_row *job, struct cv_err *e);
 	/* Run one task. Return 0 when done, CV_ECANCELLED to give it back,
 	 * CV_EDEFER (with w->defer_until set, its resume point committed) to
-	 * go on later and free the worker meanwhile, or another CV_E* code
-	 * with e->msg as the reason it failed. */
+	 * go on later and free the worker meanwhile, CV_ENOSPC only when the
+	 * store itself could not be written (the task is given back and the
+	 * pool rests: see engine_halted), or another CV_E* code with e->msg
+	 * as the reason it failed. A full disk elsewhere, such as a
+	 * download's output, is such a failure, not CV_ENOSPC. */
 	int (*run_task)(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
 			struct cv_err *e);
 	/* Every task has ended and the job was not cancelled: add the next
@@ -57,6 +60,12 @@ struct engine_kind {
 	void (*task_ended)(struct engine_worker *w, const struct job_row *job, const struct task_row *t);
 	/* Every task has ended (or the job was cancelled): set final statuses. */
 	int (*finish)(struct engine_worker *w, const struct job_row *job, struct cv_err *e);
+	/* Optional: the store refused a write (CV_ENOSPC, reason e->msg)
+	 * while this job was in hand; its work was given back and the pool
+	 * rests until there is room. The job already shows Retrying with the
+	 * reason; show it on the kind's own rows too. Best effort: the write
+	 * may be refused as well. */
+	void (*halted)(struct engine_worker *w, const struct job_row *job, const struct cv_err *e);
 };
 
 /* Register a job kind; call before engine_start. */

@@ -16,12 +16,14 @@
 #include "store/tenants.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fsutil.h"
 #include "util/i18n.h"
 #include "util/json.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,61 @@ int download_keep_days(void)
 	int days = env && *env ? atoi(env) : DOWNLOAD_KEEP_DAYS;
 
 	return days > 0 ? days : DOWNLOAD_KEEP_DAYS;
+}
+
+/*
+ * What a download leaves in the store, and so what the store may delete.
+ * A download job writes one file, its zip, named by result_name() directly
+ * in the store's downloads/, and records that path on its row. The files
+ * written to --out and the copy made for --zip belong to the user: no row
+ * records them and nothing here touches them.
+ *
+ * The recorded path is plain and unauthenticated, and a store copied to
+ * recover elsewhere (cp -a home home2) still records the original's
+ * absolute paths. So only its last component is used: if that is the name
+ * this job's result was given, the file of that name in this store's own
+ * downloads/ goes (the directory opened without following a symlink, and
+ * unlinkat follows none). Any other path, wherever it points, is left
+ * alone; only the row changes.
+ */
+static char *result_name(int64_t job, const char *format)
+{
+	return xasprintf("chatvault-download-%lld-%s.zip", (long long)job, format);
+}
+
+/* 1 if name is one result_name() gives job: its prefix, a format's
+ * lower-case letters, ".zip". */
+static int result_name_is(const char *name, int64_t job)
+{
+	char prefix[48];
+	size_t n = (size_t)snprintf(prefix, sizeof prefix, "chatvault-download-%lld-", (long long)job);
+
+	if (strncmp(name, prefix, n) != 0)
+		return 0;
+	name += n;
+	n = strspn(name, "abcdefghijklmnopqrstuvwxyz");
+	return n > 0 && strcmp(name + n, ".zip") == 0;
+}
+
+/* Remove the result of job recorded as path, if the store owns it (see
+ * above): 0 when none of ours is left, -1 with errno if it could not go. */
+static int result_remove(const char *downloads_dir, int64_t job, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *name = slash ? slash + 1 : path;
+	int dirfd, rc = 0, saved;
+
+	if (!result_name_is(name, job))
+		return 0;
+	dirfd = open(downloads_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dirfd < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT)
+		rc = -1;
+	saved = errno;
+	close(dirfd);
+	errno = saved;
+	return rc;
 }
 
 static int download_plan(struct engine_worker *w, struct job_row *job, struct cv_err *e)
@@ -159,9 +216,11 @@ static int download_run_task(struct engine_worker *w, const struct job_row *job,
 	rc = catalog_text_by_id(w->db, "SELECT user_id FROM accounts WHERE id = ?1", req.account, user_id,
 				sizeof user_id, e);
 	if (rc == 0) {
+		char *name = result_name(job->id, req.format ? req.format : "");
+
 		req.account_user_id = user_id;
-		zip = xasprintf("%s/chatvault-download-%lld-%s.zip", w->store->downloads_dir, (long long)job->id,
-				req.format ? req.format : "");
+		zip = fs_join(w->store->downloads_dir, name);
+		free(name);
 		req.zip_path = zip;
 		if (!req.out_dir) {
 			staging = xasprintf("%s/.staging-job%lld", w->store->downloads_dir, (long long)job->id);
@@ -169,6 +228,13 @@ static int download_run_task(struct engine_worker *w, const struct job_row *job,
 		}
 		job_bump_progress(w->db, job->id, 0, message_estimate(w->db, req.account), NULL);
 		rc = export_run(w->db, w->store->vault, &req, &res, e);
+		/* The export only reads the catalog, so a full disk here is the
+		 * output's (--out, or the zip being built): this download fails.
+		 * CV_ENOSPC would tell the engine the store itself is full; it
+		 * would give the task back, and every later run would take it
+		 * up again first and rest, ahead of every other job. */
+		if (rc == CV_ENOSPC)
+			rc = e->code = CV_EIO;
 	}
 	if (rc == CV_ECANCELLED && w->stop && !job->cancel) {
 		/* The engine is stopping: give the task back to run again. */
@@ -184,7 +250,10 @@ static int download_run_task(struct engine_worker *w, const struct job_row *job,
 			if (res.integrity_errors || res.missing_attachments) {
 				struct buf note = BUF_INIT;
 
-				/* Kept as the job's reason; finish shows it beside Completed. */
+				/* Kept as the job's reason for finish: beside Partially
+				 * Completed when records were left out (the CLI exits
+				 * 3), else beside Completed (the download has all the
+				 * backup has). */
 				if (res.integrity_errors)
 					buf_printf(&note,
 						   P_("%lld stored record failed its integrity check and was left out",
@@ -235,11 +304,15 @@ static int download_finish(struct engine_worker *w, const struct job_row *job, s
 		snprintf(reason, sizeof reason, "%s", _("cancelled by the user"));
 		/* A result written just before the cancel is not kept either. */
 		if (job->result_path && *job->result_path)
-			unlink(job->result_path);
+			result_remove(w->store->downloads_dir, job->id, job->result_path);
 	} else if (failed)
 		status = ST_FAILED;
-	else if (job->reason && *job->reason)
-		snprintf(reason, sizeof reason, "%s", job->reason);
+	else {
+		if (job->problems > 0)
+			status = ST_PARTIAL;
+		if (job->reason && *job->reason)
+			snprintf(reason, sizeof reason, "%s", job->reason);
+	}
 	rc = job_finish(w->db, job->id, status, reason[0] ? reason : NULL, e);
 	engine_notify(w->engine);
 	return rc;
@@ -257,14 +330,15 @@ void download_register(void)
 	engine_register(&download_kind);
 }
 
-int download_expire(sqlite3 *db, int64_t now_ms, int days, int *expired, struct cv_err *e)
+int download_expire(sqlite3 *db, const char *downloads_dir, int64_t now_ms, int days, int *expired,
+		    struct cv_err *e)
 {
 	sqlite3_stmt *sel, *upd;
 	int rc, n = 0;
 
 	if ((rc = catalog_prepare(db,
-				  "SELECT id, result_path FROM jobs WHERE kind = 'download' AND status = 'Completed'"
-				  " AND finished < ?1",
+				  "SELECT id, result_path FROM jobs WHERE kind = 'download'"
+				  " AND status IN ('Completed', 'Partially Completed') AND finished < ?1",
 				  &sel, e)))
 		return rc;
 	if ((rc = catalog_prepare(db,
@@ -275,13 +349,13 @@ int download_expire(sqlite3 *db, int64_t now_ms, int days, int *expired, struct 
 	}
 	sqlite3_bind_int64(sel, 1, now_ms - (int64_t)days * 86400000LL);
 	while (rc == 0 && sqlite3_step(sel) == SQLITE_ROW) {
-		const char *path = catalog_text(sel, 1);
+		int64_t id = sqlite3_column_int64(sel, 0);
 
 		/* The file goes first: a row never says Expired while its
-		 * result is still on disk, except when unlink itself fails. */
-		if (*path && unlink(path) != 0 && errno != ENOENT)
+		 * result is still in the store, unless it cannot be removed. */
+		if (result_remove(downloads_dir, id, catalog_text(sel, 1)) != 0)
 			continue;
-		sqlite3_bind_int64(upd, 1, sqlite3_column_int64(sel, 0));
+		sqlite3_bind_int64(upd, 1, id);
 		if (sqlite3_step(upd) != SQLITE_DONE)
 			rc = catalog_error(db, _("expiring downloads"), e);
 		sqlite3_reset(upd);

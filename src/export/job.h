@@ -19,8 +19,12 @@ void download_register(void);
 extern const struct engine_kind download_kind;
 
 /* Delete the results of downloads that finished more than days ago and
- * mark their rows Expired. *expired counts them (may be NULL). */
-int download_expire(sqlite3 *db, int64_t now_ms, int days, int *expired, struct cv_err *e);
+ * mark their rows Expired. Only a result the store owns is deleted: the
+ * job's own zip in downloads_dir, this store's downloads/ (job.c says why
+ * a recorded path is not trusted further). *expired counts the rows (may
+ * be NULL). */
+int download_expire(sqlite3 *db, const char *downloads_dir, int64_t now_ms, int days, int *expired,
+		    struct cv_err *e);
 /* $CHATVAULT_DOWNLOAD_KEEP_DAYS, else DOWNLOAD_KEEP_DAYS. */
 int download_keep_days(void);
 

@@ -37,6 +37,29 @@ int fs_exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
+int fs_check_writable_file(const char *path, struct cv_err *e)
+{
+	size_t n = strlen(path);
+	struct stat st;
+	char *copy, *dir;
+	int rc = 0;
+
+	if (n == 0 || path[n - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+		return err_set(e, CV_EINVAL, _("%s names a directory; give the path of the file to write"), path);
+	copy = xstrdup(path);
+	dir = dirname(copy);
+	if (stat(dir, &st) != 0)
+		rc = err_set(e, errno == ENOENT ? CV_ENOTFOUND : CV_EIO, _("cannot write %s: %s: %s"), path, dir,
+			     strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		rc = err_set(e, CV_EINVAL, _("cannot write %s: %s is not a directory"), path, dir);
+	else if (access(dir, W_OK | X_OK) != 0)
+		rc = err_set(e, errno == EACCES ? CV_EPERMS : CV_EIO, _("cannot write %s: %s: %s"), path, dir,
+			     strerror(errno));
+	free(copy);
+	return rc;
+}
+
 int fs_mkdir_p(const char *path, mode_t mode, struct cv_err *e)
 {
 	char *tmp = xstrdup(path);

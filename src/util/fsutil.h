@@ -25,6 +25,10 @@ int fs_read_file(const char *path, size_t max, struct buf *out, struct cv_err *e
  * group or others. */
 int fs_check_private(const char *path, struct cv_err *e);
 int fs_exists(const char *path);
+/* Before work whose result is then written to path: refuse, with a message
+ * naming it, a path that names a directory (or ends in '/') or whose
+ * directory is missing or cannot be written. */
+int fs_check_writable_file(const char *path, struct cv_err *e);
 /* Join dir and name with one '/'; the caller owns the result. */
 char *fs_join(const char *dir, const char *name);
 /* write() all n bytes, retrying short writes and EINTR: 0, or -1 with errno. */

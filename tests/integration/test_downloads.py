@@ -1,12 +1,16 @@
 """Download jobs: the result zip in the store's downloads/, the job row and
-its statuses, expiry after the keep time, and cancel."""
+its statuses, expiry after the keep time, cancel, and an output that cannot
+be written."""
 import csv
+import errno
 import io
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import time
+import unittest
 import zipfile
 
 import cvtest
@@ -120,6 +124,156 @@ class Downloads(cvtest.ChatvaultTest):
         db.close()
         self.assertEqual(self.cv("--json", "jobs", "list", "--kind", "download", env=env).json()[1]["status"],
                          "Completed")
+
+    # Needs cmd_download.c (src/cli, changed on another branch) to call
+    # fs_check_writable_file(--zip) before it queues the job; remove the
+    # decorator with that change.
+    @unittest.expectedFailure
+    def test_zip_destination_is_checked_before_the_export(self):
+        upn = self.backed_up()
+        dl = os.path.join(self.dir, "dl")
+        os.mkdir(dl)
+        for dest, why in ((dl, "names a directory"), (dl + "/", "names a directory"),
+                          (os.path.join(self.dir, "nowhere", "x.zip"), "No such file or directory")):
+            res = self.cv("download", "--user", upn, "--format", "json", "--zip", dest, ok=None)
+            self.assertEqual(res.rc, 1, res.err)
+            self.assertIn(dest, res.err)
+            self.assertIn(why, res.err)
+        self.assertEqual(self.download_jobs(), [], "an export ran for a destination that cannot take it")
+        self.assertEqual(os.listdir(dl), [])
+
+    def damage_one_record(self, upn):
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        row_id, blob = db.execute(
+            "SELECT m.id, m.raw_enc FROM messages m JOIN account_chats ac ON ac.chat = m.chat"
+            " JOIN accounts a ON a.id = ac.account WHERE a.upn = ? LIMIT 1", (upn,)).fetchone()
+        flipped = bytearray(blob)
+        flipped[len(flipped) // 2] ^= 0x01
+        db.execute("UPDATE messages SET raw_enc = ? WHERE id = ?", (bytes(flipped), row_id))
+        db.commit()
+        db.close()
+
+    def test_damaged_record_makes_the_download_partially_completed(self):
+        upn = self.backed_up()
+        self.damage_one_record(upn)
+        res = self.cv("download", "--user", upn, "--format", "json", "--out", os.path.join(self.dir, "out"), ok=None)
+        self.assertEqual(res.rc, 3, res.err)
+        [job] = self.download_jobs()
+        self.assertEqual(job["status"], "Partially Completed")
+        self.assertEqual(job.get("reason"), "1 stored record failed its integrity check and was left out")
+        self.assertIn("Partially Completed: 1 stored record failed its integrity check", res.err)
+        self.assertTrue(os.path.exists(job["result"]))
+        # Its result expires like any other.
+        self.age(self.home, job["id"])
+        [job2] = self.download_jobs()
+        self.assertEqual(job2["status"], "Expired")
+        self.assertFalse(os.path.exists(job["result"]))
+
+    # Partially Completed exits 3, and cmd_download.c (src/cli, changed on
+    # another branch) copies the result to --zip only on exit 0: it must
+    # copy on EXIT_PARTIAL too. Remove the decorator with that change.
+    @unittest.expectedFailure
+    def test_damaged_record_still_delivers_the_zip(self):
+        upn = self.backed_up()
+        self.damage_one_record(upn)
+        z = os.path.join(self.dir, "out.zip")
+        res = self.cv("download", "--user", upn, "--format", "json", "--zip", z, ok=None)
+        self.assertEqual(res.rc, 3, res.err)
+        self.assertEqual([j["status"] for j in self.download_jobs()], ["Partially Completed"])
+        self.assertTrue(os.path.exists(z), "the zip was not delivered")
+
+    def age(self, home, job, days=8):
+        db = sqlite3.connect(os.path.join(home, "catalog.db"))
+        db.execute("UPDATE jobs SET finished = finished - ? WHERE id = ?", (days * 86400 * 1000, job))
+        db.commit()
+        db.close()
+
+    def test_expiry_on_a_copied_store_leaves_the_original_alone(self):
+        upn = self.backed_up()
+        self.cv("download", "--user", upn, "--format", "json", "--out", os.path.join(self.dir, "a"))
+        [job] = self.download_jobs()
+        # A copy made to recover elsewhere records the original's path.
+        home2 = os.path.join(self.dir, "home2")
+        subprocess.run(["cp", "-a", self.home, home2], check=True)
+        copy = os.path.join(home2, "downloads", os.path.basename(job["result"]))
+        self.assertTrue(os.path.exists(copy))
+        self.age(home2, job["id"])
+        [job2] = self.cv("-H", home2, "-p", self.passfile, "--json", "jobs", "list", "--kind", "download",
+                         home=False).json()
+        self.assertEqual(job2["status"], "Expired")
+        self.assertTrue(os.path.exists(job["result"]), "the original store's result was deleted")
+        self.assertFalse(os.path.exists(copy), "the copy's own result outlived its row")
+        [job] = self.download_jobs()
+        self.assertEqual(job["status"], "Completed")
+
+    def test_expiry_deletes_nothing_the_store_does_not_own(self):
+        upn = self.backed_up()
+        for fmt in ("json", "html"):
+            self.cv("download", "--user", upn, "--format", fmt, "--out", os.path.join(self.dir, fmt))
+        first, second = self.download_jobs()
+        victim = os.path.join(self.dir, "victim")
+        with open(victim, "w") as f:
+            f.write("not chatvault's\n")
+        # Anyone who can write the catalog can change result_path: point
+        # one row at a file outside the store and the other at the first
+        # row's result, then let both expire.
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        db.execute("UPDATE jobs SET result_path = ? WHERE id = ?", (victim, first["id"]))
+        db.execute("UPDATE jobs SET result_path = ? WHERE id = ?", (first["result"], second["id"]))
+        db.commit()
+        db.close()
+        self.age(self.home, second["id"])
+        self.assertEqual([j["status"] for j in self.download_jobs()], ["Completed", "Expired"])
+        self.assertTrue(os.path.exists(first["result"]), "another job's result was deleted")
+        self.age(self.home, first["id"])
+        self.assertEqual([j["status"] for j in self.download_jobs()], ["Expired", "Expired"])
+        self.assertTrue(os.path.exists(victim), "a file outside the store was deleted")
+
+    def full_disk(self):
+        """A directory on a small tmpfs filled to the last byte (removed
+        again when the test ends)."""
+        if os.geteuid() != 0:
+            self.skipTest("mounting a tmpfs needs root")
+        mnt = os.path.join(self.dir, "full")
+        os.mkdir(mnt)
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt], capture_output=True,
+                              text=True)
+        if proc.returncode != 0:
+            self.skipTest("cannot mount a small tmpfs here: " + proc.stderr.strip())
+
+        def unmount():  # runs after tearDown, which could not remove the mount point
+            subprocess.run(["umount", "-l", mnt], capture_output=True)
+            if not os.environ.get("CV_KEEP_TMP"):
+                shutil.rmtree(self.dir, ignore_errors=True)
+        self.addCleanup(unmount)
+        with open(os.path.join(mnt, "filler"), "wb", buffering=0) as f:
+            try:
+                while True:
+                    f.write(b"x" * 4096)
+            except OSError as err:
+                self.assertEqual(err.errno, errno.ENOSPC)
+        return mnt
+
+    def test_output_on_a_full_disk_fails_the_download_and_blocks_nothing(self):
+        upn = self.backed_up()
+        full = self.full_disk()
+        res = self.cv("download", "--user", upn, "--format", "csv", "--out", os.path.join(full, "dl"), ok=None)
+        print("# output on a full disk: exit %d: %s" % (res.rc, res.err.strip().splitlines()[-1]))
+        self.assertEqual(res.rc, 1, res.err)
+        self.assertRegex(res.err, r"(?i)no space left")
+        [job] = self.download_jobs()
+        self.assertEqual(job["status"], "Failed")
+        self.assertIn(os.path.join(full, "dl"), job.get("reason", ""))
+        self.assertRegex(job.get("reason", ""), r"(?i)no space left")
+        self.assertNotIn("result", job)
+        self.assertEqual([n for n in os.listdir(os.path.join(self.home, "downloads")) if not n.startswith(".")], [])
+        # Nothing picks it up again: other work runs.
+        other = os.path.join(self.dir, "other")
+        res = self.cv("download", "--user", upn, "--format", "csv", "--out", other, ok=None)
+        self.assertEqual(res.rc, 0, res.err)
+        self.assertTrue(os.path.exists(os.path.join(other, "messages.csv")))
+        self.backup()
+        self.assertEqual([j["status"] for j in self.download_jobs()], ["Failed", "Completed"])
 
     def test_cancel_stops_the_export(self):
         upn = self.backed_up("--users", "1", "--chats-per-user", "8", "--messages-per-chat", "1500")

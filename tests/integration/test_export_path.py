@@ -1,7 +1,9 @@
 """The export API path and the store under pressure: a delta link older than
 eight months is replaced by windows, a tenant refused the export API is read
 per chat, two processes share one backup through job leases, and a full disk
-stops a backup with a clear error and leaves the store intact."""
+stops a backup with a clear error, says so on the job and its accounts, and
+leaves the store intact."""
+import json
 import os
 import re
 import shutil
@@ -128,6 +130,8 @@ class ExportPath(cvtest.ChatvaultTest, cvtest.TruthChecks):
 mount -t tmpfs -o size={size}k tmpfs {mnt} || exit 97
 cp -a {home} {mnt}/home || exit 98
 {cv} backup > {d}/out1 2> {d}/err1; echo $? > {d}/rc1
+{cv} --json accounts list > {d}/accounts1
+{cv} --json jobs list --kind backup > {d}/jobs1
 mount -o remount,size=262144k {mnt}
 {cv} backup > {d}/out2 2> {d}/err2; echo $? > {d}/rc2
 rm -rf {home} && cp -a {mnt}/home {home}
@@ -147,12 +151,24 @@ rm -rf {home} && cp -a {mnt}/home {home}
         self.assertNotEqual(rc1, 0)
         self.assertRegex(err1, r"(?i)disk is full|no space left")
         self.assertNotIn("Traceback", err1)
+        # Meanwhile the backup and its accounts say why nothing moves (the
+        # console sees no stderr), not In Progress.
+        job = json.loads(read("jobs1"))[-1]
+        self.assertEqual(job["status"], "Retrying")
+        self.assertRegex(job.get("reason", ""), r"(?i)disk is full")
+        accounts = json.loads(read("accounts1"))
+        self.assertEqual({a["status"] for a in accounts}, {"Retrying"})
+        for a in accounts:
+            self.assertRegex(a["reason"] or "", r"(?i)disk is full", a)
         # With room again the same backup finishes, exact and intact.
         self.assertIn(int(read("rc2")), (0, 3), read("err2"))
         db = self.db()
         self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
         db.close()
         self.check_against_truth(statuses=False)
+        for a in self.cv("--json", "accounts", "list").json():
+            self.assertIn(a["status"], ("Completed", "Partially Completed"), a)
+            self.assertNotRegex(a["reason"] or "", r"(?i)disk is full", a)
 
 
 class BalancedPlan(cvtest.ChatvaultTest, cvtest.TruthChecks):

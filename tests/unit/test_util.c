@@ -1,19 +1,25 @@
 /* Unit tests for src/util: the sanitiser, strict ISO 8601, encodings, buffers,
- * the cJSON arena. */
+ * the cJSON arena, errors, file checks. */
 #include "config.h"
 
 #include "tap.h"
 #include "util/buf.h"
 #include "util/encode.h"
 #include "util/err.h"
+#include "util/fsutil.h"
 #include "util/json.h"
 #include "util/sanitize.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static char *san(const char *s, size_t n, unsigned flags)
 {
@@ -326,6 +332,60 @@ static void test_err(void)
 	is_int(e.code, CV_EPROTO, "err_prefix keeps the code");
 }
 
+/* A destination checked before a long export, rather than after it. */
+static void test_check_writable_file(void)
+{
+	char dir[] = "/tmp/cv-util-XXXXXX";
+	char *sub, *file, *in_sub, *under_file, *missing, *slash, *locked;
+	struct cv_err e = {0};
+	FILE *f;
+
+	if (mkdtemp(dir) == NULL)
+		xfatal("mkdtemp: %s", strerror(errno));
+	sub = fs_join(dir, "dl");
+	file = fs_join(dir, "a.zip");
+	in_sub = fs_join(sub, "b.zip");
+	under_file = fs_join(file, "c.zip");
+	missing = fs_join(dir, "nowhere/d.zip");
+	slash = xasprintf("%s/new/", dir);
+	locked = fs_join(dir, "locked");
+	if (mkdir(sub, 0700) != 0 || mkdir(locked, 0500) != 0 || (f = fopen(file, "w")) == NULL)
+		xfatal("test setup: %s", strerror(errno));
+	fclose(f);
+
+	is_int(fs_check_writable_file(in_sub, &e), 0, "a new file in a writable directory");
+	is_int(fs_check_writable_file(file, &e), 0, "an existing file, to be replaced");
+	is_int(fs_check_writable_file("cv-relative.zip", &e), 0, "a bare name: the current directory");
+	is_int(fs_check_writable_file(sub, &e), CV_EINVAL, "a directory is refused");
+	ok(strstr(e.msg, sub) && strstr(e.msg, "directory"), "  and named: %s", e.msg);
+	is_int(fs_check_writable_file(slash, &e), CV_EINVAL, "a name ending in / is refused: %s", e.msg);
+	is_int(fs_check_writable_file(missing, &e), CV_ENOTFOUND, "a missing directory is refused");
+	ok(strstr(e.msg, "nowhere") != NULL, "  and named: %s", e.msg);
+	is_int(fs_check_writable_file(under_file, &e), CV_EINVAL, "a file in place of the directory is refused: %s",
+	       e.msg);
+	if (geteuid() != 0) {
+		char *in_locked = fs_join(locked, "e.zip");
+
+		is_int(fs_check_writable_file(in_locked, &e), CV_EPERMS, "a directory we cannot write is refused: %s",
+		       e.msg);
+		free(in_locked);
+	} else {
+		ok(1, "# SKIP root writes everywhere: no unwritable directory to try");
+	}
+
+	unlink(file);
+	rmdir(sub);
+	rmdir(locked);
+	rmdir(dir);
+	free(sub);
+	free(file);
+	free(in_sub);
+	free(under_file);
+	free(missing);
+	free(slash);
+	free(locked);
+}
+
 int main(void)
 {
 	test_sanitize();
@@ -335,5 +395,6 @@ int main(void)
 	test_json_arena();
 	test_json_append();
 	test_err();
+	test_check_writable_file();
 	return tap_done();
 }
