@@ -57,7 +57,7 @@ int cmd_download(struct cli *c)
 	struct app *a;
 	char *out_abs = NULL;
 	int64_t job, snap, when;
-	int ch, rc;
+	int ch, rc, waited;
 
 	memset(&req, 0, sizeof req);
 	memset(&in, 0, sizeof in);
@@ -93,6 +93,9 @@ int cmd_download(struct cli *c)
 		return cli_usage_error(_("unknown format '%s' (this build writes: %s)"), req.format, export_formats());
 	if (req.from_ms && req.to_ms && req.from_ms > req.to_ms)
 		return cli_usage_error(_("--from is after --to"));
+	/* a --zip that cannot be written fails now, not after the export */
+	if (req.zip_path && (rc = fs_check_writable_file(req.zip_path, &e)))
+		return cli_fail(&e);
 	if (req.out_dir && (rc = absolute_dir(req.out_dir, &out_abs, &e)))
 		return cli_fail(&e);
 	if ((rc = cli_open(c, &a))) {
@@ -117,8 +120,9 @@ int cmd_download(struct cli *c)
 	in.out_dir = out_abs;
 	if ((rc = app_download_start(a, &in, &job, &e)) || (rc = app_engine_start(a, 0, &e)))
 		goto out;
-	rc = cli_wait_job(c, a, job);
-	if (rc == EXIT_OK && (rc = job_load(a->store->db, job, &j, &e)) == 0) {
+	rc = waited = cli_wait_job(c, a, job);
+	/* Partially Completed (records left out) still has a result to deliver */
+	if ((waited == EXIT_OK || waited == EXIT_PARTIAL) && (rc = job_load(a->store->db, job, &j, &e)) == 0) {
 		if (req.zip_path && j.result_path)
 			rc = fs_copy_file(j.result_path, req.zip_path, 0600, &e);
 		if (rc == 0 && c->verbose >= 0)
@@ -126,7 +130,7 @@ int cmd_download(struct cli *c)
 				req.zip_path ? req.zip_path : req.out_dir);
 		/* (cli_wait_job printed the job's note: damaged records left
 		 * out, files the backup could not get) */
-		if (rc == 0 && j.problems)
+		if (rc == 0 && (j.problems || waited == EXIT_PARTIAL))
 			rc = EXIT_PARTIAL;
 		job_row_free(&j);
 	}

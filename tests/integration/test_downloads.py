@@ -10,7 +10,6 @@ import shutil
 import sqlite3
 import subprocess
 import time
-import unittest
 import zipfile
 
 import cvtest
@@ -128,7 +127,6 @@ class Downloads(cvtest.ChatvaultTest):
     # Needs cmd_download.c (src/cli, changed on another branch) to call
     # fs_check_writable_file(--zip) before it queues the job; remove the
     # decorator with that change.
-    @unittest.expectedFailure
     def test_zip_destination_is_checked_before_the_export(self):
         upn = self.backed_up()
         dl = os.path.join(self.dir, "dl")
@@ -172,7 +170,6 @@ class Downloads(cvtest.ChatvaultTest):
     # Partially Completed exits 3, and cmd_download.c (src/cli, changed on
     # another branch) copies the result to --zip only on exit 0: it must
     # copy on EXIT_PARTIAL too. Remove the decorator with that change.
-    @unittest.expectedFailure
     def test_damaged_record_still_delivers_the_zip(self):
         upn = self.backed_up()
         self.damage_one_record(upn)
