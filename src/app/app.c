@@ -412,8 +412,18 @@ int app_tenant_update(struct app *a, const char *name, const struct app_tenant_i
 
 int app_tenant_remove(struct app *a, const char *name, int delete_backups, struct cv_err *e)
 {
-	int rc = tenant_remove(a->store->db, name, delete_backups, e);
+	int64_t tid, job;
+	int rc;
 
+	/* Its rows would vanish under the workers of the process running it. */
+	if ((rc = app_tenant_resolve(a, name, &tid, e)) || (rc = queue_tenant_busy(a->store->db, tid, &job, e)))
+		return rc;
+	if (job)
+		return err_set(e, CV_ELOCKED,
+			       _("job %lld of tenant '%s' is running; wait for it to end or cancel it "
+				 "('chatvault jobs cancel %lld'), then remove the tenant"),
+			       (long long)job, name, (long long)job);
+	rc = tenant_remove(a->store->db, name, delete_backups, e);
 	if (rc == 0) {
 		app_audit(a, "tenant remove", name, delete_backups ? "with its backups" : NULL);
 		blob_sweep_unused(a->store->db, a->store->blobs_dir);

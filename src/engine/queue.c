@@ -554,3 +554,26 @@ int queue_release_all(sqlite3 *db, struct cv_err *e)
 	sqlite3_finalize(st);
 	return rc;
 }
+
+int queue_tenant_busy(sqlite3 *db, int64_t tenant, int64_t *job, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*job = 0;
+	if ((rc = lease_stmt(db,
+			     "SELECT j.id FROM jobs j WHERE j.tenant = ?1 AND j.finished IS NULL AND ("
+			     " (j.lease_expires > ?2 AND NOT owner_dead(j.lease_owner)) OR EXISTS (SELECT 1 FROM tasks t"
+			     " WHERE t.job = j.id AND t.state = 'running' AND t.lease_expires > ?2"
+			     " AND NOT owner_dead(t.lease_owner))) LIMIT 1",
+			     &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, tenant);
+	sqlite3_bind_int64(st, 2, time_now_ms());
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*job = sqlite3_column_int64(st, 0);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : catalog_error(db, _("reading the jobs"), e);
+	catalog_release(st);
+	return rc;
+}

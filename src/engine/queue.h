@@ -124,5 +124,8 @@ int task_finish(sqlite3 *db, int64_t task, int code, const char *reason, struct 
 int task_release(sqlite3 *db, int64_t task, struct cv_err *e);
 /* Give back every lease this process holds (graceful stop). */
 int queue_release_all(sqlite3 *db, struct cv_err *e);
+/* *job: an unfinished job of the tenant that a live process is working on
+ * now (its own lease or a running task's, unexpired, owner alive), or 0. */
+int queue_tenant_busy(sqlite3 *db, int64_t tenant, int64_t *job, struct cv_err *e);
 
 #endif

@@ -4,7 +4,10 @@ is opened, JSON that cannot drive a terminal, and tenant changes that keep
 backups unless told otherwise."""
 import json
 import os
+import signal
 import sqlite3
+import subprocess
+import time
 
 import cvtest
 
@@ -131,6 +134,34 @@ class Contract(cvtest.ChatvaultTest):
         self.cv("download", "--user", user["userPrincipalName"], "--format", "json", "--chat", sorted(mine)[0],
                 "--out", out)
         self.assertEqual(len(os.listdir(out)), 1)
+
+    def test_tenant_remove_waits_for_a_running_backup(self):
+        """Removing a tenant under a backup another process is running
+        would pull its rows from under it: refused, naming the job. A
+        process that was killed holds nothing up."""
+        self.start_sim("--users", "6", "--chats-per-user", "2", "--messages-per-chat", "120", "--throttle", "off")
+        self.setup_tenant()
+        self.sim.post("/_sim/config", {"latency_ms": 200})
+        name = self.cv("--json", "tenant", "list").json()[0]["name"]
+        proc = subprocess.Popen([cvtest.CHATVAULT, "-H", self.home, "-p", self.passfile, "backup", "--per-chat"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
+        deadline = time.time() + 60
+        running = 0
+        while not running and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.1)
+            db = sqlite3.connect(os.path.join(self.home, "catalog.db"), timeout=5)
+            running = db.execute("SELECT count(*) FROM tasks WHERE state = 'running'").fetchone()[0]
+            db.close()
+        self.assertTrue(running, "the backup never ran a task")
+        res = self.cv("tenant", "remove", name, "--delete-backups", ok=None)
+        self.assertEqual(res.rc, 1, res.err)
+        self.assertRegex(res.err, r"job \d+ of tenant .* is running")
+        self.assertEqual(len(self.cv("--json", "tenant", "list").json()), 1)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        self.sim.post("/_sim/config", {"latency_ms": 0})
+        self.cv("tenant", "remove", name, "--delete-backups")
+        self.assertEqual(self.cv("--json", "tenant", "list").json(), [])
 
     def test_missing_key_file_is_named_and_init_refuses(self):
         self.start_sim("--users", "4", "--chats-per-user", "1", "--messages-per-chat", "10", "--throttle", "off")
