@@ -140,17 +140,6 @@ class Downloads(cvtest.ChatvaultTest):
         self.assertEqual(self.download_jobs(), [], "an export ran for a destination that cannot take it")
         self.assertEqual(os.listdir(dl), [])
 
-    def damage_one_record(self, upn):
-        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
-        row_id, blob = db.execute(
-            "SELECT m.id, m.raw_enc FROM messages m JOIN account_chats ac ON ac.chat = m.chat"
-            " JOIN accounts a ON a.id = ac.account WHERE a.upn = ? LIMIT 1", (upn,)).fetchone()
-        flipped = bytearray(blob)
-        flipped[len(flipped) // 2] ^= 0x01
-        db.execute("UPDATE messages SET raw_enc = ? WHERE id = ?", (bytes(flipped), row_id))
-        db.commit()
-        db.close()
-
     def test_damaged_record_makes_the_download_partially_completed(self):
         upn = self.backed_up()
         self.damage_one_record(upn)

@@ -124,15 +124,7 @@ class Store(cvtest.ChatvaultTest):
         upn = self.cv("--json", "accounts", "list").json()[0]["upn"]
         before = self.download_json(upn)
         total = sum(len(d["messages"]) for d in before.values())
-        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
-        row_id, blob = db.execute(
-            "SELECT m.id, m.raw_enc FROM messages m JOIN account_chats ac ON ac.chat = m.chat"
-            " JOIN accounts a ON a.id = ac.account WHERE a.upn = ? LIMIT 1", (upn,)).fetchone()
-        flipped = bytearray(blob)
-        flipped[len(flipped) // 2] ^= 0x01
-        db.execute("UPDATE messages SET raw_enc = ? WHERE id = ?", (bytes(flipped), row_id))
-        db.commit()
-        db.close()
+        self.damage_one_record(upn)
         out = os.path.join(self.dir, "after")
         res = self.cv("download", "--user", upn, "--format", "json", "--out", out, ok=False)
         self.assertEqual(res.rc, 3, res.err)

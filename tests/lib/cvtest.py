@@ -153,6 +153,18 @@ class ChatvaultTest(unittest.TestCase):
             self.fail("chatvault backup exited %d\nstderr:\n%s" % (res.rc, res.err))
         return res
 
+    def damage_one_record(self, upn):
+        """Flip one bit in the middle of a sealed message of upn's chats."""
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        row_id, blob = db.execute(
+            "SELECT m.id, m.raw_enc FROM messages m JOIN account_chats ac ON ac.chat = m.chat"
+            " JOIN accounts a ON a.id = ac.account WHERE a.upn = ? LIMIT 1", (upn,)).fetchone()
+        flipped = bytearray(blob)
+        flipped[len(flipped) // 2] ^= 0x01
+        db.execute("UPDATE messages SET raw_enc = ? WHERE id = ?", (bytes(flipped), row_id))
+        db.commit()
+        db.close()
+
     def download_json(self, upn, *extra):
         out = os.path.join(self.dir, "dl-" + upn.split("@")[0])
         shutil.rmtree(out, ignore_errors=True)
