@@ -3,7 +3,6 @@ import json
 import os
 import pty
 import select
-import sqlite3
 import subprocess
 import time
 
