@@ -14,6 +14,7 @@
 #include "app/app.h"
 #include "app/view.h"
 #include "engine/engine.h"
+#include "store/catalog.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/i18n.h"
@@ -41,7 +42,6 @@
 #define RELOAD_MIN_MS 250     /* and reload at most four times a second */
 #define KEY_CALM_MS 400       /* rows do not re-sort under a key press in flight */
 #define BUSY_QUIET_MS 300     /* a wait for the store's lock this short goes unremarked */
-#define BUSY_GIVE_UP_MS 30000 /* and one this long fails, as the store's own timeout did */
 
 static int sig_fd = -1;       /* write end of the self-pipe, for handlers */
 static int curses_on;
@@ -360,8 +360,8 @@ int ui_getkey(struct ui *u)
  * worker's commit passes unremarked; a longer one says so on the status
  * row and ends (the action then fails as busy) at a key, which is taken as
  * the answer, at a signal, which the loop then handles (a resize, a quit),
- * or after BUSY_GIVE_UP_MS. Only the status row is painted: drawing a view
- * could query the very connection that waits. */
+ * or after CATALOG_BUSY_TIMEOUT_MS. Only the status row is painted:
+ * drawing a view could query the very connection that waits. */
 static int busy_wait(void *ctx, int64_t waited)
 {
 	struct ui *u = ctx;
@@ -370,7 +370,7 @@ static int busy_wait(void *ctx, int64_t waited)
 
 	if (waited < BUSY_QUIET_MS)
 		return 1;
-	if (waited >= BUSY_GIVE_UP_MS)
+	if (waited >= CATALOG_BUSY_TIMEOUT_MS) /* fails, as the store's own wait would */
 		return 0;
 	if (poll(p, 2, 0) > 0) {
 		if (p[0].revents)

@@ -102,8 +102,6 @@ int app_engine_start(struct app *a, int workers, struct cv_err *e)
 /* Between two looks at the lock: short enough that a wait ends soon
  * after the lock is released, long enough not to spin. */
 #define BUSY_STEP_MS 20
-/* The store's own wait (catalog_open), put back by app_set_busy_wait(NULL). */
-#define BUSY_TIMEOUT_MS 30000
 
 static int on_busy(void *ctx, int count)
 {
@@ -126,7 +124,7 @@ void app_set_busy_wait(struct app *a, app_busy_fn fn, void *ctx)
 	if (fn)
 		sqlite3_busy_handler(a->store->db, on_busy, a);
 	else
-		sqlite3_busy_timeout(a->store->db, BUSY_TIMEOUT_MS);
+		sqlite3_busy_timeout(a->store->db, CATALOG_BUSY_TIMEOUT_MS); /* catalog_open's */
 }
 
 int app_passwd(struct app *a, const char *newpass, size_t len, struct cv_err *e)

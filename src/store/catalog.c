@@ -356,7 +356,7 @@ int catalog_open(const char *path, int create, sqlite3 **out, struct cv_err *e)
 		sqlite3_close(db);
 		return rc;
 	}
-	sqlite3_busy_timeout(db, 30000);
+	sqlite3_busy_timeout(db, CATALOG_BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(db, 1);
 	if (catalog_exec(db,
 			 "PRAGMA journal_mode = WAL;"

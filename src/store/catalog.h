@@ -20,6 +20,10 @@ struct cv_err;
 	"(CASE " kind " WHEN 'account' THEN 0 WHEN 'chat' THEN 1 WHEN 'window' THEN 2 WHEN 'delta' THEN 2" \
 	" ELSE 3 END)"
 
+/* How long a connection waits for another's write lock before a statement
+ * fails busy (sqlite's busy timeout on every connection catalog_open makes). */
+#define CATALOG_BUSY_TIMEOUT_MS 30000
+
 /* Open (creating if create is set) the catalog at path and bring its schema
  * up to date. A catalog newer than this build is refused. The caller owns
  * *out and closes it with catalog_close. */
