@@ -9,6 +9,7 @@
 #include "app/view.h"
 
 #include "app/app.h"
+#include "backup/backup.h"
 #include "engine/engine.h"
 #include "engine/queue.h"
 #include "export/export.h"
@@ -674,20 +675,16 @@ int app_jobs_list(struct app *a, const char *kind, int max, struct app_job_row *
 
 	*out = xcalloc((size_t)(max > 0 ? max : 1), sizeof **out);
 	*n = 0;
-	/* A backup's phases (backup/bulk.c) are rows of its tasks: the listing
-	 * of each account's chats adds tasks as it goes, until "phase:plan"
-	 * is recorded with the run's tasks and a "cover" row ("chat:" key) for
-	 * each chat an export reads; the last phase, "phase:settle", turns
-	 * every cover row into one chat task. So once the plan is recorded,
-	 * progress_total plus the cover rows is the final total. */
+	/* An unfinished backup's total grows until it has planned its run
+	 * (backup/backup.h). */
 	rc = catalog_prepare(a->store->db,
 			     "SELECT j.id, j.kind, IFNULL(t.name, ''), j.status, j.reason, j.progress_done,"
 			     " j.progress_total, j.created, j.started, j.finished, j.result_path,"
 			     " IFNULL(j.result_size, 0),"
-			     " CASE WHEN j.finished IS NULL AND j.kind = 'backup' THEN EXISTS (SELECT 1 FROM tasks"
-			     "  WHERE job = j.id AND key = 'phase:plan') ELSE 1 END,"
-			     " CASE WHEN j.finished IS NULL AND j.kind = 'backup' THEN (SELECT count(*) FROM tasks"
-			     "  WHERE job = j.id AND key >= 'chat:' AND key < 'chat;' AND kind = 'cover') ELSE 0 END"
+			     " CASE WHEN j.finished IS NULL AND j.kind = 'backup' THEN " BACKUP_SQL_TOTAL_FINAL("j")
+			     " ELSE 1 END,"
+			     " CASE WHEN j.finished IS NULL AND j.kind = 'backup' THEN " BACKUP_SQL_TOTAL_PENDING("j")
+			     " ELSE 0 END"
 			     " FROM jobs j LEFT JOIN tenants t ON t.id = j.tenant"
 			     " WHERE (?1 IS NULL OR j.kind = ?1)"
 			     " ORDER BY j.finished IS NOT NULL, j.id DESC LIMIT ?2",

@@ -10,6 +10,19 @@
 
 #include "engine/engine.h"
 
+/* A backup's phases are rows of its tasks (bulk.c): listing each account's
+ * chats adds tasks as it goes, until BACKUP_PHASE_PLAN is recorded with the
+ * run's tasks and a "cover" row (key "chat:...") for each chat an export
+ * reads; the last phase turns every cover row into one chat task. So, for
+ * a backup job `j` in a query: BACKUP_SQL_TOTAL_FINAL is 1 once its total
+ * will not grow, and then progress_total plus BACKUP_SQL_TOTAL_PENDING is
+ * the final total. */
+#define BACKUP_PHASE_PLAN "phase:plan"
+#define BACKUP_SQL_TOTAL_FINAL(j) \
+	"EXISTS (SELECT 1 FROM tasks WHERE job = " j ".id AND key = '" BACKUP_PHASE_PLAN "')"
+#define BACKUP_SQL_TOTAL_PENDING(j) \
+	"(SELECT count(*) FROM tasks WHERE job = " j ".id AND key >= 'chat:' AND key < 'chat;' AND kind = 'cover')"
+
 /* Register the kind with the engine. */
 void backup_register(void);
 

@@ -21,6 +21,7 @@
  */
 #include "config.h"
 
+#include "backup/backup.h"
 #include "backup/bulk.h"
 #include "backup/files.h"
 #include "backup/internal.h"
@@ -539,7 +540,7 @@ static int plan_run(struct engine_worker *w, const struct job_row *job, int *add
 	per_chat = per_chat_wanted(job);
 	if ((rc = catalog_begin(w->db, e)))
 		return rc;
-	if (has_row(w, job, "phase:plan")) {
+	if (has_row(w, job, BACKUP_PHASE_PLAN)) {
 		*added = -1;
 		catalog_rollback(w->db);
 		return 0;
@@ -588,7 +589,7 @@ static int plan_run(struct engine_worker *w, const struct job_row *job, int *add
 			    exports),
 			 exports, windowed, direct);
 	if ((rc = job_set_note(w->db, job->id, note, e)) ||
-	    (rc = task_note(w->db, job->id, "phase:plan", "phase", 0, 0, e)))
+	    (rc = task_note(w->db, job->id, BACKUP_PHASE_PLAN, "phase", 0, 0, e)))
 		goto fail;
 	rc = catalog_commit(w->db, e);
 	if (rc == 0)
@@ -700,7 +701,7 @@ static int early_pick(struct engine_worker *w, const struct job_row *job, struct
 	memset(&p, 0, sizeof p);
 	if ((rc = catalog_begin(w->db, e)))
 		return rc;
-	if (has_row(w, job, "phase:plan") || (rc = plan_load(w, job, &p, e)))
+	if (has_row(w, job, BACKUP_PHASE_PLAN) || (rc = plan_load(w, job, &p, e)))
 		goto out;
 	cover_early(&p);
 	if ((i = early_candidate(&p)) < 0)
@@ -748,7 +749,7 @@ void bulk_task_ended(struct engine_worker *w, const struct job_row *job, const s
 	int64_t left;
 	int rc = 0, added;
 
-	if (strcmp(t->kind, "account") != 0 || has_row(w, job, "phase:plan"))
+	if (strcmp(t->kind, "account") != 0 || has_row(w, job, BACKUP_PHASE_PLAN))
 		return;
 	left = job_count(w, job,
 			 "SELECT count(*) FROM tasks WHERE job = ?1 AND kind = 'account'"
@@ -766,7 +767,7 @@ int bulk_advance(struct engine_worker *w, const struct job_row *job, int *more, 
 	int added = 0, rc;
 
 	*more = 0;
-	if (!has_row(w, job, "phase:plan")) {
+	if (!has_row(w, job, BACKUP_PHASE_PLAN)) {
 		if ((rc = plan_run(w, job, &added, e)))
 			return rc;
 		if (added) { /* its tasks, or another worker's plan: first they run */
