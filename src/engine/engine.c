@@ -314,6 +314,18 @@ int engine_halted(struct engine *en, struct cv_err *e)
 	return code;
 }
 
+/*
+ * Errors that do not fail the work in hand: the engine is stopping, the
+ * store is full, or another process held the store's write lock past the
+ * wait (or past the stop). The task or job is given back and resumes from
+ * its last committed page. If even the give-back cannot be written, the
+ * lease lapses, at once for the next process once this one has exited.
+ */
+static int gives_back(int rc)
+{
+	return rc == CV_ECANCELLED || rc == CV_ENOSPC || rc == CV_ELOCKED;
+}
+
 static void run_one_task(struct engine_worker *w, struct task_row *t)
 {
 	const struct engine_kind *k;
@@ -342,7 +354,7 @@ static void run_one_task(struct engine_worker *w, struct task_row *t)
 		/* queued again, not runnable before its time */
 		if (task_defer(w->db, t->id, w->defer_until, NULL) != 0)
 			task_release(w->db, t->id, NULL);
-	} else if (rc == CV_ECANCELLED || rc == CV_ENOSPC)
+	} else if (gives_back(rc))
 		task_release(w->db, t->id, NULL); /* it resumes later, not failed */
 	else if (task_finish(w->db, t->id, rc, rc ? e.msg : NULL, NULL) == 0 && k != NULL && k->task_ended != NULL &&
 		 !job.cancel)
@@ -367,7 +379,7 @@ static void run_one_job(struct engine_worker *w, struct job_row *job, char what)
 		rc = k->plan ? k->plan(w, job, &e) : 0;
 		if (rc == 0)
 			rc = job_mark_planned(w->db, job->id, &e);
-		if (rc == CV_ECANCELLED || rc == CV_ENOSPC) {
+		if (gives_back(rc)) {
 			job_release(w->db, job->id, NULL);
 			if (rc == CV_ENOSPC)
 				engine_halt_job(w, k, job, &e);
@@ -383,9 +395,10 @@ static void run_one_job(struct engine_worker *w, struct job_row *job, char what)
 			job_release(w->db, job->id, NULL); /* its new tasks come first */
 		else if (rc == 0)
 			rc = k->finish ? k->finish(w, job, &e) : job_finish(w->db, job->id, ST_COMPLETED, NULL, &e);
-		if (rc == CV_ENOSPC) {
+		if (gives_back(rc)) {
 			job_release(w->db, job->id, NULL);
-			engine_halt_job(w, k, job, &e);
+			if (rc == CV_ENOSPC)
+				engine_halt_job(w, k, job, &e);
 		} else if (rc) {
 			log_warn("job %lld: %s", (long long)job->id, e.msg);
 			job_finish(w->db, job->id, ST_FAILED, e.msg, NULL);
@@ -475,6 +488,7 @@ int engine_start(const struct store *s, int n, struct engine **out, struct cv_er
 		snprintf(w->owner, sizeof w->owner, "%s:%d", queue_owner_prefix(), i);
 		if (store_connect(s, &w->db, e) != 0)
 			goto fail;
+		catalog_busy_until_stop(w->db, &w->stop);
 		w->conn = graph_conn_new();
 		graph_conn_set_retry_observer(w->conn, on_retry, w);
 		graph_conn_set_cancel_flag(w->conn, &w->stop);

@@ -39,6 +39,37 @@ int catalog_error(sqlite3 *db, const char *what, struct cv_err *e)
 	return err_set(e, code, _("%s: catalog error: %s"), what, sqlite3_errmsg(db));
 }
 
+/* The steps of the wait, in ms: short at first, as sqlite's own, since a
+ * lock held by a worker of this process is usually free again within a
+ * millisecond or two; never longer than the last, which bounds how long a
+ * stop goes unnoticed. */
+static const unsigned char busy_steps_ms[] = {1, 2, 5, 10, 15, 20};
+
+static int busy_until_stop(void *ctx, int count)
+{
+	atomic_int *stop = ctx;
+	size_t last = sizeof busy_steps_ms / sizeof busy_steps_ms[0] - 1;
+	int64_t waited = 0;
+	unsigned step;
+
+	if (atomic_load(stop))
+		return 0;
+	for (size_t i = 0; i < last && i < (size_t)count; i++)
+		waited += busy_steps_ms[i];
+	if ((size_t)count > last)
+		waited += (int64_t)((size_t)count - last) * busy_steps_ms[last];
+	if (waited >= CATALOG_BUSY_TIMEOUT_MS)
+		return 0;
+	step = busy_steps_ms[(size_t)count < last ? (size_t)count : last];
+	sqlite3_sleep((int)step);
+	return 1;
+}
+
+void catalog_busy_until_stop(sqlite3 *db, atomic_int *stop)
+{
+	sqlite3_busy_handler(db, busy_until_stop, stop);
+}
+
 int catalog_exec(sqlite3 *db, const char *sql, struct cv_err *e)
 {
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)

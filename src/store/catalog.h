@@ -7,6 +7,7 @@
 #define CV_STORE_CATALOG_H
 
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,12 @@ struct cv_err;
 /* How long a connection waits for another's write lock before a statement
  * fails busy (sqlite's busy timeout on every connection catalog_open makes). */
 #define CATALOG_BUSY_TIMEOUT_MS 30000
+
+/* Wait for another connection's write lock as the busy timeout does, but
+ * give up at once (the statement fails busy) while *stop is set: a worker
+ * told to stop does not sit out another process's long transaction. stop
+ * must outlive the connection. */
+void catalog_busy_until_stop(sqlite3 *db, atomic_int *stop);
 
 /* Open (creating if create is set) the catalog at path and bring its schema
  * up to date. A catalog newer than this build is refused. The caller owns

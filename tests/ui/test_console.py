@@ -1584,6 +1584,41 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
         statuses = {a["status"] for a in self.accounts().values()}
         self.assertLessEqual(statuses, {"Completed", "Partially Completed"} if self.expected_rc() else {"Completed"})
 
+    def test_quit_while_another_process_holds_the_store(self):
+        slow = ("--users", "4", "--chats-per-user", "4", "--messages-per-chat", "20", "--throttle", "off",
+                "--latency", "300")
+        self.store_with_tenant(activate=True, sim_args=slow)
+        self.start_console(100, 30)
+        self.keys("2")
+        self.wait_for("0 tagged")
+        self.keys("*", "F7")
+        self.wait_for("Proceed? [y/N]")
+        self.keys("y")
+        self.keys("1")
+        self.wait_for(re.compile(r"#\d+ backup .*In Progress"))
+        # A script's long transaction: every worker that comes to write
+        # waits for it. Quitting must not sit out the workers' lock waits
+        # (30 s each, twice over when a failed page was then recorded).
+        lock = self.hold_write_lock(300)
+        time.sleep(1.5)
+        self.keys("q")
+        self.wait_for("Quit chatvault?")
+        self.keys("y")
+        t0 = time.time()
+        self.wait_exit(timeout=40)
+        self.assertLess(time.time() - t0, 10, "quitting waited out the other process's lock")
+        lock.kill()
+        lock.wait()
+        # Nothing was failed for the wait: the next console finishes the
+        # same job, with every message.
+        self.stop_console_server()
+        self.start_console(100, 30)
+        self.wait_for("backed up 4/4", 60)
+        jobs = self.cv("--json", "jobs", "list").json()
+        self.assertEqual([j["status"] for j in jobs], [self.expected_status()])
+        self.quit()
+        self.assertGreater(self.check_against_truth(), 0)
+
     def test_download_dialog(self):
         self.store_with_tenant(activate=True)
         self.backup()
