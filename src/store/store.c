@@ -40,7 +40,10 @@ static struct store *store_alloc(const char *home)
 {
 	struct store *s = xcalloc(1, sizeof *s);
 
-	s->home = xstrdup(home);
+	/* Absolute, so the paths the store records (a download's zip) name
+	 * the same files from any directory. */
+	s->home = fs_absolute(home);
+	home = s->home;
 	s->catalog_path = fs_join(home, "catalog.db");
 	s->key_path = fs_join(home, "key");
 	s->blobs_dir = fs_join(home, "blobs");

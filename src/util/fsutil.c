@@ -30,6 +30,17 @@ char *fs_join(const char *dir, const char *name)
 	return xasprintf("%s/%s", dir, name);
 }
 
+char *fs_absolute(const char *path)
+{
+	char *cwd, *out;
+
+	if (path[0] == '/' || (cwd = getcwd(NULL, 0)) == NULL)
+		return xstrdup(path);
+	out = strcmp(path, ".") == 0 ? xstrdup(cwd) : fs_join(cwd, path[0] == '.' && path[1] == '/' ? path + 2 : path);
+	free(cwd);
+	return out;
+}
+
 int fs_exists(const char *path)
 {
 	struct stat st;

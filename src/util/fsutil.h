@@ -31,6 +31,9 @@ int fs_exists(const char *path);
 int fs_check_writable_file(const char *path, struct cv_err *e);
 /* Join dir and name with one '/'; the caller owns the result. */
 char *fs_join(const char *dir, const char *name);
+/* path made absolute against the current directory (not resolved: it need
+ * not exist yet); the caller owns the result. */
+char *fs_absolute(const char *path);
 /* write() all n bytes, retrying short writes and EINTR: 0, or -1 with errno. */
 int fs_write_all(int fd, const void *data, size_t n);
 /* read() until n bytes or end of file: the count read, or -1 with errno. */

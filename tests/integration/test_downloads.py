@@ -44,6 +44,20 @@ class Downloads(cvtest.ChatvaultTest):
         # Nothing is left behind in the store but the result.
         self.assertEqual(os.listdir(os.path.join(self.home, "downloads")), [os.path.basename(result)])
 
+    def test_relative_home_records_an_absolute_result(self):
+        upn = self.backed_up()
+        parent, name = os.path.split(self.home)
+        # -H given relative to the directory the command runs in: the
+        # recorded result must still name the zip from anywhere else.
+        proc = subprocess.run([cvtest.CHATVAULT, "-H", name, "-p", self.passfile, "download", "--user", upn,
+                               "--format", "csv", "--out", os.path.join(self.dir, "out")],
+                              cwd=parent, capture_output=True, text=True, env=self.env, timeout=300)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        [job] = self.download_jobs()
+        self.assertTrue(os.path.isabs(job["result"]), job["result"])
+        self.assertEqual(os.path.dirname(job["result"]), os.path.join(os.path.realpath(self.home), "downloads"))
+        self.assertTrue(os.path.isfile(job["result"]))
+
     def test_damaged_attachment_is_left_out_and_counted_once(self):
         upn = self.backed_up()
         db = sqlite3.connect(os.path.join(self.home, "catalog.db"))

@@ -333,6 +333,27 @@ static void test_err(void)
 }
 
 /* A destination checked before a long export, rather than after it. */
+static void test_absolute(void)
+{
+	char *cwd = getcwd(NULL, 0), *want, *got;
+
+	got = fs_absolute("/srv/store");
+	is_str(got, "/srv/store", "an absolute path stays as it is");
+	free(got);
+	want = xasprintf("%s/store/sub", cwd);
+	got = fs_absolute("store/sub");
+	is_str(got, want, "a relative path is taken from the current directory");
+	free(got);
+	got = fs_absolute("./store/sub");
+	is_str(got, want, "without its ./");
+	free(got);
+	free(want);
+	got = fs_absolute(".");
+	is_str(got, cwd, "the current directory itself");
+	free(got);
+	free(cwd);
+}
+
 static void test_check_writable_file(void)
 {
 	char dir[] = "/tmp/cv-util-XXXXXX";
@@ -396,5 +417,6 @@ int main(void)
 	test_json_append();
 	test_err();
 	test_check_writable_file();
+	test_absolute();
 	return tap_done();
 }
