@@ -178,7 +178,11 @@ static void cell(const struct app_account_row *r, enum app_acol id, char *out, s
 	case APP_ACOL_STATUS:
 		/* The status words are the portal's; they stay untranslated so
 		 * helpdesk notes and searches match. */
-		snprintf(out, len, "%s", r->status[0] ? r->status : r->privchat ? _("never backed up") : "-");
+		snprintf(out, len, "%s",
+			 r->status[0]      ? r->status
+			 : !r->privchat    ? "-"
+			 : r->last_backup ? _("waiting for the next backup") /* activated again, or back in the tenant */
+					   : _("never backed up"));
 		break;
 	case APP_ACOL_LAST: ui_time(r->last_backup, out, len); break;
 	case APP_ACOL_CHATS: ui_count(r->chats, out, len); break;

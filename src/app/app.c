@@ -500,17 +500,8 @@ int app_accounts_sync(struct app *a, int64_t tenant, struct app_sync_result *r, 
 			r->total++;
 			r->added += is_new;
 		}
-		if (rc == 0) {
-			sqlite3_stmt *st;
-
-			if ((rc = catalog_prepare(a->store->db, "SELECT count(*) FROM accounts WHERE tenant = ? AND gone = 1",
-						  &st, e)) == 0) {
-				sqlite3_bind_int64(st, 1, tenant);
-				if (sqlite3_step(st) == SQLITE_ROW)
-					r->gone = sqlite3_column_int(st, 0);
-				sqlite3_finalize(st);
-			}
-		}
+		if (rc == 0)
+			rc = accounts_sync_end(a->store->db, tenant, &r->gone, e);
 		if (rc)
 			catalog_rollback(a->store->db);
 		else

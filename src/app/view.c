@@ -634,7 +634,7 @@ int app_tenants_summary(struct app *a, struct app_tenant_summary **out, int *n, 
 			     "SELECT t.id, t.name, t.status, t.reason, IFNULL(t.monthly_limit, -1),"
 			     " (SELECT count(*) FROM accounts WHERE tenant = t.id AND gone = 0),"
 			     " (SELECT count(*) FROM accounts WHERE tenant = t.id AND gone = 0 AND privchat = 1),"
-			     " (SELECT count(*) FROM accounts WHERE tenant = t.id AND last_backup IS NOT NULL),"
+			     " (SELECT count(*) FROM accounts WHERE tenant = t.id AND gone = 0 AND last_backup IS NOT NULL),"
 			     " (SELECT max(finished) FROM jobs WHERE tenant = t.id AND kind = 'backup'),"
 			     " (SELECT IFNULL(sum(messages), 0) FROM chats WHERE tenant = t.id),"
 			     " IFNULL(u.messages, 0), IFNULL(u.requests, 0), IFNULL(u.throttled, 0)"

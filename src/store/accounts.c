@@ -42,7 +42,11 @@ int account_upsert(sqlite3 *db, int64_t tenant, const char *user_id, const char 
 				  "INSERT INTO accounts (tenant, user_id, upn, display_name, department, mail, "
 				  "enabled, gone) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0) "
 				  "ON CONFLICT (tenant, user_id) DO UPDATE SET upn = ?3, display_name = ?4, "
-				  "department = ?5, mail = ?6, enabled = ?7, gone = 0",
+				  "department = ?5, mail = ?6, enabled = ?7, gone = 0, "
+				  /* back in the tenant (accounts_sync_end): as after
+				   * activating again, the next run says how it went */
+				  "status = CASE WHEN privchat = 1 AND status = 'Deactivated' THEN '' ELSE status END, "
+				  "reason = CASE WHEN privchat = 1 AND status = 'Deactivated' THEN NULL ELSE reason END",
 				  &st, e)))
 		return rc;
 	sqlite3_bind_int64(st, 1, tenant);
@@ -53,6 +57,27 @@ int account_upsert(sqlite3 *db, int64_t tenant, const char *user_id, const char 
 	sqlite3_bind_text(st, 6, mail, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 7, enabled);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("saving an account"), e);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int accounts_sync_end(sqlite3 *db, int64_t tenant, int *gone, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*gone = 0;
+	if ((rc = catalog_prepare(db,
+				  "UPDATE accounts SET status = 'Deactivated', reason = ?2 WHERE tenant = ?1 AND gone = 1",
+				  &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, tenant);
+	sqlite3_bind_text(st, 2, _("no longer in the tenant: not backed up any more; its backups are kept"), -1,
+			  SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		*gone = sqlite3_changes(db);
+	else
+		rc = catalog_error(db, _("updating accounts"), e);
 	sqlite3_finalize(st);
 	return rc;
 }

@@ -35,6 +35,10 @@ int accounts_sync_begin(sqlite3 *db, int64_t tenant, struct cv_err *e);
 int account_upsert(sqlite3 *db, int64_t tenant, const char *user_id, const char *upn,
 		   const char *display_name, const char *department, const char *mail, int enabled,
 		   int *is_new, struct cv_err *e);
+/* Close the bracket: an account still marked is no longer backed up, and
+ * says so (Deactivated, with the reason) until it comes back; *gone counts
+ * them. */
+int accounts_sync_end(sqlite3 *db, int64_t tenant, int *gone, struct cv_err *e);
 
 /* Set private chat ACTIVE (1) or INACTIVE (0) for the listed UPNs (case-
  * insensitive) or, with upns == NULL, for every account still in the tenant.

@@ -1199,6 +1199,9 @@ class Handler(BaseHTTPRequestHandler):
             elif key == ("POST", "/_sim/user/remove"):
                 ok = t.remove_user(str(data.get("id", "")))
                 self.send_json(200 if ok else 404, {"removed": ok})
+            elif key == ("POST", "/_sim/user/restore"):
+                ok = t.restore_user(str(data.get("id", "")))
+                self.send_json(200 if ok else 404, {"restored": ok})
             elif key == ("POST", "/_sim/chat/forbid"):
                 c = t.chat_by_id.get(str(data.get("id", "")))
                 status = int(data.get("status", 403))

@@ -863,6 +863,14 @@ class Tenant:
         u.removed = True
         return True
 
+    def restore_user(self, uid):
+        """The user is back in /users (restored from Entra ID's deleted items)."""
+        u = self.user_by_id.get(uid) or self.user_by_id.get(uid.lower()) or self.user_by_upn.get(uid.lower())
+        if u is None or not u.removed:
+            return False
+        u.removed = False
+        return True
+
     # ----------------------------------------------------------------- truth
     def truth_user(self, u):
         return {"id": u.id, "userPrincipalName": u.upn, "displayName": u.display,

@@ -423,6 +423,50 @@ class BackupDepth(cvtest.ChatvaultTest, cvtest.TruthChecks):
             self.assertLess(n, len(c["messages"]), c["id"])
         db.close()
 
+    def test_user_removed_from_the_tenant(self):
+        """A user removed in Entra ID: the run that meets it says so and
+        keeps the backups; after a sync it is no longer backed up and says
+        why, and it is not counted as backed up; back in the tenant, it is
+        backed up again."""
+        self.start_sim("--users", "5", "--chats-per-user", "2", "--messages-per-chat", "20", "--throttle", "off",
+                       "--seed", "14")
+        self.setup_tenant()
+        self.accounts = lambda: {a["upn"]: a for a in self.cv("--json", "accounts", "list").json()}
+        self.backup()
+        upn = sorted(self.accounts())[0]
+        before = self.accounts()[upn]
+        self.sim.post("/_sim/user/remove", {"id": upn})
+        self.cv("backup", ok=False)
+        a = self.accounts()[upn]
+        self.assertEqual((a["status"], a["reason"]),
+                         ("Partially Completed", "the user no longer exists in the tenant; earlier backups are kept"))
+        self.assertEqual(a["messages"], before["messages"])
+        out = self.cv("accounts", "sync").err
+        self.assertIn("1 no longer in the tenant", out)
+        a = self.accounts()[upn]
+        self.assertEqual((a["status"], a["inTenant"], a["privateChat"]), ("Deactivated", False, "ACTIVE"), a)
+        self.assertIn("no longer in the tenant", a["reason"])
+        self.sim.post("/_sim/stats/reset")
+        self.assertEqual(self.cv("backup", ok=False).rc, 0)  # refusals reported before are not again
+        self.assertEqual(self.accounts()[upn], a, "a run changed an account no longer in the tenant")
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        # What the Dashboard counts: backed up, of the accounts in the tenant.
+        [(backed_up, in_tenant)] = db.execute(
+            "SELECT (SELECT count(*) FROM accounts WHERE gone = 0 AND last_backup IS NOT NULL),"
+            " (SELECT count(*) FROM accounts WHERE gone = 0)").fetchall()
+        db.close()
+        self.assertEqual((backed_up, in_tenant), (4, 4))
+        # Restored in Entra ID: the next sync brings it back, the next run
+        # backs it up.
+        self.sim.post("/_sim/user/restore", {"id": upn})
+        self.cv("accounts", "sync")
+        a = self.accounts()[upn]
+        self.assertEqual((a["status"], a["reason"], a["inTenant"]), ("", None, True), a)
+        self.backup()
+        self.assertIn(self.accounts()[upn]["status"], ("Completed", "Partially Completed"))
+        # (statuses aside: refusals reported by an earlier run are not again)
+        self.check_against_truth(statuses=False)
+
     def test_monthly_cap_suspends(self):
         self.start_sim("--users", "6", "--chats-per-user", "3", "--messages-per-chat", "60", "--throttle", "off",
                        "--seed", "8")

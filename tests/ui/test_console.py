@@ -1619,6 +1619,21 @@ class Console(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.quit()
         self.assertGreater(self.check_against_truth(), 0)
 
+    def test_removed_user_is_not_counted_and_says_why(self):
+        accounts = self.store_with_tenant(activate=True)
+        self.backup()
+        upn = sorted(accounts)[0]
+        self.sim.post("/_sim/user/remove", {"id": upn})
+        self.cv("accounts", "sync")
+        n = len(accounts) - 1
+        self.start_console(160, 30)
+        self.wait_for("backed up %d/%d" % (n, n))
+        self.keys("2")
+        s = self.wait_for(upn)
+        row = next(line for line in self.lines(s) if upn in line)
+        self.assertIn("Deactivated", row)
+        self.quit()
+
     def test_download_dialog(self):
         self.store_with_tenant(activate=True)
         self.backup()
