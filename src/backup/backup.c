@@ -767,7 +767,14 @@ static int backup_finish(struct engine_worker *w, const struct job_row *job, str
 	}
 	if (job->snapshot > 0 && (rc = snapshot_end(w->db, job->snapshot, status, e)))
 		goto fail;
-	if ((rc = job_finish(w->db, job->id, status, reason[0] ? reason : NULL, e)))
+	/* The tenant's status is its credential's (the Dashboard's first
+	 * word): a run refused for every account says so there until a run
+	 * or Test & Save gets through again. */
+	if (!job->cancel && ty.accounts > 0 && ty.auth == ty.accounts)
+		rc = tenant_set_status(w->db, job->tenant, ST_AUTH_ERROR, reason, e);
+	else if (!job->cancel && ty.completed + ty.partial > 0)
+		rc = tenant_set_active(w->db, job->tenant, e);
+	if (rc || (rc = job_finish(w->db, job->id, status, reason[0] ? reason : NULL, e)))
 		goto fail;
 	return catalog_commit(w->db, e);
 fail:

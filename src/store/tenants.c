@@ -259,6 +259,20 @@ int tenant_set_status(sqlite3 *db, int64_t id, const char *status, const char *r
 	return rc;
 }
 
+int tenant_set_active(sqlite3 *db, int64_t id, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_prepare(db, "UPDATE tenants SET status = 'Active', reason = NULL WHERE id = ? AND status <> 'Active'",
+				  &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("updating the tenant"), e);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int tenant_foreach(sqlite3 *db, int (*fn)(void *ctx, const struct tenant_rec *rec), void *ctx,
 		   struct cv_err *e)
 {

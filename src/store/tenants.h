@@ -47,6 +47,9 @@ int tenant_update(sqlite3 *db, const struct vault *v, const struct tenant_rec *r
  * holding backed-up messages is refused (CV_EINVAL) unless delete_backups. */
 int tenant_remove(sqlite3 *db, const char *name, int delete_backups, struct cv_err *e);
 int tenant_set_status(sqlite3 *db, int64_t id, const char *status, const char *reason, struct cv_err *e);
+/* A run signed in and read data: whatever Test & Save or an earlier run
+ * said against the credential no longer holds, and the tenant is Active. */
+int tenant_set_active(sqlite3 *db, int64_t id, struct cv_err *e);
 /* Call fn for each tenant (without secrets), ordered by name. */
 int tenant_foreach(sqlite3 *db, int (*fn)(void *ctx, const struct tenant_rec *rec), void *ctx,
 		   struct cv_err *e);

@@ -92,6 +92,25 @@ class Contract(cvtest.ChatvaultTest):
         with open(os.path.join(self.home, "catalog.db"), "rb") as f:
             self.assertNotIn(b"rotated~secret", f.read())
 
+    def test_backup_refused_sign_in_shows_on_the_tenant(self):
+        self.start_sim("--users", "4", "--chats-per-user", "2", "--messages-per-chat", "10", "--throttle", "off")
+        self.setup_tenant()
+        old = self.sim.app("full")["secret"]
+        # The secret is rotated in Entra ID behind our back: the run is
+        # refused for every account, and the tenant (the Dashboard's first
+        # word) says so, not Active.
+        self.sim.post("/_sim/app", {"app": "full", "secret": "rotated~secret.0123456789"})
+        self.assertEqual(self.cv("backup", ok=None).rc, 1)
+        [t] = self.cv("--json", "tenant", "list").json()
+        self.assertEqual(t["status"], "Authentication Error", t)
+        self.assertIn("secret", t["reason"], t)
+        # The old secret is valid again (the rotation was undone): the next
+        # run gets through and the tenant is Active again.
+        self.sim.post("/_sim/app", {"app": "full", "secret": old})
+        self.backup()
+        [t] = self.cv("--json", "tenant", "list").json()
+        self.assertEqual((t["status"], t.get("reason")), ("Active", None), t)
+
     def test_tenant_remove_keeps_backups_unless_told(self):
         self.start_sim("--users", "6", "--chats-per-user", "2", "--messages-per-chat", "30", "--throttle", "off")
         self.setup_tenant()
