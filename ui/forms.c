@@ -204,7 +204,8 @@ static void on_step(void *ctx, enum app_step step, int rc, const char *detail)
 	if (rc == 1)
 		snprintf(fm->lines[idx], sizeof fm->lines[0], "  ...   %s", app_step_name(step));
 	else if (rc == 0)
-		snprintf(fm->lines[idx], sizeof fm->lines[0], "  %s  %s", s->u->utf8 ? "\u2713 ok" : "[ok]", app_step_name(step));
+		snprintf(fm->lines[idx], sizeof fm->lines[0], "  %s  %s%s%s", s->u->utf8 ? "\u2713 ok" : "[ok]",
+			 app_step_name(step), detail ? ": " : "", detail ? detail : "");
 	else
 		snprintf(fm->lines[idx], sizeof fm->lines[0], "  %s  %s: %s", s->u->utf8 ? "\u2717" : "[failed]",
 			 app_step_name(step), detail ? detail : "");

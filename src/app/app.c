@@ -162,6 +162,7 @@ const char *app_step_name(enum app_step step)
 	case APP_STEP_USERS: return _("List users");
 	case APP_STEP_CHATS: return _("Read the test user's chats");
 	case APP_STEP_MESSAGES: return _("Read chat messages");
+	case APP_STEP_EXPORT: return _("Read through the export API");
 	case APP_STEP_SAVE: return _("Save the connection");
 	}
 	return "";
@@ -255,7 +256,38 @@ static int probe_tenant(struct probe *p, const char *test_user, struct cv_err *e
 		rc = graph_get_json(p->conn, p->gt, &req, &msgs, e);
 		cJSON_Delete(msgs);
 	}
-	rc = step_end(p, APP_STEP_MESSAGES, rc, e);
+	if ((rc = step_end(p, APP_STEP_MESSAGES, rc, e)))
+		goto out;
+
+	/* getAllMessages: the fast path of a first backup. A tenant refused
+	 * it (402 for billing, 403 for licensing) still backs up, chat by
+	 * chat, so that passes, and says what it costs. */
+	if (p->fn)
+		p->fn(p->ctx, APP_STEP_EXPORT, 1, NULL);
+	{
+		struct graph_request req = {.cls = GRAPH_CLASS_EXPORT, .prefer_unknown_enums = 1};
+		cJSON *msgs = NULL;
+
+		buf_reset(&url);
+		buf_append_str(&url, "/v1.0/users/");
+		url_escape(&url, user.data);
+		buf_append_str(&url, "/chats/getAllMessages?$top=1");
+		req.url = url.data;
+		rc = graph_get_json(p->conn, p->gt, &req, &msgs, e);
+		cJSON_Delete(msgs);
+	}
+	if (rc == CV_EPAYMENT || rc == CV_EFORBIDDEN) {
+		char *note = xasprintf(_("not available, so backups will read each chat by itself, which is slower "
+					 "(%s)"),
+				       e->msg);
+
+		if (p->fn)
+			p->fn(p->ctx, APP_STEP_EXPORT, 0, note);
+		free(note);
+		rc = 0;
+	} else {
+		rc = step_end(p, APP_STEP_EXPORT, rc, e);
+	}
 out:
 	cJSON_Delete(page);
 	buf_free(&url);

@@ -51,7 +51,7 @@ void app_audit(struct app *a, const char *action, const char *target, const char
 
 /* ---- tenants: Test & Save Connection ---- */
 
-enum app_step { APP_STEP_TOKEN, APP_STEP_USERS, APP_STEP_CHATS, APP_STEP_MESSAGES, APP_STEP_SAVE };
+enum app_step { APP_STEP_TOKEN, APP_STEP_USERS, APP_STEP_CHATS, APP_STEP_MESSAGES, APP_STEP_EXPORT, APP_STEP_SAVE };
 
 /* Told when a step starts (rc = 1) and when it ends (rc = 0 passed, or a
  * CV_E* code with detail the reason). */

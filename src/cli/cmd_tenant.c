@@ -8,6 +8,7 @@
 #include "store/tenants.h"
 #include "util/err.h"
 #include "util/i18n.h"
+#include "util/sanitize.h"
 #include "util/xalloc.h"
 
 #include <cjson/cJSON.h>
@@ -22,11 +23,17 @@ static void print_step(void *ctx, enum app_step step, int rc, const char *detail
 
 	if (c->verbose < 0 || rc == 1)
 		return;
-	if (rc == 0)
+	if (rc == 0 && detail) {
+		/* a step that passed with a note (the export API refused) */
+		char *safe = sanitize_dup(detail, sanitize_locale_is_utf8() ? 0 : SAN_ASCII);
+
+		fprintf(stderr, "  [ok]     %s: %s\n", app_step_name(step), safe);
+		free(safe);
+	} else if (rc == 0) {
 		fprintf(stderr, "  [ok]     %s\n", app_step_name(step));
-	else
+	} else {
 		fprintf(stderr, "  [failed] %s\n", app_step_name(step));
-	(void)detail;
+	}
 }
 
 /* The credential files an add or update names; read after the options. */

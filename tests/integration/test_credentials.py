@@ -38,6 +38,19 @@ class Credentials(cvtest.ChatvaultTest):
                 with open(os.path.join(root, f), "rb") as fh:
                     self.assertNotIn(secret, fh.read(), f)
 
+    def test_export_api_refused_is_named_and_still_saves(self):
+        # A tenant refused getAllMessages (402) still backs up, chat by
+        # chat: Test & Save passes and says so, in plain words.
+        res = self.cv("tenant", "add", *self.tenant_args("full"))
+        self.assertIn("[ok]     Read through the export API\n", res.err)
+        self.cv("tenant", "remove", self.sim.info["domain"])
+        self.sim.post("/_sim/config", {"payment_required": True})
+        res = self.cv("tenant", "add", *self.tenant_args("full"))
+        self.assertEqual(res.out.strip(), "Status: Active")
+        line = next(l for l in res.err.splitlines() if "Read through the export API" in l)
+        self.assertRegex(line, r"^  \[ok\]     Read through the export API: not available, so backups will read each "
+                               r"chat by itself, which is slower \(.*(402|[Pp]ayment|billing).*\)$")
+
     def test_wrong_secret(self):
         res = self.add_fails(self.tenant_args("full", secret="not-the-secret"), "secret")
         self.assertNotIn("not-the-secret", res.err)
