@@ -504,7 +504,7 @@ int app_accounts_sync(struct app *a, int64_t tenant, struct app_sync_result *r, 
 		cJSON *page = NULL;
 		const char *next;
 
-		if ((rc = graph_get_json(conn, gt, &req, &page, e)))
+		if ((rc = graph_get_page(conn, gt, &req, &page, e)))
 			break;
 		cJSON_ArrayForEach(it, graph_page_value(page)) cJSON_AddItemToArray(users, cJSON_Duplicate(it, 1));
 		next = graph_page_next(page);

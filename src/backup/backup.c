@@ -140,6 +140,13 @@ static void job_accounts_swap(struct engine_worker *w, const struct job_row *job
 	sqlite3_finalize(st);
 }
 
+int backup_check_next(const struct buf *url, const char *next, struct cv_err *e)
+{
+	if (next && url->len && strcmp(next, buf_str(url)) == 0)
+		return err_set(e, CV_EPROTO, _("Microsoft Graph gave a page itself as the next one"));
+	return 0;
+}
+
 void backup_page_stored(struct engine_worker *w, const struct job_row *job, struct buf *url, const char *next)
 {
 	struct cv_err halt;
@@ -182,7 +189,7 @@ static int fetch_all_members(struct engine_worker *w, struct graph_tenant *gt, c
 		cJSON *page = NULL, *it;
 		const char *next;
 
-		if ((rc = graph_get_json(w->conn, gt, &req, &page, e)))
+		if ((rc = graph_get_page(w->conn, gt, &req, &page, e)))
 			break;
 		cJSON_ArrayForEach(it, graph_page_value(page)) cJSON_AddItemToArray(all, cJSON_Duplicate(it, 1));
 		next = graph_page_next(page);
@@ -304,7 +311,7 @@ static int run_account(struct engine_worker *w, const struct job_row *job, const
 		cJSON *page = NULL, *chats, *chat;
 		const char *next;
 
-		if ((rc = graph_get_json(w->conn, gt, &req, &page, e))) {
+		if ((rc = graph_get_page(w->conn, gt, &req, &page, e))) {
 			if (rc == CV_EGONE)
 				err_set(e, rc, _("the user no longer exists in the tenant; earlier backups are kept"));
 			break;
@@ -320,6 +327,8 @@ static int run_account(struct engine_worker *w, const struct job_row *job, const
 				break;
 		}
 		next = graph_page_next(page);
+		if (rc == 0)
+			rc = backup_check_next(&url, next, e);
 		if (rc == 0)
 			rc = store_chat_page(w, job, t, guid, chats, next, e);
 		if (rc == 0)
@@ -349,8 +358,11 @@ int backup_store_message(struct engine_worker *w, const struct job_row *job, con
 	int rc;
 
 	*added = 0;
+	/* Graph gives every message an id. Skipping one without would let
+	 * the resume point (or delta link) move past it for good; failing
+	 * the page keeps it to be read again. */
 	if (id == NULL || strlen(id) > 256)
-		return 0;
+		return err_set(e, CV_EPROTO, _("Microsoft Graph sent a message without a usable id"));
 	/* The version key: etag (an integer in practice) and the ISO time,
 	 * both bounded in any answer we take; a longer one is cut, which can
 	 * only make two versions look alike, never lose the first. */
@@ -522,14 +534,14 @@ static int run_chat(struct engine_worker *w, const struct job_row *job, const st
 		if ((rc = usage_check_cap(w->db, job->tenant, 0, e)))
 			break;
 		json_arena_enter(&w->arena);
-		if ((rc = graph_get_json(w->conn, gt, &req, &page, e)) == 0) {
-			next = graph_page_next(page);
+		if ((rc = graph_get_page(w->conn, gt, &req, &page, e)) == 0 &&
+		    (rc = backup_check_next(&url, next = graph_page_next(page), e)) == 0) {
 			rc = store_message_page(w, job, t, gt, guid, chat_id, graph_page_value(page), next, &stored,
 						e);
 			if (rc == 0)
 				backup_page_stored(w, job, &url, next);
-			json_arena_drop(page);
 		}
+		json_arena_drop(page);
 		json_arena_leave(&w->arena);
 		if (rc)
 			break;

@@ -868,8 +868,10 @@ static int store_export_pages(struct engine_worker *w, const struct job_row *job
 			const char *chat_id = json_str(m, "chatId");
 			int added;
 
-			if (chat_id == NULL)
-				continue;
+			if (chat_id == NULL) {
+				rc = err_set(e, CV_EPROTO, _("Microsoft Graph sent an exported message without its chatId"));
+				goto fail;
+			}
 			sqlite3_reset(find);
 			sqlite3_bind_int64(find, 1, job->tenant);
 			sqlite3_bind_text(find, 2, chat_id, -1, SQLITE_STATIC);
@@ -932,11 +934,15 @@ static int fetch_export_pages(struct engine_worker *w, const struct job_row *job
 
 		/* the pages held here count against the cap already */
 		if ((rc = usage_check_cap(w->db, job->tenant, pending, e)) ||
-		    (rc = graph_get_json(w->conn, gt, &req, &page, e)))
+		    (rc = graph_get_page(w->conn, gt, &req, &page, e)))
 			break;
+		next = graph_page_next(page);
+		if ((rc = backup_check_next(url, next, e))) {
+			json_arena_drop(page);
+			break;
+		}
 		pages[(*npages)++] = page;
 		pending += cJSON_GetArraySize(graph_page_value(page));
-		next = graph_page_next(page);
 		buf_reset(url);
 		if (next)
 			buf_append_str(url, next);

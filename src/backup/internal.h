@@ -39,6 +39,9 @@ void backup_append_time(struct buf *url, int64_t ms);
  * a full disk (with its accounts) had marked it Retrying. next belongs to
  * the page, so call this before freeing it. */
 void backup_page_stored(struct engine_worker *w, const struct job_row *job, struct buf *url, const char *next);
+/* CV_EPROTO when next is the link just fetched (url): a page that names
+ * itself as the next one would be read forever. */
+int backup_check_next(const struct buf *url, const char *next, struct cv_err *e);
 
 /* A chat answers one request a second (its messages and its inline images
  * alike). When it cannot be asked again for a while, set w->defer_until and

@@ -351,10 +351,17 @@ static int do_get(struct graph_conn *c, struct graph_tenant *t, const struct gra
 			if (json == NULL || req->sink != NULL)
 				break;
 			*json = cJSON_ParseWithLength(buf_str(&hr.body), hr.body.len);
-			if (*json != NULL)
+			if (*json != NULL && (!req->collection || graph_page_value(*json) != NULL))
 				break;
 			/* a cut or garbled page: fetch it again */
-			rc = err_set(e, CV_EPROTO, _("the answer from %s is not valid JSON (cut short?)"), host);
+			if (*json != NULL) {
+				cJSON_Delete(*json);
+				*json = NULL;
+				rc = err_set(e, CV_EPROTO, _("the answer from %s is a page without its list of items"),
+					     host);
+			} else {
+				rc = err_set(e, CV_EPROTO, _("the answer from %s is not valid JSON (cut short?)"), host);
+			}
 			cause = RETRY_BAD_BODY;
 		} else if (hr.status == 401 && !auth_retried) {
 			/* the token was revoked or expired early: one new token,
@@ -436,6 +443,15 @@ int graph_get_json(struct graph_conn *c, struct graph_tenant *t, const struct gr
 
 	graph_response_free(&resp);
 	return rc;
+}
+
+int graph_get_page(struct graph_conn *c, struct graph_tenant *t, const struct graph_request *req,
+		   struct cJSON **out, struct cv_err *e)
+{
+	struct graph_request r = *req;
+
+	r.collection = 1;
+	return graph_get_json(c, t, &r, out, e);
 }
 
 struct cJSON *graph_page_value(struct cJSON *page)

@@ -108,6 +108,7 @@ struct graph_request {
 	const char *user;       /* per-user bucket key (list chats), or NULL */
 	int prefer_unknown_enums; /* send Prefer: include-unknown-enum-members */
 	size_t max_bytes;       /* cap on the answer; 0 means the default 64 MiB */
+	int collection;         /* a page of a list: one without its value array is broken (set by graph_get_page) */
 	/* Stream the body instead of buffering it (large files): called for each
 	 * chunk of a 2xx answer; returning non-zero aborts. */
 	int (*sink)(void *ctx, const void *p, size_t n);
@@ -146,6 +147,11 @@ char *graph_resolve_url(const char *graph_url, const char *url, struct cv_err *e
 
 /* Paging helpers on a parsed page: the "value" array (borrowed), and the
  * next/delta links (borrowed strings, or NULL). */
+/* graph_get_json for one page of a list: an answer whose value is not an
+ * array is fetched again like a cut one, then fails (CV_EPROTO), so a
+ * broken page is never taken for an empty one. */
+int graph_get_page(struct graph_conn *c, struct graph_tenant *t, const struct graph_request *req,
+		   struct cJSON **out, struct cv_err *e);
 struct cJSON *graph_page_value(struct cJSON *page);
 const char *graph_page_next(struct cJSON *page);
 const char *graph_page_delta(struct cJSON *page);

@@ -173,6 +173,7 @@ class Sim:
         self.verbose = args.verbose
         self.fault_rng = random.Random(args.seed * 7919 + 17)
         self.fault_next = 0
+        self.breaks = {"kind": None, "left": 0}   # /_sim/break: broken message pages
         self.lock = threading.Lock()
         self.port = 0
         self.server = None
@@ -703,7 +704,27 @@ class Handler(BaseHTTPRequestHandler):
         if delta_token:
             obj["@odata.deltaLink"] = self.next_link(delta_token, "$deltatoken", keep=False)
         obj["value"] = items
+        self.break_page(obj)
         self.send_json(200, obj, truncate=self.truncate)
+
+    def break_page(self, obj):
+        """/_sim/break: a message page that is valid JSON but a broken
+        answer: no value list, messages without ids, or a nextLink to the
+        page itself."""
+        sim = self.sim
+        with sim.lock:
+            kind = sim.breaks["kind"]
+            if not kind or sim.breaks["left"] <= 0 or not obj["value"] \
+                    or not obj["@odata.context"].endswith(("Collection(chatMessage)", "')/messages")):
+                return
+            sim.breaks["left"] -= 1
+        if kind == "value_null":
+            obj["value"] = None
+        elif kind == "no_id":
+            obj["value"] = [{k: v for k, v in m.items() if k != "id"} for m in obj["value"]]
+        elif kind == "self_link":
+            obj["@odata.nextLink"] = "http://127.0.0.1:%d%s%s" % (
+                sim.port, self.raw_path, "?" + self.raw_query if self.raw_query else "")
 
     def prefer_enums(self):
         return "include-unknown-enum-members" in (self.headers.get("Prefer") or "").lower()
@@ -1199,6 +1220,14 @@ class Handler(BaseHTTPRequestHandler):
             elif key == ("POST", "/_sim/user/remove"):
                 ok = t.remove_user(str(data.get("id", "")))
                 self.send_json(200 if ok else 404, {"removed": ok})
+            elif key == ("POST", "/_sim/break"):
+                kind = data.get("kind")
+                if kind not in (None, "value_null", "no_id", "self_link"):
+                    self.send_json(400, {"error": "kind: value_null, no_id, self_link or null"})
+                else:
+                    with sim.lock:
+                        sim.breaks = {"kind": kind, "left": int(data.get("count", 1 << 30))}
+                    self.send_json(200, sim.breaks)
             elif key == ("POST", "/_sim/user/restore"):
                 ok = t.restore_user(str(data.get("id", "")))
                 self.send_json(200 if ok else 404, {"restored": ok})

@@ -60,6 +60,30 @@ class ExportPath(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.backup()
         self.assertEqual(self.reads()[:2], (0, 0))
 
+    def test_broken_pages_lose_nothing(self):
+        """Message pages that parse but are broken (no value list, messages
+        without ids, a next link to the page itself) fail the run with the
+        reason, on both paths, and move no resume point or delta link past
+        what they held: the next clean run has every message."""
+        self.start_sim("--users", "5", "--chats-per-user", "2", "--messages-per-chat", "40", "--throttle", "off",
+                       "--seed", "23")
+        self.setup_tenant()
+        self.backup()
+        expect = {"value_null": "a page without its list of items", "no_id": "without a usable id",
+                  "self_link": "gave a page itself as the next one"}
+        for path in ((), ("--per-chat",)):
+            for kind, words in expect.items():
+                with self.subTest(kind=kind, path=path):
+                    self.sim.post("/_sim/mutate", {"new": 12, "edit": 0.02, "seed": len(kind) + len(path)})
+                    self.sim.post("/_sim/break", {"kind": kind})
+                    res = self.cv("backup", *path, ok=None, timeout=120)
+                    self.assertIn(res.rc, (1, 3), res.err)
+                    reasons = " ".join(a["reason"] or "" for a in self.cv("--json", "accounts", "list").json())
+                    self.assertIn(words, reasons)
+                    self.sim.post("/_sim/break", {"kind": None})
+                    self.backup(*path)
+                    self.check_against_truth(statuses=False)
+
     def test_export_refused_falls_back_to_per_chat(self):
         self.start_sim()
         self.setup_tenant()
