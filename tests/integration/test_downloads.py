@@ -7,6 +7,7 @@ import io
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import time
@@ -303,6 +304,74 @@ class Downloads(cvtest.ChatvaultTest):
         self.assertEqual(res.rc, 1)
         self.assertIn("not running", res.err)
         self.assertEqual(self.cv("jobs", "cancel", "x", ok=False).rc, 2)
+
+
+class DownloadAlone(cvtest.ChatvaultTest, cvtest.TruthChecks):
+    """A `download` process works on its own job and nothing else."""
+
+    def killed_backup(self):
+        """A backup killed mid-run on a slow tenant: its job unfinished,
+        some of its tasks done and others queued or held by the dead
+        process."""
+        self.start_sim("--users", "6", "--chats-per-user", "2", "--messages-per-chat", "120", "--throttle", "off",
+                       "--seed", "12")
+        self.setup_tenant()
+        self.sim.post("/_sim/config", {"latency_ms": 300})
+        proc = subprocess.Popen([cvtest.CHATVAULT, "-H", self.home, "-p", self.passfile, "backup"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
+        db_path = os.path.join(self.home, "catalog.db")
+        deadline = time.time() + 60
+        done = 0
+        while not done and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.1)
+            db = sqlite3.connect(db_path, timeout=5)
+            done = db.execute("SELECT count(*) FROM tasks WHERE state = 'done' AND kind <> 'account'").fetchone()[0]
+            db.close()
+        self.assertIsNone(proc.poll(), "the backup ended before it was killed")
+        self.assertTrue(done, "the backup never finished a task")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        self.sim.post("/_sim/config", {"latency_ms": 0})
+        # the simulator counts a request when it answers: let it answer
+        # what the killed process had asked
+        time.sleep(1)
+
+    def backup_state(self):
+        """The backup job and its tasks, as far as work moves them."""
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        try:
+            job = db.execute("SELECT id, status, reason, progress_done, progress_total, finished, note"
+                             " FROM jobs WHERE kind = 'backup'").fetchall()
+            tasks = db.execute("SELECT t.id, t.state, t.resume, t.items, t.error_code FROM tasks t"
+                               " JOIN jobs j ON j.id = t.job WHERE j.kind = 'backup' ORDER BY t.id").fetchall()
+            stored = db.execute("SELECT count(*), (SELECT count(*) FROM files WHERE status <> 0) FROM messages"
+                                ).fetchone()
+        finally:
+            db.close()
+        return job, tasks, stored
+
+    def test_download_leaves_a_killed_backup_alone(self):
+        self.killed_backup()
+        upn = self.cv("--json", "accounts", "list").json()[0]["upn"]
+        before = self.backup_state()
+        self.assertEqual([j[1] for j in before[0]], ["In Progress"])
+        self.assertTrue(any(t[1] in ("queued", "running") for t in before[1]), "the backup had nothing left")
+        self.sim.post("/_sim/stats/reset")
+        self.cv("download", "--user", upn, "--format", "json", "--out", os.path.join(self.dir, "out"))
+        self.assertEqual([j["status"] for j in self.download_jobs()], ["Completed"])
+        # The backup neither moved nor asked Graph (or the sign-in) for
+        # anything: the download signed in to nothing.
+        stats = self.sim.get("/_sim/stats")
+        self.assertEqual((stats["requests"], stats["token_requests"]), (0, 0), stats)
+        self.assertEqual(self.backup_state(), before)
+        # The next backup still resumes it, and finishes it exactly.
+        self.backup()
+        self.assertEqual([j["status"] for j in self.cv("--json", "jobs", "list", "--kind", "backup").json()],
+                         [self.expected_status()])
+        self.check_against_truth()
+
+    def download_jobs(self):
+        return self.cv("--json", "jobs", "list", "--kind", "download").json()
 
 
 # What may drive or mislead a terminal: C0 controls but LF and TAB, DEL, C1
