@@ -416,6 +416,48 @@ class DemoDownloads(cvtest.ChatvaultTest):
         self.assertTrue(yusuf, "Yusuf Patel wrote nothing the first user can see")
         self.assertIsNone(users[yusuf[0]["sender_id"]]["mail"])
 
+    def test_store_copied_without_its_blobs(self):
+        """A store copied without blobs/: each stored file is missing, not
+        damaged. The download says so, its notes keep the files' names,
+        and it is Partially Completed for that reason alone."""
+        upn = self.backed_up()
+
+        def files_of(out):
+            return {os.path.relpath(os.path.join(root, n), out) for root, _, names in os.walk(out) for n in names
+                    if root != out}
+        whole = os.path.join(self.dir, "whole")
+        res = self.cv("download", "--user", upn, "--format", "json", "--attachments", "--out", whole, ok=None)
+        self.assertIn(res.rc, (0, 3), res.err)  # 3: some files were refused at backup time
+        before = files_of(whole)
+        copied = {n for n in before if not n.endswith(".unavailable.txt")}
+        self.assertTrue(any(os.path.basename(n).startswith("image ") for n in copied), "no image was copied")
+        self.assertTrue(any(not os.path.basename(n).startswith("image ") for n in copied), "no file was copied")
+        os.rename(os.path.join(self.home, "blobs"), os.path.join(self.dir, "blobs.away"))
+
+        bare = os.path.join(self.dir, "bare")
+        res = self.cv("download", "--user", upn, "--format", "json", "--attachments", "--out", bare, ok=None)
+        self.assertEqual(res.rc, 3, res.err)
+        self.assertNotIn("integrity", res.err)
+        reason = "%d stored files are missing from the store's blobs/ folder and were left out" % len(copied)
+        self.assertIn(reason, res.err)
+        [job] = self.cv("--json", "jobs", "list", "--kind", "download").json()[1:]
+        self.assertEqual(job["status"], "Partially Completed")
+        self.assertIn(reason, job["reason"])
+        self.assertNotIn("integrity", job["reason"])
+
+        # Each copied file is a note named after it: a file by its own
+        # name, an image by its message (its type, told by its bytes, is
+        # unknown); the notes for files refused at backup time stay.
+        def note_for(n):
+            stem, ext = os.path.splitext(n)
+            return (stem if os.path.basename(n).startswith("image ") else n) + ".unavailable.txt"
+        self.assertEqual(files_of(bare), {note_for(n) for n in copied} | (before - copied))
+        for n in copied:
+            with open(os.path.join(bare, note_for(n)), encoding="utf-8") as f:
+                text = f.read()
+            self.assertIn("missing from the store's blobs/ folder", text, n)
+            self.assertNotIn("damaged", text, n)
+
     def test_long_attachment_name_keeps_its_extension(self):
         upn = self.backed_up()
         out = os.path.join(self.dir, "files")
