@@ -88,7 +88,7 @@ void app_close(struct app **ap)
 	*ap = NULL;
 }
 
-int app_engine_start(struct app *a, int workers, struct cv_err *e)
+static int engine_start_for(struct app *a, int workers, int64_t only_job, struct cv_err *e)
 {
 	const char *env = getenv("CHATVAULT_WORKERS");
 
@@ -96,7 +96,17 @@ int app_engine_start(struct app *a, int workers, struct cv_err *e)
 		return 0;
 	if (workers <= 0)
 		workers = env && atoi(env) > 0 ? atoi(env) : 8;
-	return engine_start(a->store, workers, &a->engine, e);
+	return engine_start(a->store, workers, only_job, &a->engine, e);
+}
+
+int app_engine_start(struct app *a, int workers, struct cv_err *e)
+{
+	return engine_start_for(a, workers, 0, e);
+}
+
+int app_engine_start_job(struct app *a, int64_t job, struct cv_err *e)
+{
+	return engine_start_for(a, 0, job, e);
 }
 
 /* Between two looks at the lock: short enough that a wait ends soon

@@ -38,6 +38,10 @@ void app_close(struct app **a);
 /* Start the worker pool in this process (workers <= 0: the default 8, or
  * $CHATVAULT_WORKERS). */
 int app_engine_start(struct app *a, int workers, struct cv_err *e);
+/* Start the worker pool for one job alone: a process that queued a job and
+ * waits for it (a download) leaves every other job, such as a backup a
+ * killed process left unfinished, to `backup`, `run` or the console. */
+int app_engine_start_job(struct app *a, int64_t job, struct cv_err *e);
 /* Let fn decide how long the app's own connection waits for a write lock
  * another process (or a worker) holds, instead of the store's plain 30 s
  * timeout: the console keeps its screen alive and lets a key give up.

@@ -118,7 +118,7 @@ int cmd_download(struct cli *c)
 	in.to_ms = req.to_ms;
 	in.chat_id = req.chat_id;
 	in.out_dir = out_abs;
-	if ((rc = app_download_start(a, &in, &job, &e)) || (rc = app_engine_start(a, 0, &e)))
+	if ((rc = app_download_start(a, &in, &job, &e)) || (rc = app_engine_start_job(a, job, &e)))
 		goto out;
 	rc = waited = cli_wait_job(c, a, job);
 	/* Partially Completed (records left out) still has a result to deliver */

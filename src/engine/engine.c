@@ -41,6 +41,7 @@ struct tenant_cache {
 struct engine {
 	const struct store *store;
 	int n;
+	int64_t only_job; /* lease this job's work alone (0: every job's) */
 	pthread_t *threads;
 	struct engine_worker *workers;
 	pthread_mutex_t lock;
@@ -423,7 +424,7 @@ static void *worker_main(void *arg)
 		int64_t now, due, wait_ms = IDLE_POLL_MS;
 
 		struct cv_err e = {0};
-		int rc = engine_resting(en) ? CV_ENOSPC : task_lease(w->db, w->owner, &slots, &t, &e);
+		int rc = engine_resting(en) ? CV_ENOSPC : task_lease(w->db, w->owner, &slots, en->only_job, &t, &e);
 
 		if (rc == 0) {
 			engine_unhalt(en);
@@ -433,7 +434,7 @@ static void *worker_main(void *arg)
 		}
 		if (w->stop)
 			break;
-		if (rc != CV_ENOSPC && (rc = job_lease(w->db, w->owner, &job, &what, &e)) == 0) {
+		if (rc != CV_ENOSPC && (rc = job_lease(w->db, w->owner, en->only_job, &job, &what, &e)) == 0) {
 			engine_unhalt(en);
 			run_one_job(w, &job, what);
 			job_row_free(&job);
@@ -463,7 +464,7 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int engine_start(const struct store *s, int n, struct engine **out, struct cv_err *e)
+int engine_start(const struct store *s, int n, int64_t only_job, struct engine **out, struct cv_err *e)
 {
 	struct engine *en = xcalloc(1, sizeof *en);
 	int i;
@@ -471,6 +472,7 @@ int engine_start(const struct store *s, int n, struct engine **out, struct cv_er
 	*out = NULL;
 	en->store = s;
 	en->n = n > 0 ? n : 8;
+	en->only_job = only_job > 0 ? only_job : 0;
 	pthread_mutex_init(&en->lock, NULL);
 	pthread_cond_init(&en->idle, NULL);
 	if (pipe2(en->wake, O_CLOEXEC | O_NONBLOCK) != 0) {

@@ -71,9 +71,12 @@ struct engine_kind {
 /* Register a job kind; call before engine_start. */
 void engine_register(const struct engine_kind *kind);
 
-/* Start n worker threads on the store. The caller owns the engine and must
- * keep the store open until engine_free(). */
-int engine_start(const struct store *s, int n, struct engine **out, struct cv_err *e);
+/* Start n worker threads on the store. They lease the work of every job,
+ * or with only_job > 0 of that job alone: a process that queued one job
+ * and waits for it (a download) must not carry on another's, such as a
+ * killed backup, which would sign in to Graph with the stored secret. The
+ * caller owns the engine and must keep the store open until engine_free(). */
+int engine_start(const struct store *s, int n, int64_t only_job, struct engine **out, struct cv_err *e);
 /* Wake idle workers (after enqueuing a job in this process). */
 void engine_kick(struct engine *en);
 /* A file descriptor that becomes readable when job state changed; the

@@ -285,19 +285,21 @@ static void job_drop(void *out)
 	job_row_free(out);
 }
 
-int job_lease(sqlite3 *db, const char *owner, struct job_row *out, char *what, struct cv_err *e)
+int job_lease(sqlite3 *db, const char *owner, int64_t only_job, struct job_row *out, char *what,
+	      struct cv_err *e)
 {
 	/* A job needs a worker when it is unplanned, or when every task has
 	 * ended (or it was cancelled) and it has not been finished (also after
-	 * a crash). */
+	 * a crash). ?4 = 0 takes any job; jobs are few, so one statement
+	 * serves both. */
 	int rc = lease_one(db,
 			   "UPDATE jobs SET lease_owner = ?1, lease_expires = ?2 + ?3 WHERE id = ("
-			   " SELECT j.id FROM jobs j WHERE j.finished IS NULL"
+			   " SELECT j.id FROM jobs j WHERE j.finished IS NULL AND (?4 = 0 OR j.id = ?4)"
 			   " AND (j.lease_owner IS NULL OR j.lease_expires < ?2 OR owner_dead(j.lease_owner))"
 			   " AND (j.planned = 0 OR j.cancel = 1 OR NOT EXISTS (SELECT 1 FROM tasks t"
 			   "      WHERE t.job = j.id AND t.state IN ('queued', 'running')))"
 			   " ORDER BY j.id LIMIT 1) RETURNING " JOB_COLS,
-			   owner, NULL, 0, _("leasing a job"), job_read, job_drop, out, e);
+			   owner, &only_job, 1, _("leasing a job"), job_read, job_drop, out, e);
 
 	if (rc == 0)
 		*what = out->planned || out->cancel ? 'f' : 'p';
@@ -396,8 +398,8 @@ static void task_drop(void *out)
  * state and when it is due): the first due task of each lane is a range of
  * the index, and the order below picks among those few and any lease to
  * reclaim, instead of sorting every queued task of the job on each lease. */
-#define LANE_HEAD(lane, extra)                                                              \
-	" SELECT * FROM (SELECT t.id, t.kind, t.not_before FROM tasks t JOIN jobs j ON j.id = t.job" \
+#define LANE_HEAD(tasks, lane, extra)                                                       \
+	" SELECT * FROM (SELECT t.id, t.kind, t.not_before FROM " tasks " JOIN jobs j ON j.id = t.job" \
 	"  WHERE t.state = 'queued' AND " TASK_LANE("t.kind") " = " lane                           \
 	"  AND coalesce(t.not_before, 0) <= ?2 AND " JOB_RUNNABLE extra                           \
 	"  ORDER BY coalesce(t.not_before, 0), t.id LIMIT 1)"
@@ -408,32 +410,44 @@ static void task_drop(void *out)
 	" OR NOT EXISTS (SELECT 1 FROM tasks c WHERE c.state IN ('queued', 'running')"           \
 	"  AND " TASK_LANE("c.kind") " = 1))"
 
-int task_lease(sqlite3 *db, const char *owner, const struct task_slots *slots, struct task_row *out,
-	       struct cv_err *e)
-{
-	const int64_t args[3] = {slots->chats, slots->exports, slots->listing};
+/* The lease of task_lease, from tasks (a FROM clause naming them t), of
+ * every job or of one job (only: " AND t.job = ?7"): the listing first
+ * while fewer than ?6 run (after the rest past that), a chat while fewer
+ * than ?4 run, then the task due longest ago, the oldest first. Two
+ * statements rather than one with "?7 = 0 OR", as a statement has one
+ * plan. Over every job, each lane's head is a range of tasks_lane; over
+ * one job, that index would walk every other job's queued tasks to find
+ * this one's (20,000 chats of a killed backup under a download), so the
+ * job's are read through tasks_runnable (state, job) and sorted: one
+ * job's are few. */
+#define TASK_LEASE_SQL(tasks, only)                                                                       \
+	"UPDATE tasks SET state = 'running', lease_owner = ?1, lease_expires = ?2 + ?3"                  \
+	" WHERE id = (SELECT id FROM ("                                                                  \
+	LANE_HEAD(tasks, "0", only) " UNION ALL"                                                         \
+	LANE_HEAD(tasks, "1", only) " UNION ALL"                                                         \
+	LANE_HEAD(tasks, "2", only " AND " EXPORT_ROOM) " UNION ALL"                                     \
+	LANE_HEAD(tasks, "3", only) " UNION ALL"                                                         \
+	" SELECT t.id, t.kind, t.not_before FROM tasks t JOIN jobs j ON j.id = t.job"                    \
+	"  WHERE t.state = 'running' AND (t.lease_expires < ?2 OR owner_dead(t.lease_owner))"            \
+	"  AND " JOB_RUNNABLE only " AND (t.kind NOT IN ('window', 'delta') OR " EXPORT_ROOM "))"       \
+	" ORDER BY CASE WHEN kind <> 'account' THEN 1"                                                   \
+	"  WHEN ?6 = 0 OR ?6 > (SELECT count(*) FROM tasks a WHERE a.state = 'running'"                  \
+	"                        AND a.kind = 'account') THEN 0 ELSE 2 END,"                             \
+	"  kind <> 'chat' OR ?4 <= (SELECT count(*) FROM tasks r WHERE r.state = 'running'"              \
+	"                           AND r.kind = 'chat'),"                                               \
+	"  coalesce(not_before, 0), id LIMIT 1)"                                                         \
+	" RETURNING id, job, kind, key, account, chat, resume"
 
-	return lease_one(db,
-			 "UPDATE tasks SET state = 'running', lease_owner = ?1, lease_expires = ?2 + ?3"
-			 " WHERE id = (SELECT id FROM ("
-			 LANE_HEAD("0", "") " UNION ALL"
-			 LANE_HEAD("1", "") " UNION ALL"
-			 LANE_HEAD("2", " AND " EXPORT_ROOM) " UNION ALL"
-			 LANE_HEAD("3", "") " UNION ALL"
-			 " SELECT t.id, t.kind, t.not_before FROM tasks t JOIN jobs j ON j.id = t.job"
-			 "  WHERE t.state = 'running' AND (t.lease_expires < ?2 OR owner_dead(t.lease_owner))"
-			 "  AND " JOB_RUNNABLE " AND (t.kind NOT IN ('window', 'delta') OR " EXPORT_ROOM "))"
-			 /* the listing first while fewer than ?6 run (after the
-			  * rest past that); a chat while fewer than ?4 run; then
-			  * the task due longest ago, the oldest first */
-			 " ORDER BY CASE WHEN kind <> 'account' THEN 1"
-			 "  WHEN ?6 = 0 OR ?6 > (SELECT count(*) FROM tasks a WHERE a.state = 'running'"
-			 "                        AND a.kind = 'account') THEN 0 ELSE 2 END,"
-			 "  kind <> 'chat' OR ?4 <= (SELECT count(*) FROM tasks r WHERE r.state = 'running'"
-			 "                           AND r.kind = 'chat'),"
-			 "  coalesce(not_before, 0), id LIMIT 1)"
-			 " RETURNING id, job, kind, key, account, chat, resume",
-			 owner, args, 3, _("leasing a task"), task_read, task_drop, out, e);
+int task_lease(sqlite3 *db, const char *owner, const struct task_slots *slots, int64_t only_job,
+	       struct task_row *out, struct cv_err *e)
+{
+	const int64_t args[4] = {slots->chats, slots->exports, slots->listing, only_job};
+
+	if (only_job > 0)
+		return lease_one(db, TASK_LEASE_SQL("tasks t INDEXED BY tasks_runnable", " AND t.job = ?7"), owner,
+				 args, 4, _("leasing a task"), task_read, task_drop, out, e);
+	return lease_one(db, TASK_LEASE_SQL("tasks t", ""), owner, args, 3, _("leasing a task"), task_read,
+			 task_drop, out, e);
 }
 
 int task_defer(sqlite3 *db, int64_t task, int64_t not_before, struct cv_err *e)

@@ -76,9 +76,10 @@ int job_request_cancel(sqlite3 *db, int64_t id, struct cv_err *e);
 int job_finish(sqlite3 *db, int64_t id, const char *status, const char *reason, struct cv_err *e);
 int job_bump_progress(sqlite3 *db, int64_t id, int64_t done_delta, int64_t total_delta, struct cv_err *e);
 
-/* Lease a job that needs planning or finishing. *what is 'p' or 'f'.
- * CV_ENOTFOUND when there is none. */
-int job_lease(sqlite3 *db, const char *owner, struct job_row *out, char *what, struct cv_err *e);
+/* Lease a job that needs planning or finishing: any job, or with only_job
+ * > 0 that one alone. *what is 'p' or 'f'. CV_ENOTFOUND when there is none. */
+int job_lease(sqlite3 *db, const char *owner, int64_t only_job, struct job_row *out, char *what,
+	      struct cv_err *e);
 int job_mark_planned(sqlite3 *db, int64_t id, struct cv_err *e);
 int job_release(sqlite3 *db, int64_t id, struct cv_err *e);
 
@@ -100,7 +101,8 @@ struct task_slots {
 	int exports; /* "window" and "delta" tasks run on at most this many while chats wait */
 	int listing; /* "account" tasks come first while fewer than this many run (0: always) */
 };
-/* Lease the next runnable task of any unfinished, uncancelled, planned job:
+/* Lease the next runnable task of any unfinished, uncancelled, planned job
+ * (with only_job > 0, of that job alone):
  * account listings first (while fewer than slots->listing run; past that,
  * after every other kind, so exports picked early can start beside the
  * listing), then "chat" tasks while fewer than slots->chats
@@ -108,8 +110,8 @@ struct task_slots {
  * rather than trail them), then the one due longest ago (tasks never
  * deferred first), then the oldest. A deferred task is not runnable before
  * its time. */
-int task_lease(sqlite3 *db, const char *owner, const struct task_slots *slots, struct task_row *out,
-	       struct cv_err *e);
+int task_lease(sqlite3 *db, const char *owner, const struct task_slots *slots, int64_t only_job,
+	       struct task_row *out, struct cv_err *e);
 /* Give a running task back to the queue until not_before (ms since the
  * epoch); its resume point is already committed. */
 int task_defer(sqlite3 *db, int64_t task, int64_t not_before, struct cv_err *e);

@@ -176,16 +176,21 @@ void export_attach_note(const struct export_attachment *att, struct buf *out)
 	if (att->damaged)
 		buf_printf(out, _("The stored copy of this file is damaged, so it was left out.\nReason: %s\n"),
 			   buf_str(&why));
+	else if (att->missing)
+		buf_printf(out, _("The stored copy of this file is missing, so it was left out.\nReason: %s\n"),
+			   buf_str(&why));
 	else
 		buf_printf(out, _("This file was not available when the chat was backed up.\nReason: %s\n"),
 			   buf_str(&why));
 	buf_free(&why);
 }
 
+/* The note that stands in for file t, named after it: base is the name the
+ * file has, or would have had, in the export. */
 static int write_unavailable(struct export_ctx *x, struct export_attachments *a, struct export_attachment *t,
-			     struct cv_err *e)
+			     const char *base, struct cv_err *e)
 {
-	char *name = name_make(a->names, t->name, _("file"), ".unavailable.txt");
+	char *name = name_make(a->names, base, _("file"), ".unavailable.txt");
 	struct buf note = BUF_INIT;
 	struct export_file f;
 	int rc;
@@ -240,12 +245,15 @@ static int write_one(struct export_ctx *x, struct export_attachments *a, struct 
 	int hosted = strcmp(t->kind, "hosted") == 0;
 	struct copy c = {0};
 	struct export_file f;
-	char *name;
-	int rc;
+	char base[96], *name;
+	int rc, lost = 0;
 
+	/* Graph gives a hosted image no name: it is named for its message,
+	 * and so is the note that stands in for it. */
+	snprintf(base, sizeof base, "image %s-%d", message_id, index);
 	if (t->blob == NULL) {
 		x->result->missing_attachments++;
-		return write_unavailable(x, a, t, e);
+		return write_unavailable(x, a, t, hosted ? base : t->name, e);
 	}
 	/* A file keeps its own name; an image is named once its first bytes
 	 * have told its type (the final name is only used at the rename). */
@@ -259,11 +267,10 @@ static int write_one(struct export_ctx *x, struct export_attachments *a, struct 
 	if (rc && c.errnum)
 		rc = err_set(e, fs_errno_code(c.errnum), _("cannot write %s/%s: %s"), export_out_path(x->out),
 			     a->folder, strerror(c.errnum));
+	else if (rc == CV_EINTEGRITY || rc == CV_ENOTFOUND)
+		lost = rc;
 	if (rc == 0 && hosted) {
-		char base[96];
-
 		t->mime = image_type(c.head, c.headlen);
-		snprintf(base, sizeof base, "image %s-%d", message_id, index);
 		name = name_make(a->names, base, "image", image_ext(t->mime));
 		free(f.name);
 		f.name = xstrdup(name);
@@ -274,18 +281,33 @@ static int write_one(struct export_ctx *x, struct export_attachments *a, struct 
 		export_file_abort(x->out, &f);
 	if (rc == 0)
 		t->href = xasprintf("%s/%s", a->folder, name);
-	free(name);
-	if (rc != CV_EINTEGRITY)
+	if (!lost) {
+		free(name);
 		return rc;
-	/* A damaged blob is left out like a damaged record: counted, and the
-	 * rest of the export goes on. */
-	x->result->integrity_errors++;
+	}
+	/* A stored copy that cannot be read is left out like a damaged
+	 * record: counted, and the rest of the export goes on. A damaged one
+	 * failed its check; a missing one is only not there (a store copied
+	 * without its blobs/), which is no sign of tampering, so it is told
+	 * and counted apart. */
 	free(t->blob);
 	t->blob = NULL;
 	t->mime = NULL;
-	t->damaged = 1;
-	t->reason = xstrdup(_("the stored copy failed its integrity check"));
-	return write_unavailable(x, a, t, e);
+	if (lost == CV_ENOTFOUND) {
+		x->result->missing_blobs++;
+		t->missing = 1;
+		t->reason = xstrdup(_("the stored copy of this file is missing from the store's blobs/ folder "
+				      "(was the store copied without it?)"));
+	} else {
+		x->result->integrity_errors++;
+		t->damaged = 1;
+		t->reason = xstrdup(_("the stored copy failed its integrity check"));
+	}
+	/* the note takes the name the file was given (no " (2)" for its own
+	 * name taken just now) */
+	rc = write_unavailable(x, a, t, hosted ? base : name, e);
+	free(name);
+	return rc;
 }
 
 int export_attach_message(struct export_ctx *x, struct export_attachments *a, const struct export_chat *c,

@@ -6,7 +6,9 @@
  * --as-of export gets the files of that version), copies the stored bytes
  * into the chat's own folder beside its page (streamed, byte for byte), and
  * for a file the backup could not get writes "<name>.unavailable.txt" saying
- * why, counting it in result->missing_attachments. Writers then ask for a
+ * why, counting it in result->missing_attachments; so too for a stored copy
+ * that is damaged (result->integrity_errors) or missing from blobs/
+ * (result->missing_blobs). Writers then ask for a
  * file's relative path (links) or its bytes (inline images, MIME parts).
  */
 #ifndef CV_EXPORT_ATTACH_H
@@ -30,6 +32,7 @@ struct export_attachment {
 	char *reason;    /* why not, when blob is NULL */
 	const char *mime; /* an image's type, sniffed from its bytes as they were copied; else NULL */
 	int damaged;     /* the stored copy failed its check (blob is then NULL) */
+	int missing;     /* the stored copy's file is not in blobs/ (blob is then NULL) */
 	int64_t size;
 };
 

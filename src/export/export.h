@@ -40,7 +40,8 @@ struct export_result {
 	int64_t messages;
 	int64_t files;
 	int64_t integrity_errors;
-	int64_t missing_attachments;
+	int64_t missing_attachments; /* not available at backup time */
+	int64_t missing_blobs;       /* stored, but the file is not in blobs/ */
 };
 
 struct export_ctx {

@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +182,19 @@ static int record_result(sqlite3 *db, int64_t job, const char *path, int64_t siz
 	return rc ? rc : done;
 }
 
+/* Add to a job's note after "; ". */
+static void note_part(struct buf *note, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note_part(struct buf *note, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (note->len)
+		buf_append_str(note, "; ");
+	va_start(ap, fmt);
+	buf_vprintf(note, fmt, ap);
+	va_end(ap);
+}
+
 static int download_run_task(struct engine_worker *w, const struct job_row *job, const struct task_row *task,
 			     struct cv_err *e)
 {
@@ -241,35 +255,43 @@ static int download_run_task(struct engine_worker *w, const struct job_row *job,
 	} else if (rc == 0) {
 		if (stat(zip, &sb) != 0)
 			rc = err_set(e, CV_EIO, _("the download's zip is missing: %s"), strerror(errno));
-		else if ((rc = record_result(w->db, job->id, zip, (int64_t)sb.st_size, res.messages, res.integrity_errors, e)) == 0) {
+		else if ((rc = record_result(w->db, job->id, zip, (int64_t)sb.st_size, res.messages,
+					       res.integrity_errors + res.missing_blobs, e)) == 0) {
 			/* Cancelled while the zip was written: nobody wants it. */
 			unlink(zip);
 			rc = err_set(e, CV_ECANCELLED, _("cancelled by the user"));
 		} else if (rc == 1) {
 			rc = 0;
-			if (res.integrity_errors || res.missing_attachments) {
+			if (res.integrity_errors || res.missing_blobs || res.missing_attachments) {
 				struct buf note = BUF_INIT;
 
 				/* Kept as the job's reason for finish: beside Partially
-				 * Completed when records were left out (the CLI exits
-				 * 3), else beside Completed (the download has all the
-				 * backup has). */
+				 * Completed when stored records or files were left out
+				 * (the CLI exits 3), else beside Completed (the download
+				 * has all the backup has). A file missing from blobs/ is
+				 * told apart from damage: it is only not there. */
 				if (res.integrity_errors)
-					buf_printf(&note,
-						   P_("%lld stored record failed its integrity check and was left out",
-						      "%lld stored records failed their integrity check and were left out",
-						      res.integrity_errors),
-						   (long long)res.integrity_errors);
-				if (res.integrity_errors && res.missing_attachments)
-					buf_append_str(&note, "; ");
+					note_part(&note,
+						  P_("%lld stored record failed its integrity check and was left out",
+						     "%lld stored records failed their integrity check and were left out",
+						     res.integrity_errors),
+						  (long long)res.integrity_errors);
+				if (res.missing_blobs)
+					note_part(&note,
+						  P_("%lld stored file is missing from the store's blobs/ folder and was "
+						     "left out (was the store copied without it?)",
+						     "%lld stored files are missing from the store's blobs/ folder and were "
+						     "left out (was the store copied without it?)",
+						     res.missing_blobs),
+						  (long long)res.missing_blobs);
 				if (res.missing_attachments)
-					buf_printf(&note,
-						   P_("%lld attachment was not available at backup time (its "
-						      ".unavailable.txt says why)",
-						      "%lld attachments were not available at backup time (their "
-						      ".unavailable.txt files say why)",
-						      res.missing_attachments),
-						   (long long)res.missing_attachments);
+					note_part(&note,
+						  P_("%lld attachment was not available at backup time (its "
+						     ".unavailable.txt says why)",
+						     "%lld attachments were not available at backup time (their "
+						     ".unavailable.txt files say why)",
+						     res.missing_attachments),
+						  (long long)res.missing_attachments);
 				job_set_status(w->db, job->id, ST_IN_PROGRESS, note.data, NULL);
 				buf_free(&note);
 			}

@@ -300,6 +300,13 @@ int blob_read(const char *dir, const struct vault *v, const char *name,
 		return err_set(e, CV_EINTEGRITY, _("'%s' is not a blob name"), name ? name : "");
 	path = blob_path(dir, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT) {
+		/* Not damage: the file is simply not there, as when a store
+		 * was copied without its blobs/ folder. */
+		rc = err_set(e, CV_ENOTFOUND, _("blob %s is missing from the store's blobs folder"), name);
+		free(path);
+		return rc;
+	}
 	if (fd < 0) {
 		rc = err_set(e, CV_EINTEGRITY, _("blob %s is missing from the store: %s"), name, strerror(errno));
 		free(path);

@@ -40,8 +40,10 @@ int blob_commit(struct blob_writer **w, char *name, uint64_t *size, struct cv_er
 void blob_abort(struct blob_writer **w);
 
 /* Stream a blob's plaintext to sink, chunk by chunk, checking every chunk and
- * finally the name. A changed, missing or truncated file gives CV_EINTEGRITY;
- * a sink returning non-zero stops with that code. */
+ * finally the name. A file that is not there (ENOENT: a store copied
+ * without its blobs/) gives CV_ENOTFOUND; a changed or truncated one, or
+ * one that cannot be opened, CV_EINTEGRITY; a sink returning non-zero
+ * stops with that code. */
 int blob_read(const char *dir, const struct vault *v, const char *name,
 	      int (*sink)(void *ctx, const void *p, size_t n), void *ctx, struct cv_err *e);
 

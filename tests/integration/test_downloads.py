@@ -7,6 +7,7 @@ import io
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import time
@@ -305,6 +306,74 @@ class Downloads(cvtest.ChatvaultTest):
         self.assertEqual(self.cv("jobs", "cancel", "x", ok=False).rc, 2)
 
 
+class DownloadAlone(cvtest.ChatvaultTest, cvtest.TruthChecks):
+    """A `download` process works on its own job and nothing else."""
+
+    def killed_backup(self):
+        """A backup killed mid-run on a slow tenant: its job unfinished,
+        some of its tasks done and others queued or held by the dead
+        process."""
+        self.start_sim("--users", "6", "--chats-per-user", "2", "--messages-per-chat", "120", "--throttle", "off",
+                       "--seed", "12")
+        self.setup_tenant()
+        self.sim.post("/_sim/config", {"latency_ms": 300})
+        proc = subprocess.Popen([cvtest.CHATVAULT, "-H", self.home, "-p", self.passfile, "backup"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
+        db_path = os.path.join(self.home, "catalog.db")
+        deadline = time.time() + 60
+        done = 0
+        while not done and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.1)
+            db = sqlite3.connect(db_path, timeout=5)
+            done = db.execute("SELECT count(*) FROM tasks WHERE state = 'done' AND kind <> 'account'").fetchone()[0]
+            db.close()
+        self.assertIsNone(proc.poll(), "the backup ended before it was killed")
+        self.assertTrue(done, "the backup never finished a task")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        self.sim.post("/_sim/config", {"latency_ms": 0})
+        # the simulator counts a request when it answers: let it answer
+        # what the killed process had asked
+        time.sleep(1)
+
+    def backup_state(self):
+        """The backup job and its tasks, as far as work moves them."""
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        try:
+            job = db.execute("SELECT id, status, reason, progress_done, progress_total, finished, note"
+                             " FROM jobs WHERE kind = 'backup'").fetchall()
+            tasks = db.execute("SELECT t.id, t.state, t.resume, t.items, t.error_code FROM tasks t"
+                               " JOIN jobs j ON j.id = t.job WHERE j.kind = 'backup' ORDER BY t.id").fetchall()
+            stored = db.execute("SELECT count(*), (SELECT count(*) FROM files WHERE status <> 0) FROM messages"
+                                ).fetchone()
+        finally:
+            db.close()
+        return job, tasks, stored
+
+    def test_download_leaves_a_killed_backup_alone(self):
+        self.killed_backup()
+        upn = self.cv("--json", "accounts", "list").json()[0]["upn"]
+        before = self.backup_state()
+        self.assertEqual([j[1] for j in before[0]], ["In Progress"])
+        self.assertTrue(any(t[1] in ("queued", "running") for t in before[1]), "the backup had nothing left")
+        self.sim.post("/_sim/stats/reset")
+        self.cv("download", "--user", upn, "--format", "json", "--out", os.path.join(self.dir, "out"))
+        self.assertEqual([j["status"] for j in self.download_jobs()], ["Completed"])
+        # The backup neither moved nor asked Graph (or the sign-in) for
+        # anything: the download signed in to nothing.
+        stats = self.sim.get("/_sim/stats")
+        self.assertEqual((stats["requests"], stats["token_requests"]), (0, 0), stats)
+        self.assertEqual(self.backup_state(), before)
+        # The next backup still resumes it, and finishes it exactly.
+        self.backup()
+        self.assertEqual([j["status"] for j in self.cv("--json", "jobs", "list", "--kind", "backup").json()],
+                         [self.expected_status()])
+        self.check_against_truth()
+
+    def download_jobs(self):
+        return self.cv("--json", "jobs", "list", "--kind", "download").json()
+
+
 # What may drive or mislead a terminal: C0 controls but LF and TAB, DEL, C1
 # controls, bidi embeddings, overrides and isolates.
 TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -346,6 +415,48 @@ class DemoDownloads(cvtest.ChatvaultTest):
         yusuf = [r for r in senders if users[r["sender_id"]]["displayName"] == "Yusuf Patel"]
         self.assertTrue(yusuf, "Yusuf Patel wrote nothing the first user can see")
         self.assertIsNone(users[yusuf[0]["sender_id"]]["mail"])
+
+    def test_store_copied_without_its_blobs(self):
+        """A store copied without blobs/: each stored file is missing, not
+        damaged. The download says so, its notes keep the files' names,
+        and it is Partially Completed for that reason alone."""
+        upn = self.backed_up()
+
+        def files_of(out):
+            return {os.path.relpath(os.path.join(root, n), out) for root, _, names in os.walk(out) for n in names
+                    if root != out}
+        whole = os.path.join(self.dir, "whole")
+        res = self.cv("download", "--user", upn, "--format", "json", "--attachments", "--out", whole, ok=None)
+        self.assertIn(res.rc, (0, 3), res.err)  # 3: some files were refused at backup time
+        before = files_of(whole)
+        copied = {n for n in before if not n.endswith(".unavailable.txt")}
+        self.assertTrue(any(os.path.basename(n).startswith("image ") for n in copied), "no image was copied")
+        self.assertTrue(any(not os.path.basename(n).startswith("image ") for n in copied), "no file was copied")
+        os.rename(os.path.join(self.home, "blobs"), os.path.join(self.dir, "blobs.away"))
+
+        bare = os.path.join(self.dir, "bare")
+        res = self.cv("download", "--user", upn, "--format", "json", "--attachments", "--out", bare, ok=None)
+        self.assertEqual(res.rc, 3, res.err)
+        self.assertNotIn("integrity", res.err)
+        reason = "%d stored files are missing from the store's blobs/ folder and were left out" % len(copied)
+        self.assertIn(reason, res.err)
+        [job] = self.cv("--json", "jobs", "list", "--kind", "download").json()[1:]
+        self.assertEqual(job["status"], "Partially Completed")
+        self.assertIn(reason, job["reason"])
+        self.assertNotIn("integrity", job["reason"])
+
+        # Each copied file is a note named after it: a file by its own
+        # name, an image by its message (its type, told by its bytes, is
+        # unknown); the notes for files refused at backup time stay.
+        def note_for(n):
+            stem, ext = os.path.splitext(n)
+            return (stem if os.path.basename(n).startswith("image ") else n) + ".unavailable.txt"
+        self.assertEqual(files_of(bare), {note_for(n) for n in copied} | (before - copied))
+        for n in copied:
+            with open(os.path.join(bare, note_for(n)), encoding="utf-8") as f:
+                text = f.read()
+            self.assertIn("missing from the store's blobs/ folder", text, n)
+            self.assertNotIn("damaged", text, n)
 
     def test_long_attachment_name_keeps_its_extension(self):
         upn = self.backed_up()

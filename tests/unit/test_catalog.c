@@ -313,7 +313,7 @@ static int64_t lease_kind_of(sqlite3 *db, int chats, int exports, char *kind, si
 	int64_t id = 0;
 
 	kind[0] = '\0';
-	if (task_lease(db, "test:1:0", &slots, &t, &e) == 0) {
+	if (task_lease(db, "test:1:0", &slots, 0, &t, &e) == 0) {
 		snprintf(kind, n, "%s", t.kind);
 		id = t.id;
 		task_row_free(&t);
@@ -382,7 +382,7 @@ static void test_lease_listing_slots(void)
 		   task_add(db, job, "window:1", "window", 1, 0, NULL, &e) == 0,
 	   "three listings, then an export picked early");
 	for (i = 0; i < sizeof want / sizeof *want; i++) {
-		int got = task_lease(db, "test:1:0", &slots, &t, &e) == 0;
+		int got = task_lease(db, "test:1:0", &slots, 0, &t, &e) == 0;
 
 		ok(got && strcmp(t.kind, want[i]) == 0, "lease %zu with one listing slot: %s (got %s)", i + 1,
 		   want[i], got ? t.kind : "nothing");
@@ -509,6 +509,65 @@ static void test_lease_scale(void)
 	catalog_close(db);
 }
 
+/* A process that works for one job (a download) leases that job's work
+ * alone: not another job's queued tasks, nor those a dead process held,
+ * nor the job itself; and it finds its task through the job, however many
+ * tasks the other job has queued. */
+static void test_lease_one_job(void)
+{
+	sqlite3 *db = open_catalog();
+	struct task_slots slots = {2, 100, 0};
+	struct cv_err e = {0};
+	struct task_row t;
+	struct job_row j;
+	int64_t backup = 0, download = 0;
+	long steps = 0;
+	char what = 0;
+	int got;
+
+	catalog_exec(db, "PRAGMA foreign_keys = OFF", &e);
+	ok(job_enqueue(db, "backup", 0, "{}", &backup, &e) == 0 && job_mark_planned(db, backup, &e) == 0,
+	   "a planned backup");
+	catalog_begin(db, &e);
+	ok(add_tasks(db, backup, "chat", 0, 20000, &e) == 0 && add_tasks(db, backup, "window", 0, 2, &e) == 0 &&
+		   catalog_exec(db, "UPDATE tasks SET state = 'running', lease_owner = 'gone:1:0', lease_expires = 0"
+				    " WHERE kind = 'window'",
+				&e) == 0 &&
+		   catalog_commit(db, &e) == 0,
+	   "with 20,000 chats queued and two windows whose lease expired");
+	ok(job_enqueue(db, "download", 0, "{}", &download, &e) == 0, "a download queued after it");
+	ok(job_lease(db, "test:1:0", download, &j, &what, &e) == 0 && j.id == download && what == 'p',
+	   "the download is leased to plan, not the backup before it");
+	job_row_free(&j);
+	ok(job_mark_planned(db, download, &e) == 0 && task_add(db, download, "export", "export", 0, 0, NULL, &e) == 0,
+	   "planned into one task");
+	sqlite3_progress_handler(db, 100, count_ops, &steps);
+	got = task_lease(db, "test:1:0", &slots, download, &t, &e) == 0;
+	sqlite3_progress_handler(db, 0, NULL, NULL);
+	ok(got && t.job == download && strcmp(t.kind, "export") == 0, "its task is leased (got %s)",
+	   got ? t.kind : "nothing");
+	if (got)
+		task_row_free(&t);
+	ok(steps < 100, "without walking the backup's tasks: %ld hundred steps", steps);
+	got = task_lease(db, "test:1:0", &slots, download, &t, &e) == 0;
+	ok(!got, "then nothing: neither the backup's queued chats nor its expired windows");
+	if (got)
+		task_row_free(&t);
+	ok(job_lease(db, "test:1:0", download, &j, &what, &e) == CV_ENOTFOUND, "nor any job while its task runs");
+	ok(catalog_exec(db, "UPDATE jobs SET planned = 1, lease_owner = 'gone:1:0', lease_expires = 0; "
+			    "UPDATE tasks SET state = 'done' WHERE kind = 'chat'",
+			&e) == 0,
+	   "the backup's chats end, its own lease lapsed");
+	ok(job_lease(db, "test:1:0", download, &j, &what, &e) == CV_ENOTFOUND,
+	   "the backup is not leased to finish either");
+	got = task_lease(db, "test:1:0", &slots, 0, &t, &e) == 0;
+	ok(got && t.job == backup && strcmp(t.kind, "window") == 0, "a lease over every job takes the expired window");
+	if (got)
+		task_row_free(&t);
+	catalog_exec(db, "DELETE FROM tasks; DELETE FROM jobs", &e);
+	catalog_close(db);
+}
+
 /* Leasing leaves the connection's prepared statements alone (registering
  * owner_dead again on every lease expired them all). */
 static void test_lease_keeps_statements(void)
@@ -624,6 +683,7 @@ int main(void)
 	test_lease_listing_slots();
 	test_lease_defer();
 	test_lease_scale();
+	test_lease_one_job();
 	test_lease_keeps_statements();
 	test_monthly_cap();
 	unlink(path);

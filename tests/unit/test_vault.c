@@ -906,8 +906,9 @@ static void test_blob_store(const struct vault *v, const struct vault *other)
 	   "so is one with a flipped bit");
 	ok(read_back(v, dir, "../../etc/passwd", &out, &e) == CV_EINTEGRITY, "a name that is not a blob name is refused");
 	ok(read_back(v, dir, "00000000000000000000000000000000000000000000000000000000000000ff", &out, &e) ==
-		   CV_EINTEGRITY,
-	   "a missing blob is reported");
+		   CV_ENOTFOUND,
+	   "a missing blob is reported as missing, not as damaged: %s", e.msg);
+	ok(strstr(e.msg, "missing") != NULL && strstr(e.msg, "damaged") == NULL, "and says so");
 	{
 		struct blob_writer *w;
 		char *tmp = fs_join(dir, "tmp");
