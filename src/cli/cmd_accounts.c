@@ -11,24 +11,35 @@
 #include "util/xalloc.h"
 
 #include <cjson/cJSON.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Split "--tenant NAME" out of the arguments; the rest stay in order. */
-static int take_tenant(struct cli *c, int from, const char **tenant, const char **rest, int *nrest)
+/* The options of accounts and privchat, after the subcommand: --tenant
+ * NAME, and --all where all is not NULL; the operands go to rest, in
+ * order. A usage error's exit status, or 0. */
+static int take_options(struct cli *c, const char **tenant, int *all, const char **rest, int *nrest)
 {
-	int i;
+	static const struct option opts[] = {
+		{"tenant", required_argument, NULL, 't'},
+		{"all", no_argument, NULL, 'a'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
 
 	*tenant = NULL;
 	*nrest = 0;
-	for (i = from; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "--tenant") == 0) {
-			if (i + 1 >= c->argc)
-				return cli_usage_error(_("--tenant needs a NAME"));
-			*tenant = c->argv[++i];
-		} else {
-			rest[(*nrest)++] = c->argv[i];
+	while ((ch = cli_getopt(c->argv[0], c->argc - 1, c->argv + 1, NULL, opts)) != -1) {
+		switch (ch) {
+		case 't': *tenant = optarg; break;
+		case 'a':
+			if (!all)
+				return cli_usage_error(_("%s %s: unexpected argument '--all'"), c->argv[0], c->argv[1]);
+			*all = 1;
+			break;
+		case CLI_OPERAND: rest[(*nrest)++] = optarg; break;
+		default: return EXIT_USAGE;
 		}
 	}
 	return 0;
@@ -96,7 +107,7 @@ int cmd_accounts(struct cli *c)
 		return cli_usage_error(_("accounts: use sync or list"));
 	if (c->argc > 66)
 		return cli_usage_error(_("too many arguments"));
-	if ((rc = take_tenant(c, 2, &tenant, rest, &nrest)))
+	if ((rc = take_options(c, &tenant, NULL, rest, &nrest)))
 		return rc;
 	if (nrest)
 		return cli_usage_error(_("accounts %s: unexpected argument '%s'"), sub, rest[0]);
@@ -132,27 +143,16 @@ int cmd_privchat(struct cli *c)
 	struct cv_err e = {0};
 	struct app *a;
 	int64_t tid;
-	int rc, nrest, all = 0, changed = 0, i, n = 0;
+	int rc, all = 0, changed = 0, n = 0;
 
 	if (strcmp(sub, "activate") && strcmp(sub, "deactivate"))
 		return cli_usage_error(_("privchat: use activate or deactivate"));
 	rest = xcalloc((size_t)c->argc + 1, sizeof *rest);
 	if (rest == NULL)
 		return EXIT_FAIL;
-	if ((rc = take_tenant(c, 2, &tenant, rest, &nrest))) {
+	if ((rc = take_options(c, &tenant, &all, rest, &n))) {
 		free(rest);
 		return rc;
-	}
-	for (i = 0; i < nrest; i++) {
-		if (strcmp(rest[i], "--all") == 0) {
-			all = 1;
-		} else if (rest[i][0] == '-') {
-			rc = cli_usage_error(_("privchat %s: unknown option '%s'"), sub, rest[i]);
-			free(rest);
-			return rc;
-		} else {
-			rest[n++] = rest[i];
-		}
 	}
 	if (all == (n > 0)) {
 		free(rest);

@@ -16,6 +16,7 @@
 #include "util/xalloc.h"
 
 #include <cjson/cJSON.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,57 +25,55 @@
 
 int cmd_backup(struct cli *c)
 {
-	const char *tenant = NULL;
+	static const struct option opts[] = {
+		{"tenant", required_argument, NULL, 't'},
+		{"all", no_argument, NULL, 'a'},
+		{"per-chat", no_argument, NULL, 'p'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *tenant = NULL, **upns;
 	struct cv_err e = {0};
 	struct app *a;
 	int64_t tid, job, *ids = NULL;
 	unsigned flags = 0;
-	int i, n = 0, all = 0, rc;
+	int i, n = 0, nupns = 0, all = 0, rc, ch;
 
-	ids = xcalloc((size_t)c->argc, sizeof *ids);
-	for (i = 1; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "--tenant") == 0 && i + 1 < c->argc)
-			tenant = c->argv[++i];
-		else if (strcmp(c->argv[i], "--all") == 0)
-			all = 1;
-		else if (strcmp(c->argv[i], "--per-chat") == 0)
-			flags |= APP_BACKUP_PER_CHAT;
-		else if (c->argv[i][0] == '-') {
-			free(ids);
-			return cli_usage_error(_("backup: unknown option '%s'"), c->argv[i]);
+	upns = xcalloc((size_t)c->argc, sizeof *upns);
+	while ((ch = cli_getopt(c->argv[0], c->argc, c->argv, NULL, opts)) != -1) {
+		switch (ch) {
+		case 't': tenant = optarg; break;
+		case 'a': all = 1; break;
+		case 'p': flags |= APP_BACKUP_PER_CHAT; break;
+		case CLI_OPERAND: upns[nupns++] = optarg; break;
+		default: free(upns); return EXIT_USAGE;
 		}
+	}
+	if (all && nupns) {
+		free(upns);
+		return cli_usage_error(_("backup: give --all or UPNs, not both"));
 	}
 	if ((rc = cli_open(c, &a))) {
-		free(ids);
+		free(upns);
 		return rc;
 	}
+	ids = xcalloc((size_t)c->argc, sizeof *ids);
 	if ((rc = app_tenant_resolve(a, tenant, &tid, &e)))
 		goto fail;
-	for (i = 1; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "--tenant") == 0) {
-			i++;
-			continue;
-		}
-		if (c->argv[i][0] == '-')
-			continue;
-		if ((rc = account_find(a->store->db, tid, c->argv[i], &ids[n], &e)))
+	for (i = 0; i < nupns; i++) {
+		if ((rc = account_find(a->store->db, tid, upns[i], &ids[n], &e)))
 			goto fail;
 		n++;
-	}
-	if (all && n) {
-		rc = cli_usage_error(_("backup: give --all or UPNs, not both"));
-		app_close(&a);
-		free(ids);
-		return rc;
 	}
 	if ((rc = app_engine_start(a, 0, &e)) || (rc = app_backup_start(a, tid, n ? ids : NULL, n, flags, &job, &e)))
 		goto fail;
 	free(ids);
+	free(upns);
 	rc = cli_wait_job(c, a, job);
 	app_close(&a);
 	return rc;
 fail:
 	free(ids);
+	free(upns);
 	app_close(&a);
 	return cli_fail(&e);
 }
@@ -84,20 +83,23 @@ fail:
 
 int cmd_run(struct cli *c)
 {
+	static const struct option opts[] = {
+		{"at", required_argument, NULL, 'a'},
+		{NULL, 0, NULL, 0},
+	};
 	const char *at = SCHEDULE_DEFAULT;
 	struct schedule sched;
 	atomic_int *stop;
 	struct cv_err e = {0};
 	struct app *a;
-	int rc, i;
+	int rc, i, ch;
 
-	for (i = 1; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "--at") == 0 && i + 1 < c->argc)
-			at = c->argv[++i];
-		else if (strncmp(c->argv[i], "--at=", 5) == 0)
-			at = c->argv[i] + 5;
-		else
+	while ((ch = cli_getopt(c->argv[0], c->argc, c->argv, NULL, opts)) != -1) {
+		if (ch == CLI_OPTERR)
+			return EXIT_USAGE;
+		if (ch != 'a')
 			return cli_usage_error(_("run takes only --at TIMES"));
+		at = optarg;
 	}
 	if (schedule_parse(at, &sched, &e) != 0)
 		return cli_usage_error("%s", e.msg);
@@ -151,16 +153,19 @@ static void iso_or_null(cJSON *o, const char *key, int64_t ms)
  * error's exit status, or 0. */
 static int tenant_opt(struct cli *c, const char **tenant)
 {
-	int i;
+	static const struct option opts[] = {
+		{"tenant", required_argument, NULL, 't'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
 
 	*tenant = NULL;
-	for (i = 1; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "--tenant") == 0 && i + 1 < c->argc)
-			*tenant = c->argv[++i];
-		else if (strcmp(c->argv[i], "--tenant") == 0)
-			return cli_usage_error(_("--tenant needs a NAME"));
-		else
-			return cli_usage_error(_("%s: unexpected argument '%s'"), c->argv[0], c->argv[i]);
+	while ((ch = cli_getopt(c->argv[0], c->argc, c->argv, NULL, opts)) != -1) {
+		if (ch == CLI_OPTERR)
+			return EXIT_USAGE;
+		if (ch == CLI_OPERAND)
+			return cli_usage_error(_("%s: unexpected argument '%s'"), c->argv[0], optarg);
+		*tenant = optarg;
 	}
 	return 0;
 }
@@ -306,22 +311,27 @@ static int jobs_cancel(struct cli *c, const char *arg)
 
 int cmd_jobs(struct cli *c)
 {
+	static const struct option opts[] = {
+		{"kind", required_argument, NULL, 'k'},
+		{NULL, 0, NULL, 0},
+	};
 	const char *kind = NULL;
 	struct cv_err e = {0};
 	struct app *a;
 	sqlite3_stmt *st;
 	cJSON *arr = NULL;
-	int i, rc;
+	int ch, rc;
 
 	if (c->argc == 3 && strcmp(c->argv[1], "cancel") == 0)
 		return jobs_cancel(c, c->argv[2]);
 	if (c->argc < 2 || strcmp(c->argv[1], "list") != 0)
 		return cli_usage_error(_("jobs: use 'jobs list [--kind KIND] [--json]' or 'jobs cancel ID'"));
-	for (i = 2; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "--kind") == 0 && i + 1 < c->argc)
-			kind = c->argv[++i];
-		else
-			return cli_usage_error(_("jobs list: unexpected argument '%s'"), c->argv[i]);
+	while ((ch = cli_getopt("jobs list", c->argc - 1, c->argv + 1, NULL, opts)) != -1) {
+		if (ch == CLI_OPTERR)
+			return EXIT_USAGE;
+		if (ch == CLI_OPERAND)
+			return cli_usage_error(_("jobs list: unexpected argument '%s'"), optarg);
+		kind = optarg;
 	}
 	if (kind && strcmp(kind, "backup") && strcmp(kind, "download") && strcmp(kind, "restore") &&
 	    strcmp(kind, "migrate"))

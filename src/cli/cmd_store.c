@@ -7,6 +7,7 @@
 #include "util/err.h"
 #include "util/i18n.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,13 +37,13 @@ int cmd_init(struct cli *c)
 
 /* A secret other than the store passphrase: the first line of file, or
  * asked on the terminal (never the global --passphrase-file). */
-static int read_other_secret(struct cli *c, const char *file, const char *prompt, int confirm, char **out,
-			     struct cv_err *e)
+static int read_other_secret(struct cli *c, const char *file, const char *what, const char *prompt, int confirm,
+			     char **out, struct cv_err *e)
 {
 	struct cli tmp = *c;
 
 	if (file)
-		return cli_read_secret_file(file, 1, out, e);
+		return cli_read_secret_file(file, what, 1, out, e);
 	tmp.passphrase_file = NULL;
 	return cli_read_passphrase(&tmp, prompt, confirm, out, e);
 }
@@ -53,7 +54,7 @@ static int open_with_recovery(struct cli *c, const char *file, struct app **out)
 {
 	struct cv_err e = {0};
 	char *key = NULL;
-	int rc = read_other_secret(c, file, _("Recovery key: "), 0, &key, &e);
+	int rc = read_other_secret(c, file, "--recovery-key-file", _("Recovery key: "), 0, &key, &e);
 
 	if (rc == 0) {
 		rc = app_open(c->home, key, strlen(key), 1, out, &e);
@@ -64,27 +65,32 @@ static int open_with_recovery(struct cli *c, const char *file, struct app **out)
 
 int cmd_passwd(struct cli *c)
 {
+	static const struct option opts[] = {
+		{"new-passphrase-file", required_argument, NULL, 'n'},
+		{"recovery-key-file", required_argument, NULL, 'k'},
+		{"recovery", no_argument, NULL, 'r'},
+		{NULL, 0, NULL, 0},
+	};
 	struct cv_err e = {0};
 	struct app *a;
 	char *newpass = NULL;
 	const char *newfile = NULL, *recfile = NULL;
-	int rc, i, recovery = 0;
+	int rc, ch, recovery = 0;
 
-	for (i = 1; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "--new-passphrase-file") == 0 && i + 1 < c->argc)
-			newfile = c->argv[++i];
-		else if (strcmp(c->argv[i], "--recovery-key-file") == 0 && i + 1 < c->argc)
-			recfile = c->argv[++i];
-		else if (strcmp(c->argv[i], "--recovery") == 0)
-			recovery = 1;
-		else
-			return cli_usage_error(_("passwd: unknown option '%s'"), c->argv[i]);
+	while ((ch = cli_getopt("passwd", c->argc, c->argv, NULL, opts)) != -1) {
+		switch (ch) {
+		case 'n': newfile = optarg; break;
+		case 'k': recfile = optarg; break;
+		case 'r': recovery = 1; break;
+		case CLI_OPERAND: return cli_usage_error(_("passwd: unexpected argument '%s'"), optarg);
+		default: return EXIT_USAGE;
+		}
 	}
 	if (recfile)
 		recovery = 1;
 	if ((rc = recovery ? open_with_recovery(c, recfile, &a) : cli_open(c, &a)))
 		return rc;
-	rc = read_other_secret(c, newfile, _("New passphrase: "), 1, &newpass, &e);
+	rc = read_other_secret(c, newfile, "--new-passphrase-file", _("New passphrase: "), 1, &newpass, &e);
 	if (rc == 0)
 		rc = app_passwd(a, newpass, strlen(newpass), &e);
 	cli_secret_free(&newpass);

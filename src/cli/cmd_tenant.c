@@ -47,9 +47,9 @@ static int cred_files_read(struct cred_files *f, struct app_tenant_input *in)
 {
 	struct cv_err e = {0};
 
-	if ((f->secret && cli_read_secret_file(f->secret, 1, &f->secret_text, &e)) ||
-	    (f->cert && cli_read_secret_file(f->cert, 0, &f->cert_text, &e)) ||
-	    (f->key && cli_read_secret_file(f->key, 0, &f->key_text, &e))) {
+	if ((f->secret && cli_read_secret_file(f->secret, "--secret-file", 1, &f->secret_text, &e)) ||
+	    (f->cert && cli_read_secret_file(f->cert, "--certificate", 0, &f->cert_text, &e)) ||
+	    (f->key && cli_read_secret_file(f->key, "--private-key", 0, &f->key_text, &e))) {
 		cred_files_free(f);
 		return cli_fail(&e);
 	}
@@ -79,11 +79,20 @@ static int tenant_options(struct cli *c, int from, int update, struct app_tenant
 	memset(in, 0, sizeof *in);
 	memset(f, 0, sizeof *f);
 	in->monthly_limit = -1;
-	opterr = 0;
-	while ((ch = getopt_long(c->argc - from, c->argv + from, "", opts, NULL)) != -1) {
-		if (update && strchr("tcnlLG", ch))
-			return cli_usage_error(_("%s cannot change %s; remove the tenant and add it again"), verb,
-					       c->argv[from + optind - 1]);
+	while ((ch = cli_getopt(verb, c->argc - from, c->argv + from, NULL, opts)) != -1) {
+		if (ch == CLI_OPTERR)
+			return EXIT_USAGE;
+		/* not echoed: it may be a secret that lost its option */
+		if (ch == CLI_OPERAND)
+			return cli_usage_error(_("%s: unexpected argument (every value follows its option)"), verb);
+		if (update && strchr("tcnlLG", ch)) {
+			const struct option *o = opts;
+
+			while (o->val != ch)
+				o++;
+			return cli_usage_error(_("%s cannot change --%s; remove the tenant and add it again"), verb,
+					       o->name);
+		}
 		switch (ch) {
 		case 't': in->tenant_id = optarg; break;
 		case 'c': in->client_id = optarg; break;
@@ -112,12 +121,8 @@ static int tenant_options(struct cli *c, int from, int update, struct app_tenant
 						       optarg);
 			in->change |= APP_TENANT_PRICE;
 			break;
-		default: return cli_usage_error(_("%s: unknown option or missing value '%s'"), verb,
-						c->argv[from + optind - 1]);
 		}
 	}
-	if (from + optind < c->argc)
-		return cli_usage_error(_("%s: unexpected argument '%s'"), verb, c->argv[from + optind]);
 	if (f->secret && f->cert)
 		return cli_usage_error(_("%s: give --secret-file or --certificate, not both"), verb);
 	if ((f->key || in->rs256) && !f->cert)
@@ -204,22 +209,29 @@ int cmd_tenant(struct cli *c)
 {
 	struct cv_err e = {0};
 	struct app *a;
-	const char *sub = c->argc > 1 ? c->argv[1] : "";
-	int rc;
-
-	int delete_backups = 0;
+	static const struct option opts[] = {
+		{"delete-backups", no_argument, NULL, 'd'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *sub = c->argc > 1 ? c->argv[1] : "", *name = NULL;
+	int rc, ch, delete_backups = 0;
 
 	if (strcmp(sub, "add") == 0 || strcmp(sub, "update") == 0)
 		return tenant_save(c, strcmp(sub, "update") == 0);
 	if (strcmp(sub, "list") && strcmp(sub, "test") && strcmp(sub, "remove"))
 		return cli_usage_error(_("tenant: use add, update NAME, list, test NAME or remove NAME"));
-	if (strcmp(sub, "remove") == 0 && c->argc == 4 && strcmp(c->argv[3], "--delete-backups") == 0) {
-		delete_backups = 1;
-		c->argc--;
+	while ((ch = cli_getopt("tenant", c->argc - 1, c->argv + 1, NULL, opts)) != -1) {
+		if (ch == CLI_OPTERR)
+			return EXIT_USAGE;
+		if (ch == 'd' && strcmp(sub, "remove") == 0)
+			delete_backups = 1;
+		else if (ch == CLI_OPERAND && strcmp(sub, "list") && !name)
+			name = optarg;
+		else
+			return cli_usage_error(_("tenant %s: unexpected argument '%s'"), sub,
+					       ch == CLI_OPERAND ? optarg : "--delete-backups");
 	}
-	if (strcmp(sub, "list") == 0 && c->argc != 2)
-		return cli_usage_error(_("tenant list: unexpected argument '%s'"), c->argv[2]);
-	if (strcmp(sub, "list") && (c->argc != 3 || c->argv[2][0] == '-'))
+	if (strcmp(sub, "list") && !name)
 		return cli_usage_error(_("tenant %s needs a tenant NAME"), sub);
 	if ((rc = cli_open(c, &a)))
 		return rc;
@@ -233,11 +245,11 @@ int cmd_tenant(struct cli *c)
 		if (l.arr)
 			cli_print_json(l.arr);
 	} else if (strcmp(sub, "test") == 0) {
-		rc = app_tenant_test(a, c->argv[2], print_step, c, &e);
+		rc = app_tenant_test(a, name, print_step, c, &e);
 		if (rc == 0)
 			printf("Status: Active\n");
 	} else {
-		rc = app_tenant_remove(a, c->argv[2], delete_backups, &e);
+		rc = app_tenant_remove(a, name, delete_backups, &e);
 	}
 	app_close(&a);
 	return rc ? cli_fail(&e) : EXIT_OK;

@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -116,6 +117,76 @@ int cli_usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/* The option as typed, up to any '=': never its value, which may be a
+ * secret given to the wrong option. */
+static int opt_name_len(const char *arg)
+{
+	return (int)strcspn(arg, "=");
+}
+
+int cli_getopt(const char *who, int argc, char **argv, const char *shorts, const struct option *opts)
+{
+	static int ended; /* "--" was met: the rest are operands */
+	char optstring[32];
+	const char *sep = who ? ": " : "";
+	int ch, idx = -1;
+
+	if (!who)
+		who = "";
+	if (optind == 0)
+		ended = 0;
+	if (ended) {
+		if (optind >= argc)
+			return -1;
+		optarg = argv[optind++];
+		return CLI_OPERAND;
+	}
+	/* "-" returns operands in order, whatever POSIXLY_CORRECT says; ":"
+	 * tells a missing value from an unknown option. */
+	snprintf(optstring, sizeof optstring, "-:%s", shorts ? shorts : "");
+	opterr = 0;
+	ch = getopt_long(argc, argv, optstring, opts, &idx);
+	if (ch == -1) {
+		/* only "--" ends the scan with arguments left */
+		ended = 1;
+		return cli_getopt(who, argc, argv, shorts, opts);
+	}
+	if (ch == CLI_OPERAND)
+		return ch;
+	if (ch == ':') {
+		const char *arg = argv[optind - 1];
+
+		cli_usage_error(_("%s%s%.*s needs a value"), who, sep, opt_name_len(arg), arg);
+		return CLI_OPTERR;
+	}
+	if (ch == '?') {
+		const char *arg = argv[optind - 1];
+
+		if (optopt)
+			cli_usage_error(_("%s%sunknown option '-%c'"), who, sep, optopt);
+		else
+			cli_usage_error(_("%s%sunknown option '%.*s'"), who, sep, opt_name_len(arg), arg);
+		return CLI_OPTERR;
+	}
+	if (idx >= 0) {
+		/* getopt_long takes any unambiguous prefix of a long name, so
+		 * "--secret" would be "--secret-file" and its value read as a
+		 * path: only the names written in full are options here. The
+		 * option is the last element read, or the one before it when
+		 * its value came separately. */
+		const char *arg = optarg && optarg == argv[optind - 1] ? argv[optind - 2] : argv[optind - 1];
+		int n = opt_name_len(arg);
+
+		if (strncmp(arg, "--", 2) != 0 || strlen(opts[idx].name) != (size_t)n - 2 ||
+		    strncmp(arg + 2, opts[idx].name, (size_t)n - 2) != 0) {
+			cli_usage_error(_("%s%sunknown option '%.*s' (options are written in full, such as --%s)"),
+					who, sep, n, arg, opts[idx].name);
+			return CLI_OPTERR;
+		}
+	}
+	return ch;
+}
+
 int cli_parse_count(const char *s, int64_t *out)
 {
 	char *end;
@@ -165,15 +236,21 @@ void cli_secret_free(char **s)
 	}
 }
 
-int cli_read_secret_file(const char *path, int first_line, char **out, struct cv_err *e)
+int cli_read_secret_file(const char *path, const char *what, int first_line, char **out, struct cv_err *e)
 {
 	struct buf b = BUF_INIT;
-	int rc = fs_read_file(path, 1 << 20, &b, e);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	*out = NULL;
-	if (rc) {
+	if (fd < 0)
+		return err_set(e, errno == ENOENT ? CV_ENOTFOUND : CV_EIO, _("cannot open the file given with %s: %s"),
+			       what, strerror(errno));
+	close(fd);
+	if (fs_read_file(path, 1 << 20, &b, e) != 0) {
 		buf_free_secret(&b);
-		return rc;
+		if (e->code == CV_ETOOBIG)
+			return err_set(e, e->code, _("the file given with %s is larger than 1 MiB"), what);
+		return err_set(e, e->code, _("cannot read the file given with %s"), what);
 	}
 	if (first_line) {
 		size_t n = strcspn(buf_str(&b), "\r\n");
@@ -182,7 +259,7 @@ int cli_read_secret_file(const char *path, int first_line, char **out, struct cv
 	}
 	if (b.len == 0) {
 		buf_free_secret(&b);
-		return err_set(e, CV_EINVAL, _("%s is empty"), path);
+		return err_set(e, CV_EINVAL, _("the file given with %s is empty"), what);
 	}
 	*out = buf_steal(&b);
 	return 0;
@@ -229,7 +306,8 @@ int cli_read_passphrase(struct cli *c, const char *prompt, int confirm, char **o
 
 	*out = NULL;
 	if (c->passphrase_file)
-		return cli_read_secret_file(c->passphrase_file, 1, out, e);
+		return cli_read_secret_file(c->passphrase_file, c->passphrase_from ? c->passphrase_from : "--passphrase-file",
+					    1, out, e);
 	if (!isatty(STDIN_FILENO) && access("/dev/tty", R_OK) != 0)
 		return err_set(e, CV_EINVAL,
 			       _("no passphrase: give --passphrase-file or set CHATVAULT_PASSPHRASE_FILE (there is no terminal to ask on)"));

@@ -103,26 +103,30 @@ int main(int argc, char **argv)
 	i18n_init();
 	memset(&c, 0, sizeof c);
 	/* Stop at the first non-option: the command's own options follow. */
-	while ((ch = getopt_long(argc, argv, "+H:p:qvhV", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(NULL, argc, argv, "H:p:qvhV", opts)) != -1 && ch != CLI_OPERAND) {
 		switch (ch) {
 		case 'H': free(c.home); c.home = xstrdup(optarg); break;
-		case 'p': c.passphrase_file = optarg; break;
+		case 'p': c.passphrase_file = optarg; c.passphrase_from = "--passphrase-file"; break;
 		case 'j': c.json = 1; break;
 		case 'q': c.verbose = -1; break;
 		case 'v': c.verbose++; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		case 'V': printf("chatvault %s\n", PACKAGE_VERSION); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
+		default: free(c.home); return EXIT_USAGE;
 		}
 	}
+	if (ch == CLI_OPERAND)
+		optind--; /* the command */
 	log_set_level(c.verbose < 0 ? LOG_ERROR : c.verbose == 0 ? LOG_WARN : c.verbose == 1 ? LOG_INFO : LOG_DEBUG);
 	if (c.home == NULL)
 		c.home = store_default_home();
 	if (!c.passphrase_file) {
 		const char *env = getenv("CHATVAULT_PASSPHRASE_FILE");
 
-		if (env && *env)
+		if (env && *env) {
 			c.passphrase_file = env;
+			c.passphrase_from = "CHATVAULT_PASSPHRASE_FILE";
+		}
 	}
 	if (optind >= argc && !(isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))) {
 		usage(stderr);

@@ -194,3 +194,37 @@ class Contract(cvtest.ChatvaultTest):
         os.chmod(os.path.join(self.home, "catalog.db"), 0o600)
         self.cv("init")
         self.assertEqual(self.cv("--json", "tenant", "list").json(), [])
+
+    def test_long_options_are_written_in_full_and_secrets_not_echoed(self):
+        """getopt_long took "--secret" for "--secret-file" and printed the
+        secret as the file it could not open. Only whole option names are
+        options now, on every command, and no message repeats a value."""
+        secret = "zJ88Q~not.a.path.0123456789"
+        add = ["tenant", "add", "--tenant-id", "t", "--client-id", "c"]
+        for args in (add + ["--secret", secret], add + ["--secret=" + secret], add + ["--secret-fil", secret],
+                     add + ["--secret-file", "/dev/null", secret],
+                     ["download", "--user", "u", "--form", "json", "--out", "d"],
+                     ["snapshots", "--ten", "x"], ["privchat", "activate", "--al"], ["backup", "--per"],
+                     ["jobs", "list", "--kin", "backup"], ["passwd", "--new-pass", secret],
+                     ["tenant", "remove", "x", "--delete"]):
+            res = self.usage_error(*args)
+            self.assertNotIn(secret, res.err)
+            self.assertNotIn("Traceback", res.err)
+        res = self.cv("--pass", secret, "tenant", "list", ok=None, home=False)
+        self.assertEqual(res.rc, 2, res.err)
+        self.assertNotIn(secret, res.err)
+        # A secret given where a file is wanted is not repeated either.
+        for args in (add + ["--secret-file", secret], add + ["--certificate", secret]):
+            res = self.cv(*args, ok=None)
+            self.assertEqual(res.rc, 1, res.err)
+            self.assertIn("--", res.err)
+            self.assertNotIn(secret, res.err)
+        res = self.cv("-H", self.home, "-p", secret, "tenant", "list", ok=None, home=False)
+        self.assertEqual(res.rc, 1, res.err)
+        self.assertNotIn(secret, res.err)
+        self.assertIn("--passphrase-file", res.err)
+        # --name=value is the same option written in full.
+        self.cv("init")
+        self.cv("snapshots", "--tenant=nope", ok=None)
+        res = self.cv("jobs", "list", "--kind=backup", "--json")
+        self.assertEqual(res.json(), [])
