@@ -32,7 +32,9 @@ struct cli {
 struct cli_command {
 	const char *name;
 	int (*run)(struct cli *c);
+	const char *label;   /* the name with its subcommands, for the usage */
 	const char *summary;
+	const char *synopsis; /* its forms, one a line, for COMMAND --help */
 	int json; /* takes --json after the command too (CLI.md writes it there) */
 };
 

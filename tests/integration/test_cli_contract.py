@@ -228,3 +228,27 @@ class Contract(cvtest.ChatvaultTest):
         self.cv("snapshots", "--tenant=nope", ok=None)
         res = self.cv("jobs", "list", "--kind=backup", "--json")
         self.assertEqual(res.json(), [])
+
+    def test_help_after_any_command(self):
+        """COMMAND --help printed "unrecognized option '--help'"; the global
+        usage left out tenant update and jobs cancel."""
+        res = self.cv("--help", home=False)
+        self.assertEqual(res.rc, 0, res.err)
+        listed = {}
+        for line in res.out.split("Commands")[1].splitlines()[1:]:
+            words = line.split()
+            if line.startswith("  ") and words:
+                listed[words[0]] = words[1].split("|") if len(words) > 1 and "|" in words[1] else []
+        everything = {"init": [], "passwd": [], "tenant": ["add", "update", "list", "test", "remove"],
+                      "accounts": ["sync", "list"], "privchat": ["activate", "deactivate"], "backup": [],
+                      "run": [], "snapshots": [], "usage": [], "download": [], "jobs": ["list", "cancel"]}
+        self.assertEqual(listed, everything)
+        for cmd, subs in everything.items():
+            for args in ([cmd, "--help"], [cmd] + subs[:1] + ["--help"], [cmd] + subs[-1:] + ["x", "-h"]):
+                res = self.cv(*args, ok=None)
+                self.assertEqual((res.rc, res.err), (0, ""), args)
+                self.assertTrue(res.out.startswith("Usage: chatvault " + cmd), (args, res.out))
+                for sub in subs:
+                    self.assertRegex(res.out, r"chatvault %s (\w+\|)*%s\b" % (cmd, sub))
+        self.assertIn("--format", self.cv("download", "--help").out)
+        self.assertFalse(os.path.exists(self.home))
