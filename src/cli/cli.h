@@ -52,6 +52,8 @@ int cli_open(struct cli *c, struct app **out);
 /* Print an error for people on stderr (sanitised), return EXIT_FAIL. */
 int cli_fail(const struct cv_err *e);
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print a warning for people on stderr (sanitised): the command goes on. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A command's option loop: getopt_long with the long names written in full
  * only, and usage errors that name the option, never its value. who (a
  * command, or NULL) starts the messages; shorts are short options as for

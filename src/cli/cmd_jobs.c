@@ -10,6 +10,7 @@
 #include "store/catalog.h"
 #include "store/store.h"
 #include "store/tenants.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/i18n.h"
 #include "util/timeutil.h"
@@ -36,7 +37,7 @@ int cmd_backup(struct cli *c)
 	struct app *a;
 	int64_t tid, job, *ids = NULL;
 	unsigned flags = 0;
-	int i, n = 0, nupns = 0, all = 0, rc, ch;
+	int i, n = 0, nupns = 0, nskip = 0, all = 0, rc, ch;
 
 	upns = xcalloc((size_t)c->argc, sizeof *upns);
 	while ((ch = cli_getopt(c->argv[0], c->argc, c->argv, NULL, opts)) != -1) {
@@ -60,10 +61,35 @@ int cmd_backup(struct cli *c)
 	if ((rc = app_tenant_resolve(a, tenant, &tid, &e)))
 		goto fail;
 	for (i = 0; i < nupns; i++) {
-		if ((rc = account_find(a->store->db, tid, upns[i], &ids[n], &e)))
+		int64_t active;
+
+		if ((rc = account_find(a->store->db, tid, upns[i], &ids[n], &e)) ||
+		    (rc = catalog_int_by_id(a->store->db, "SELECT privchat FROM accounts WHERE id = ?1", ids[n], &active,
+					    &e)))
 			goto fail;
-		n++;
+		/* The backup takes only ACTIVE accounts: one named here that is
+		 * not would be left out without a word. Those move to the
+		 * front of upns[]. */
+		if (active)
+			n++;
+		else
+			upns[nskip++] = upns[i];
 	}
+	if (nupns && n == 0) {
+		struct buf names = BUF_INIT;
+
+		for (i = 0; i < nskip; i++)
+			buf_printf(&names, "%s%s", i ? ", " : "", upns[i]);
+		err_set(&e, CV_EINVAL,
+			_("private chat backup is INACTIVE for %s, so nothing was backed up; activate it first with "
+			  "'chatvault privchat activate UPN...'"),
+			buf_str(&names));
+		buf_free(&names);
+		goto fail;
+	}
+	for (i = 0; i < nskip; i++)
+		cli_warn(_("%s is left out: its private chat backup is INACTIVE (chatvault privchat activate %s)"),
+			 upns[i], upns[i]);
 	if ((rc = app_engine_start(a, 0, &e)) || (rc = app_backup_start(a, tid, n ? ids : NULL, n, flags, &job, &e)))
 		goto fail;
 	free(ids);

@@ -105,6 +105,21 @@ int cli_fail(const struct cv_err *e)
 	return EXIT_FAIL;
 }
 
+void cli_warn(const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+	char *t;
+
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	t = sanitize_dup(buf_str(&b), san_flags());
+	fprintf(stderr, _("chatvault: warning: %s\n"), t);
+	free(t);
+	buf_free(&b);
+}
+
 int cli_usage_error(const char *fmt, ...)
 {
 	va_list ap;

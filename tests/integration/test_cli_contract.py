@@ -252,3 +252,25 @@ class Contract(cvtest.ChatvaultTest):
                     self.assertRegex(res.out, r"chatvault %s (\w+\|)*%s\b" % (cmd, sub))
         self.assertIn("--format", self.cv("download", "--help").out)
         self.assertFalse(os.path.exists(self.home))
+
+    def test_backup_of_named_inactive_accounts(self):
+        """backup UPN of an INACTIVE account said Completed and exit 0 with
+        nothing backed up. None ACTIVE: a failure naming them, nothing
+        queued. Some: a warning for each of the others."""
+        self.start_sim("--users", "4", "--chats-per-user", "1", "--messages-per-chat", "5", "--throttle", "off")
+        self.setup_tenant(activate=False)
+        upns = [a["upn"] for a in self.cv("--json", "accounts", "list").json()]
+        res = self.cv("backup", upns[0], upns[1], ok=None)
+        self.assertEqual(res.rc, 1, res.err)
+        self.assertIn(upns[0], res.err)
+        self.assertIn(upns[1], res.err)
+        self.assertIn("privchat activate", res.err)
+        self.assertEqual(self.cv("--json", "jobs", "list").json(), [])
+
+        self.cv("privchat", "activate", upns[2])
+        res = self.backup(upns[1], upns[2])
+        self.assertRegex(res.err, r"warning: %s .*INACTIVE" % upns[1].replace(".", r"\."))
+        self.assertNotIn(upns[2] + " is left out", res.err)
+        done = {a["upn"]: a["lastBackup"] for a in self.cv("--json", "accounts", "list").json()}
+        self.assertIsNone(done[upns[1]])
+        self.assertIsNotNone(done[upns[2]])
