@@ -43,6 +43,9 @@ struct cli_command {
  * buffer the caller wipes with cli_secret_free(). */
 int cli_read_passphrase(struct cli *c, const char *prompt, int confirm, char **out, struct cv_err *e);
 void cli_secret_free(char **s);
+/* Ask for a secret on the terminal (confirm: twice), not echoed. Without a
+ * terminal, fails with no_tty, which says which option gives it in a file. */
+int cli_ask_secret(const char *prompt, int confirm, const char *no_tty, char **out, struct cv_err *e);
 /* Read a secret file (whole, or its first line) into a buffer for
  * cli_secret_free(). Errors name what (the option that gave the path), not
  * the path: a secret given to the wrong option must not be echoed. */

@@ -35,17 +35,15 @@ int cmd_init(struct cli *c)
 	return EXIT_OK;
 }
 
-/* A secret other than the store passphrase: the first line of file, or
- * asked on the terminal (never the global --passphrase-file). */
-static int read_other_secret(struct cli *c, const char *file, const char *what, const char *prompt, int confirm,
-			     char **out, struct cv_err *e)
+/* A secret other than the store passphrase: the first line of file (given
+ * with the option what), or asked on the terminal (never the global
+ * --passphrase-file). */
+static int read_other_secret(const char *file, const char *what, const char *prompt, int confirm,
+			     const char *no_tty, char **out, struct cv_err *e)
 {
-	struct cli tmp = *c;
-
 	if (file)
 		return cli_read_secret_file(file, what, 1, out, e);
-	tmp.passphrase_file = NULL;
-	return cli_read_passphrase(&tmp, prompt, confirm, out, e);
+	return cli_ask_secret(prompt, confirm, no_tty, out, e);
 }
 
 /* Open the store with its recovery key: the way back in when the passphrase
@@ -54,7 +52,9 @@ static int open_with_recovery(struct cli *c, const char *file, struct app **out)
 {
 	struct cv_err e = {0};
 	char *key = NULL;
-	int rc = read_other_secret(c, file, "--recovery-key-file", _("Recovery key: "), 0, &key, &e);
+	int rc = read_other_secret(file, "--recovery-key-file", _("Recovery key: "), 0,
+				   _("no recovery key: give --recovery-key-file FILE (there is no terminal to ask on)"),
+				   &key, &e);
 
 	if (rc == 0) {
 		rc = app_open(c->home, key, strlen(key), 1, out, &e);
@@ -90,7 +90,9 @@ int cmd_passwd(struct cli *c)
 		recovery = 1;
 	if ((rc = recovery ? open_with_recovery(c, recfile, &a) : cli_open(c, &a)))
 		return rc;
-	rc = read_other_secret(c, newfile, "--new-passphrase-file", _("New passphrase: "), 1, &newpass, &e);
+	rc = read_other_secret(newfile, "--new-passphrase-file", _("New passphrase: "), 1,
+			       _("no new passphrase: give --new-passphrase-file FILE (there is no terminal to ask on)"),
+			       &newpass, &e);
 	if (rc == 0)
 		rc = app_passwd(a, newpass, strlen(newpass), &e);
 	cli_secret_free(&newpass);

@@ -315,20 +315,13 @@ static int read_tty_line(const char *prompt, char **out)
 	return 0;
 }
 
-int cli_read_passphrase(struct cli *c, const char *prompt, int confirm, char **out, struct cv_err *e)
+int cli_ask_secret(const char *prompt, int confirm, const char *no_tty, char **out, struct cv_err *e)
 {
 	char *again = NULL;
 
 	*out = NULL;
-	if (c->passphrase_file)
-		return cli_read_secret_file(c->passphrase_file, c->passphrase_from ? c->passphrase_from : "--passphrase-file",
-					    1, out, e);
-	if (!isatty(STDIN_FILENO) && access("/dev/tty", R_OK) != 0)
-		return err_set(e, CV_EINVAL,
-			       _("no passphrase: give --passphrase-file or set CHATVAULT_PASSPHRASE_FILE (there is no terminal to ask on)"));
-	if (read_tty_line(prompt, out) != 0)
-		return err_set(e, CV_EINVAL,
-			       _("no passphrase: give --passphrase-file or set CHATVAULT_PASSPHRASE_FILE (there is no terminal to ask on)"));
+	if ((!isatty(STDIN_FILENO) && access("/dev/tty", R_OK) != 0) || read_tty_line(prompt, out) != 0)
+		return err_set(e, CV_EINVAL, "%s", no_tty);
 	if (confirm) {
 		if (read_tty_line(_("Repeat the passphrase: "), &again) != 0 || strcmp(again, *out) != 0) {
 			cli_secret_free(out);
@@ -342,6 +335,18 @@ int cli_read_passphrase(struct cli *c, const char *prompt, int confirm, char **o
 		return err_set(e, CV_EINVAL, _("the passphrase is empty"));
 	}
 	return 0;
+}
+
+int cli_read_passphrase(struct cli *c, const char *prompt, int confirm, char **out, struct cv_err *e)
+{
+	*out = NULL;
+	if (c->passphrase_file)
+		return cli_read_secret_file(c->passphrase_file, c->passphrase_from ? c->passphrase_from : "--passphrase-file",
+					    1, out, e);
+	return cli_ask_secret(prompt, confirm,
+			      _("no passphrase: give --passphrase-file or set CHATVAULT_PASSPHRASE_FILE (there is no "
+				"terminal to ask on)"),
+			      out, e);
 }
 
 int cli_open(struct cli *c, struct app **out)

@@ -112,6 +112,18 @@ class Store(cvtest.ChatvaultTest):
         self.assertEqual(res.returncode, 1)
         self.assertIn("--passphrase-file", res.stderr)
 
+    def test_passwd_without_terminal_names_its_own_options(self):
+        # The store passphrase came with -p: what is missing is the new one
+        # (or the recovery key), and the message names the option for it.
+        self.cv("init")
+        for extra, option in (([], "--new-passphrase-file"), (["--recovery"], "--recovery-key-file")):
+            res = subprocess.run([cvtest.CHATVAULT, "-H", self.home, "-p", self.passfile, "passwd", *extra],
+                                 capture_output=True, text=True, stdin=subprocess.DEVNULL, env=self.env,
+                                 start_new_session=True)
+            self.assertEqual(res.returncode, 1, res.stderr)
+            self.assertIn(option, res.stderr)
+            self.assertNotIn("give --passphrase-file", res.stderr)
+
     def test_usage_errors_exit_2(self):
         self.assertEqual(self.cv("frobnicate", ok=False).rc, 2)
         self.assertEqual(subprocess.run([cvtest.CHATVAULT], capture_output=True, stdin=subprocess.DEVNULL).returncode, 2)
