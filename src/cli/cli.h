@@ -72,6 +72,8 @@ int cli_getopt(const char *who, int argc, char **argv, const char *shorts, const
  * and paragraph separators) is written as a \u escape: the same data, inert. */
 struct cJSON;
 void cli_print_json(struct cJSON *doc);
+/* Tenant text made safe for the terminal, for a message; the caller frees it. */
+char *cli_safe_dup(const char *s);
 /* Print tenant text safely on stdout (sanitised for the terminal). */
 void cli_print_safe(const char *s, int width);
 /* Option values: a count (digits only, such as --monthly-limit) and a

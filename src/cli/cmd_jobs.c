@@ -330,7 +330,30 @@ static int jobs_cancel(struct cli *c, const char *arg)
 		return cli_usage_error(_("jobs cancel: '%s' is not a job number"), arg);
 	if ((rc = cli_open(c, &a)))
 		return rc;
-	rc = app_job_cancel(a, id, &e);
+	if ((rc = app_job_cancel(a, id, &e)) == 0 && c->verbose >= 0) {
+		struct job_row j;
+		int64_t busy = -1;
+
+		/* The cancel is a flag the process running the job acts on; this
+		 * one runs no engine. A job no live process holds (On Queue, or
+		 * its process killed) ends when one next runs the queue: finishing
+		 * it here would skip what its own end records. */
+		if (job_load(a->store->db, id, &j, &e) == 0) {
+			if (queue_tenant_busy(a->store->db, j.tenant, &busy, &e) != 0)
+				busy = -1;
+			job_row_free(&j);
+		}
+		if (busy == id)
+			printf(_("Job %lld: cancel requested; it stops after the page in flight\n"), id);
+		else if (busy == 0)
+			printf(_("Job %lld: cancel requested; no process is running it now, so it ends as Cancelled "
+				 "when one next runs the queue (chatvault run, a backup, a download or the console)\n"),
+			       id);
+		else
+			printf(_("Job %lld: cancel requested; it stops after the page in flight, or when a process "
+				 "next runs the queue if none is running it now\n"),
+			       id);
+	}
 	app_close(&a);
 	return rc ? cli_fail(&e) : EXIT_OK;
 }

@@ -162,10 +162,17 @@ static int tenant_save(struct cli *c, int update)
 		rc = update ? app_tenant_update(a, c->argv[2], &in, steps ? print_step : NULL, c, &e)
 			    : app_tenant_add(a, &in, print_step, c, &e);
 		app_close(&a);
-		if (rc)
+		if (rc) {
 			rc = cli_fail(&e);
-		else if (steps)
+		} else if (steps) {
 			printf("Status: Active\n");
+		} else if (c->verbose >= 0) {
+			/* only the cap or the price: no steps said it was done */
+			char *t = cli_safe_dup(c->argv[2]);
+
+			printf(_("Tenant %s updated\n"), t);
+			free(t);
+		}
 	}
 	cred_files_free(&f);
 	return rc;
@@ -248,8 +255,11 @@ int cmd_tenant(struct cli *c)
 		rc = app_tenant_test(a, name, print_step, c, &e);
 		if (rc == 0)
 			printf("Status: Active\n");
-	} else {
-		rc = app_tenant_remove(a, name, delete_backups, &e);
+	} else if ((rc = app_tenant_remove(a, name, delete_backups, &e)) == 0 && c->verbose >= 0) {
+		char *t = cli_safe_dup(name);
+
+		printf(delete_backups ? _("Tenant %s removed with its backups\n") : _("Tenant %s removed\n"), t);
+		free(t);
 	}
 	app_close(&a);
 	return rc ? cli_fail(&e) : EXIT_OK;

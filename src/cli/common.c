@@ -41,9 +41,14 @@ static unsigned san_flags(void)
 	return sanitize_locale_is_utf8() ? 0 : SAN_ASCII;
 }
 
+char *cli_safe_dup(const char *s)
+{
+	return sanitize_dup(s, san_flags());
+}
+
 void cli_print_safe(const char *s, int width)
 {
-	char *t = sanitize_dup(s, san_flags());
+	char *t = cli_safe_dup(s);
 	int cols = 0;
 
 	fputs(t, stdout);

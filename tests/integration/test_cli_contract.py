@@ -274,3 +274,35 @@ class Contract(cvtest.ChatvaultTest):
         done = {a["upn"]: a["lastBackup"] for a in self.cv("--json", "accounts", "list").json()}
         self.assertIsNone(done[upns[1]])
         self.assertIsNotNone(done[upns[2]])
+
+    def test_silent_successes_say_what_was_done(self):
+        """jobs cancel, tenant update of the cap and tenant remove exited 0
+        printing nothing. Each says what it did on stdout (-q: nothing)."""
+        self.start_sim("--users", "4", "--chats-per-user", "2", "--messages-per-chat", "120", "--throttle", "off")
+        self.setup_tenant()
+        name = self.cv("--json", "tenant", "list").json()[0]["name"]
+        self.assertEqual(self.cv("tenant", "update", name, "--monthly-limit", "500").out,
+                         "Tenant %s updated\n" % name)
+        self.assertEqual(self.cv("-q", "tenant", "update", name, "--monthly-limit", "none").out, "")
+
+        # A backup whose process was killed: no process runs it now, and
+        # the message says when the cancel takes effect.
+        self.sim.post("/_sim/config", {"latency_ms": 200})
+        proc = subprocess.Popen([cvtest.CHATVAULT, "-H", self.home, "-p", self.passfile, "backup", "--per-chat"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
+        deadline = time.time() + 60
+        jobs = []
+        while not jobs and time.time() < deadline:
+            time.sleep(0.1)
+            jobs = self.cv("--json", "jobs", "list").json()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        self.sim.post("/_sim/config", {"latency_ms": 0})
+        job = jobs[0]["id"]
+        res = self.cv("jobs", "cancel", str(job))
+        self.assertRegex(res.out, r"^Job %d: cancel requested; no process is running it now, so it ends as"
+                                  r" Cancelled when one next runs the queue" % job)
+        self.assertEqual(res.out.count("\n"), 1)
+
+        res = self.cv("tenant", "remove", name, "--delete-backups")
+        self.assertEqual(res.out, "Tenant %s removed with its backups\n" % name)
