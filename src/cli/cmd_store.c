@@ -11,6 +11,25 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Characters a new passphrase needs at least: the KDF slows guessing, but
+ * not enough to save a word of a few letters. */
+#define PASSPHRASE_MIN_CHARS 8
+
+/* A new passphrase long enough, counted in characters (UTF-8), not bytes. */
+static int check_new_passphrase(const char *pass, struct cv_err *e)
+{
+	size_t n = 0;
+
+	for (; *pass; pass++)
+		n += ((unsigned char)*pass & 0xc0) != 0x80;
+	if (n < PASSPHRASE_MIN_CHARS)
+		return err_set(e, CV_EINVAL,
+			       _("the new passphrase is too short: use at least %d characters (a few words are easy to "
+				 "remember and hard to guess)"),
+			       PASSPHRASE_MIN_CHARS);
+	return 0;
+}
+
 int cmd_init(struct cli *c)
 {
 	struct cv_err e = {0};
@@ -23,6 +42,10 @@ int cmd_init(struct cli *c)
 		return cli_usage_error(_("init takes no arguments"));
 	if (cli_read_passphrase(c, _("New store passphrase: "), 1, &pass, &e))
 		return cli_fail(&e);
+	if (check_new_passphrase(pass, &e)) {
+		cli_secret_free(&pass);
+		return cli_fail(&e);
+	}
 	rc = app_init(c->home, pass, strlen(pass), recovery, &a, &e);
 	cli_secret_free(&pass);
 	if (rc)
@@ -93,7 +116,7 @@ int cmd_passwd(struct cli *c)
 	rc = read_other_secret(newfile, "--new-passphrase-file", _("New passphrase: "), 1,
 			       _("no new passphrase: give --new-passphrase-file FILE (there is no terminal to ask on)"),
 			       &newpass, &e);
-	if (rc == 0)
+	if (rc == 0 && (rc = check_new_passphrase(newpass, &e)) == 0)
 		rc = app_passwd(a, newpass, strlen(newpass), &e);
 	cli_secret_free(&newpass);
 	app_close(&a);
