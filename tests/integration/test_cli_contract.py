@@ -306,3 +306,24 @@ class Contract(cvtest.ChatvaultTest):
 
         res = self.cv("tenant", "remove", name, "--delete-backups")
         self.assertEqual(res.out, "Tenant %s removed with its backups\n" % name)
+
+    def test_download_keep_days_zero_and_bad_values(self):
+        """CHATVAULT_DOWNLOAD_KEEP_DAYS=0 meant 7, silently, as did any value
+        that was not a number. 0 keeps no copy; a bad value is warned of."""
+        self.start_sim("--users", "2", "--chats-per-user", "1", "--messages-per-chat", "5", "--throttle", "off")
+        self.setup_tenant()
+        self.backup()
+        upn = self.cv("--json", "accounts", "list").json()[0]["upn"]
+        self.cv("download", "--user", upn, "--format", "json", "--out", os.path.join(self.dir, "out"))
+        [job] = self.cv("--json", "jobs", "list", "--kind", "download").json()
+        for bad in ("abc", "-1", "3d", "1e9", "999999999999"):
+            res = self.cv("--json", "jobs", "list", "--kind", "download",
+                          env=dict(self.env, CHATVAULT_DOWNLOAD_KEEP_DAYS=bad))
+            self.assertRegex(res.err, r"warning: CHATVAULT_DOWNLOAD_KEEP_DAYS='%s' is not a number of days" %
+                             bad.replace("-", r"\-"))
+            self.assertEqual(res.json()[0]["status"], "Completed", bad)
+            self.assertTrue(os.path.exists(job["result"]))
+        res = self.cv("--json", "jobs", "list", "--kind", "download", env=dict(self.env, CHATVAULT_DOWNLOAD_KEEP_DAYS="0"))
+        self.assertEqual(res.err, "")
+        self.assertEqual(res.json()[0]["status"], "Expired")
+        self.assertFalse(os.path.exists(job["result"]))
