@@ -327,3 +327,21 @@ class Contract(cvtest.ChatvaultTest):
         self.assertEqual(res.err, "")
         self.assertEqual(res.json()[0]["status"], "Expired")
         self.assertFalse(os.path.exists(job["result"]))
+
+    def test_export_failure_names_the_account_by_upn(self):
+        """A user's export that fails is named in the reason people read
+        (the task's, and the run's when it ends there, such as a full
+        disk) by the account's UPN, not by its Graph object id."""
+        self.start_sim("--users", "3", "--chats-per-user", "2", "--messages-per-chat", "10", "--throttle", "off")
+        self.setup_tenant()
+        self.sim.post("/_sim/config", {"payment_required": True})
+        self.backup()
+        users = {u["userPrincipalName"]: u["id"] for u in self.sim.truth()["users"]}
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        reasons = [r for (r,) in db.execute("SELECT reason FROM tasks WHERE kind IN ('window', 'delta')"
+                                             " AND reason LIKE 'the export of %'")]
+        db.close()
+        self.assertTrue(reasons, "no export failed")
+        for r in reasons:
+            self.assertTrue(any(r.startswith("the export of %s: " % upn) for upn in users), r)
+            self.assertFalse(any(uid in r for uid in users.values()), r)
