@@ -75,7 +75,16 @@ void cli_print_json(struct cJSON *doc);
 /* Tenant text made safe for the terminal, for a message; the caller frees it. */
 char *cli_safe_dup(const char *s);
 /* Print tenant text safely on stdout (sanitised for the terminal). */
-void cli_print_safe(const char *s, int width);
+void cli_print_safe(const char *s);
+/* A table for people on stdout, its columns as wide as their widest cell
+ * (display columns), so no value is cut and none pushes the rest out of
+ * line. align has 'l' or 'r' for each of the ncols columns. Cells are
+ * tenant text, sanitised when added (copied; NULL is empty). The first row
+ * added is the header. print writes it and frees the table. */
+struct cli_table;
+struct cli_table *cli_table_new(int ncols, const char *align);
+void cli_table_add(struct cli_table *t, const char *const *cells);
+void cli_table_print(struct cli_table **t);
 /* Option values: a count (digits only, such as --monthly-limit) and a
  * price (a finite decimal number, not negative). 0, or -1 when malformed. */
 int cli_parse_count(const char *s, int64_t *out);

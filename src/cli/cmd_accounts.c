@@ -47,6 +47,7 @@ static int take_options(struct cli *c, const char **tenant, int *all, const char
 
 struct list_ctx {
 	cJSON *arr;
+	struct cli_table *table;
 };
 
 static int print_account(void *ctx, const struct account_row *r)
@@ -82,16 +83,21 @@ static int print_account(void *ctx, const struct account_row *r)
 		cJSON_AddItemToArray(l->arr, o);
 		return 0;
 	}
-	cli_print_safe(r->upn, 34);
-	putchar(' ');
-	cli_print_safe(r->display_name, 22);
-	putchar(' ');
-	cli_print_safe(r->department ? r->department : "-", 12);
-	printf(" %-8s %-20s %-24s %8lld", r->privchat ? "ACTIVE" : "INACTIVE", r->status[0] ? r->status : "-",
-	       when[0] ? when : "-", (long long)r->messages);
-	if (r->gone)
-		printf("  %s", _("(no longer in the tenant)"));
-	putchar('\n');
+	{
+		char messages[24];
+		const char *row[8];
+
+		snprintf(messages, sizeof messages, "%lld", (long long)r->messages);
+		row[0] = r->upn;
+		row[1] = r->display_name;
+		row[2] = r->department ? r->department : "-";
+		row[3] = r->privchat ? "ACTIVE" : "INACTIVE";
+		row[4] = r->status[0] ? r->status : "-";
+		row[5] = when[0] ? when : "-";
+		row[6] = messages;
+		row[7] = r->gone ? _("(no longer in the tenant)") : "";
+		cli_table_add(l->table, row);
+	}
 	return 0;
 }
 
@@ -123,14 +129,20 @@ int cmd_accounts(struct cli *c)
 		if ((rc = app_accounts_sync(a, tid, &r, &e)) == 0 && c->verbose >= 0)
 			fprintf(stderr, _("%d accounts (%d new, %d no longer in the tenant)\n"), r.total, r.added, r.gone);
 	} else {
-		struct list_ctx l = {c->json ? cJSON_CreateArray() : NULL};
+		struct list_ctx l = {c->json ? cJSON_CreateArray() : NULL, NULL};
 
-		if (!c->json)
-			printf("%-34s %-22s %-12s %-8s %-20s %-24s %8s\n", _("UPN"), _("NAME"), _("DEPARTMENT"),
-			       _("PRIVCHAT"), _("STATUS"), _("LAST BACKUP"), _("MESSAGES"));
+		if (!c->json) {
+			const char *head[8] = {_("UPN"),    _("NAME"),	      _("DEPARTMENT"), _("PRIVCHAT"),
+					       _("STATUS"), _("LAST BACKUP"), _("MESSAGES"),   ""};
+
+			l.table = cli_table_new(8, "llllllrl");
+			cli_table_add(l.table, head);
+		}
 		rc = accounts_foreach(a->store->db, tid, print_account, &l, &e);
 		if (l.arr)
 			cli_print_json(l.arr);
+		if (l.table)
+			cli_table_print(&l.table);
 	}
 	app_close(&a);
 	return rc ? cli_fail(&e) : EXIT_OK;

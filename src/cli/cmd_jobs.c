@@ -298,7 +298,7 @@ int cmd_usage(struct cli *c)
 		cli_print_json(o);
 	} else {
 		fputs(_("Tenant:            "), stdout);
-		cli_print_safe(t.name, 0);
+		cli_print_safe(t.name);
 		putchar('\n');
 		printf(_("Month (UTC):       %s\n"), month);
 		printf(_("Requests:          %lld\n"), (long long)requests);
@@ -426,11 +426,11 @@ int cmd_jobs(struct cli *c)
 		printf("%-6lld %-9s %-22s %5lld/%-6lld ", (long long)sqlite3_column_int64(st, 0), catalog_text(st, 1),
 		       catalog_text(st, 2), (long long)sqlite3_column_int64(st, 4), (long long)sqlite3_column_int64(st, 5));
 		if (sqlite3_column_type(st, 9) != SQLITE_NULL)
-			cli_print_safe(catalog_text(st, 9), 0);
+			cli_print_safe(catalog_text(st, 9));
 		else if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-			cli_print_safe(catalog_text(st, 3), 0);
+			cli_print_safe(catalog_text(st, 3));
 		else if (sqlite3_column_type(st, 11) != SQLITE_NULL)
-			cli_print_safe(catalog_text(st, 11), 0);
+			cli_print_safe(catalog_text(st, 11));
 		putchar('\n');
 	}
 	sqlite3_finalize(st);

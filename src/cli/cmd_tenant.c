@@ -181,6 +181,7 @@ static int tenant_save(struct cli *c, int update)
 struct list_ctx {
 	struct cli *c;
 	cJSON *arr;
+	struct cli_table *table;
 };
 
 static int print_tenant(void *ctx, const struct tenant_rec *t)
@@ -201,14 +202,13 @@ static int print_tenant(void *ctx, const struct tenant_rec *t)
 		cJSON_AddItemToArray(l->arr, o);
 		return 0;
 	}
-	cli_print_safe(t->name, 32);
-	printf(" %-38s %-12s %-8s ", t->tenant_id, t->cred_kind, t->cloud);
-	cli_print_safe(t->status, 0);
-	if (t->reason) {
-		fputs(": ", stdout);
-		cli_print_safe(t->reason, 0);
+	{
+		char *status = t->reason ? xasprintf("%s: %s", t->status, t->reason) : xstrdup(t->status);
+		const char *row[5] = {t->name, t->tenant_id, t->cred_kind, t->cloud, status};
+
+		cli_table_add(l->table, row);
+		free(status);
 	}
-	putchar('\n');
 	return 0;
 }
 
@@ -243,14 +243,19 @@ int cmd_tenant(struct cli *c)
 	if ((rc = cli_open(c, &a)))
 		return rc;
 	if (strcmp(sub, "list") == 0) {
-		struct list_ctx l = {c, c->json ? cJSON_CreateArray() : NULL};
+		struct list_ctx l = {c, c->json ? cJSON_CreateArray() : NULL, NULL};
 
-		if (!c->json)
-			printf("%-32s %-38s %-12s %-8s %s\n", _("NAME"), _("TENANT ID"), _("CREDENTIAL"), _("CLOUD"),
-			       _("STATUS"));
+		if (!c->json) {
+			const char *head[5] = {_("NAME"), _("TENANT ID"), _("CREDENTIAL"), _("CLOUD"), _("STATUS")};
+
+			l.table = cli_table_new(5, "lllll");
+			cli_table_add(l.table, head);
+		}
 		rc = tenant_foreach(a->store->db, print_tenant, &l, &e);
 		if (l.arr)
 			cli_print_json(l.arr);
+		if (l.table)
+			cli_table_print(&l.table);
 	} else if (strcmp(sub, "test") == 0) {
 		rc = app_tenant_test(a, name, print_step, c, &e);
 		if (rc == 0)

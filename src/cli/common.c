@@ -46,29 +46,106 @@ char *cli_safe_dup(const char *s)
 	return sanitize_dup(s, san_flags());
 }
 
-void cli_print_safe(const char *s, int width)
+/* Columns a sanitised string takes on the terminal: names come in every
+ * script, so not bytes. */
+static int display_width(const char *t)
+{
+	size_t n = mbstowcs(NULL, t, 0);
+	int cols = -1;
+
+	if (n != (size_t)-1) {
+		wchar_t *w = xcalloc(n + 1, sizeof *w);
+
+		mbstowcs(w, t, n + 1);
+		cols = wcswidth(w, n);
+		free(w);
+	}
+	return cols < 0 ? (int)strlen(t) : cols;
+}
+
+void cli_print_safe(const char *s)
 {
 	char *t = cli_safe_dup(s);
-	int cols = 0;
 
 	fputs(t, stdout);
-	if (width > 0) {
-		/* Pad by display columns, not bytes: names come in every script. */
-		size_t n = mbstowcs(NULL, t, 0);
-
-		if (n != (size_t)-1) {
-			wchar_t *w = xcalloc(n + 1, sizeof *w);
-
-			mbstowcs(w, t, n + 1);
-			cols = wcswidth(w, n);
-			free(w);
-		}
-		if (cols < 0 || n == (size_t)-1)
-			cols = (int)strlen(t);
-		for (; cols < width; cols++)
-			putchar(' ');
-	}
 	free(t);
+}
+
+struct cli_table {
+	int ncols;
+	const char *align; /* 'l' or 'r' per column */
+	struct buf cells;  /* char *: sanitised, row after row, the header first */
+};
+
+static char **table_cells(const struct cli_table *t, size_t *n)
+{
+	*n = t->cells.len / sizeof(char *);
+	return (char **)(void *)t->cells.data;
+}
+
+struct cli_table *cli_table_new(int ncols, const char *align)
+{
+	struct cli_table *t = xcalloc(1, sizeof *t);
+
+	t->ncols = ncols;
+	t->align = align;
+	return t;
+}
+
+void cli_table_add(struct cli_table *t, const char *const *cells)
+{
+	int i;
+
+	for (i = 0; i < t->ncols; i++) {
+		char *cell = cli_safe_dup(cells[i] ? cells[i] : "");
+
+		buf_append(&t->cells, &cell, sizeof cell);
+	}
+}
+
+void cli_table_print(struct cli_table **tp)
+{
+	struct cli_table *t = *tp;
+	int *width = xcalloc((size_t)t->ncols, sizeof *width);
+	size_t r, ncells, nrows;
+	char **cells = table_cells(t, &ncells);
+	int i;
+
+	nrows = ncells / (size_t)t->ncols;
+	for (r = 0; r < ncells; r++) {
+		int w = display_width(cells[r]);
+
+		if (w > width[r % (size_t)t->ncols])
+			width[r % (size_t)t->ncols] = w;
+	}
+	for (r = 0; r < nrows; r++) {
+		struct buf line = BUF_INIT;
+
+		for (i = 0; i < t->ncols; i++) {
+			const char *cell = cells[r * (size_t)t->ncols + (size_t)i];
+			int pad = width[i] - display_width(cell);
+			int last = i == t->ncols - 1;
+
+			if (i)
+				buf_append_char(&line, ' ');
+			if (t->align[i] == 'r')
+				buf_printf(&line, "%*s", pad, "");
+			buf_append_str(&line, cell);
+			if (t->align[i] != 'r' && !last)
+				buf_printf(&line, "%*s", pad, "");
+		}
+		/* an empty last column leaves no trailing blanks */
+		while (line.len && buf_str(&line)[line.len - 1] == ' ')
+			buf_truncate(&line, line.len - 1);
+		puts(buf_str(&line));
+		buf_free(&line);
+	}
+	for (r = 0; r < ncells; r++)
+		free(cells[r]);
+	buf_free(&t->cells);
+	free(width);
+	free(t);
+	*tp = NULL;
 }
 
 void cli_print_json(cJSON *doc)

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+import unicodedata
 
 import cvtest
 
@@ -345,3 +346,32 @@ class Contract(cvtest.ChatvaultTest):
         for r in reasons:
             self.assertTrue(any(r.startswith("the export of %s: " % upn) for upn in users), r)
             self.assertFalse(any(uid in r for uid in users.values()), r)
+
+    def test_accounts_list_columns_fit_their_content(self):
+        """A UPN longer than 34 characters pushed the rest of its row out
+        of line. The columns are as wide as their widest cell."""
+        self.start_sim("--users", "20", "--chats-per-user", "1", "--messages-per-chat", "5", "--throttle", "off")
+        self.setup_tenant()
+        long_upn = "a.very.long.user.principal.name.for.columns@" + self.sim.info["domain"]
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        db.execute("UPDATE accounts SET upn = ? WHERE id = (SELECT min(id) FROM accounts)", (long_upn,))
+        db.commit()
+        db.close()
+        lines = self.cv("accounts", "list").out.splitlines()
+        self.assertEqual(len(lines), 21)
+        header = lines[0]
+        self.assertTrue(any(line.startswith(long_upn + " ") for line in lines[1:]), lines)
+        def cut(line, col):
+            # the line split at a terminal column (wide letters take two)
+            w = 0
+            for i, ch in enumerate(line):
+                if w >= col:
+                    return line[:i], line[i:]
+                w += 0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+            return line, ""
+        at = header.index("PRIVCHAT")
+        end = header.index("MESSAGES") + len("MESSAGES")
+        for line in lines[1:]:
+            self.assertRegex(cut(line, at)[1], r"^(ACTIVE|INACTIVE) ", line)
+            # the message counts end under the end of MESSAGES
+            self.assertRegex(cut(line, end)[0], r"\d$", line)
