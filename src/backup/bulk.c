@@ -37,6 +37,7 @@
 #include "util/i18n.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/sanitize.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
@@ -1008,8 +1009,21 @@ int bulk_run_task(struct engine_worker *w, const struct job_row *job, const stru
 	buf_free(&url);
 	if (rc == CV_EPAYMENT || rc == CV_EFORBIDDEN)
 		note_refusal(w, job, e->msg);
-	if (rc && rc != CV_ECAP)
-		return err_prefix(e, _("the export of %s"), user_id);
+	if (rc && rc != CV_ECAP) {
+		/* The reason is read by people: the account by its UPN (tenant
+		 * text, so made inert here too), the internal id only if the
+		 * UPN cannot be read. */
+		char upn[256];
+		char *safe;
+
+		if (catalog_text_by_id(w->db, "SELECT upn FROM accounts WHERE id = ?1", t->account, upn, sizeof upn,
+				       NULL) != 0)
+			snprintf(upn, sizeof upn, "%s", user_id);
+		safe = sanitize_dup(upn, 0);
+		rc = err_prefix(e, _("the export of %s"), safe);
+		free(safe);
+		return rc;
+	}
 	if (rc)
 		return rc;
 	return w->stop ? CV_ECANCELLED : 0;

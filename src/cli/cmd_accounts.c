@@ -11,24 +11,35 @@
 #include "util/xalloc.h"
 
 #include <cjson/cJSON.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Split "--tenant NAME" out of the arguments; the rest stay in order. */
-static int take_tenant(struct cli *c, int from, const char **tenant, const char **rest, int *nrest)
+/* The options of accounts and privchat, after the subcommand: --tenant
+ * NAME, and --all where all is not NULL; the operands go to rest, in
+ * order. A usage error's exit status, or 0. */
+static int take_options(struct cli *c, const char **tenant, int *all, const char **rest, int *nrest)
 {
-	int i;
+	static const struct option opts[] = {
+		{"tenant", required_argument, NULL, 't'},
+		{"all", no_argument, NULL, 'a'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
 
 	*tenant = NULL;
 	*nrest = 0;
-	for (i = from; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "--tenant") == 0) {
-			if (i + 1 >= c->argc)
-				return cli_usage_error(_("--tenant needs a NAME"));
-			*tenant = c->argv[++i];
-		} else {
-			rest[(*nrest)++] = c->argv[i];
+	while ((ch = cli_getopt(c->argv[0], c->argc - 1, c->argv + 1, NULL, opts)) != -1) {
+		switch (ch) {
+		case 't': *tenant = optarg; break;
+		case 'a':
+			if (!all)
+				return cli_usage_error(_("%s %s: unexpected argument '--all'"), c->argv[0], c->argv[1]);
+			*all = 1;
+			break;
+		case CLI_OPERAND: rest[(*nrest)++] = optarg; break;
+		default: return EXIT_USAGE;
 		}
 	}
 	return 0;
@@ -36,6 +47,7 @@ static int take_tenant(struct cli *c, int from, const char **tenant, const char 
 
 struct list_ctx {
 	cJSON *arr;
+	struct cli_table *table;
 };
 
 static int print_account(void *ctx, const struct account_row *r)
@@ -71,16 +83,21 @@ static int print_account(void *ctx, const struct account_row *r)
 		cJSON_AddItemToArray(l->arr, o);
 		return 0;
 	}
-	cli_print_safe(r->upn, 34);
-	putchar(' ');
-	cli_print_safe(r->display_name, 22);
-	putchar(' ');
-	cli_print_safe(r->department ? r->department : "-", 12);
-	printf(" %-8s %-20s %-24s %8lld", r->privchat ? "ACTIVE" : "INACTIVE", r->status[0] ? r->status : "-",
-	       when[0] ? when : "-", (long long)r->messages);
-	if (r->gone)
-		printf("  %s", _("(no longer in the tenant)"));
-	putchar('\n');
+	{
+		char messages[24];
+		const char *row[8];
+
+		snprintf(messages, sizeof messages, "%lld", (long long)r->messages);
+		row[0] = r->upn;
+		row[1] = r->display_name;
+		row[2] = r->department ? r->department : "-";
+		row[3] = r->privchat ? "ACTIVE" : "INACTIVE";
+		row[4] = r->status[0] ? r->status : "-";
+		row[5] = when[0] ? when : "-";
+		row[6] = messages;
+		row[7] = r->gone ? _("(no longer in the tenant)") : "";
+		cli_table_add(l->table, row);
+	}
 	return 0;
 }
 
@@ -96,7 +113,7 @@ int cmd_accounts(struct cli *c)
 		return cli_usage_error(_("accounts: use sync or list"));
 	if (c->argc > 66)
 		return cli_usage_error(_("too many arguments"));
-	if ((rc = take_tenant(c, 2, &tenant, rest, &nrest)))
+	if ((rc = take_options(c, &tenant, NULL, rest, &nrest)))
 		return rc;
 	if (nrest)
 		return cli_usage_error(_("accounts %s: unexpected argument '%s'"), sub, rest[0]);
@@ -112,14 +129,20 @@ int cmd_accounts(struct cli *c)
 		if ((rc = app_accounts_sync(a, tid, &r, &e)) == 0 && c->verbose >= 0)
 			fprintf(stderr, _("%d accounts (%d new, %d no longer in the tenant)\n"), r.total, r.added, r.gone);
 	} else {
-		struct list_ctx l = {c->json ? cJSON_CreateArray() : NULL};
+		struct list_ctx l = {c->json ? cJSON_CreateArray() : NULL, NULL};
 
-		if (!c->json)
-			printf("%-34s %-22s %-12s %-8s %-20s %-24s %8s\n", _("UPN"), _("NAME"), _("DEPARTMENT"),
-			       _("PRIVCHAT"), _("STATUS"), _("LAST BACKUP"), _("MESSAGES"));
+		if (!c->json) {
+			const char *head[8] = {_("UPN"),    _("NAME"),	      _("DEPARTMENT"), _("PRIVCHAT"),
+					       _("STATUS"), _("LAST BACKUP"), _("MESSAGES"),   ""};
+
+			l.table = cli_table_new(8, "llllllrl");
+			cli_table_add(l.table, head);
+		}
 		rc = accounts_foreach(a->store->db, tid, print_account, &l, &e);
 		if (l.arr)
 			cli_print_json(l.arr);
+		if (l.table)
+			cli_table_print(&l.table);
 	}
 	app_close(&a);
 	return rc ? cli_fail(&e) : EXIT_OK;
@@ -132,27 +155,16 @@ int cmd_privchat(struct cli *c)
 	struct cv_err e = {0};
 	struct app *a;
 	int64_t tid;
-	int rc, nrest, all = 0, changed = 0, i, n = 0;
+	int rc, all = 0, changed = 0, n = 0;
 
 	if (strcmp(sub, "activate") && strcmp(sub, "deactivate"))
 		return cli_usage_error(_("privchat: use activate or deactivate"));
 	rest = xcalloc((size_t)c->argc + 1, sizeof *rest);
 	if (rest == NULL)
 		return EXIT_FAIL;
-	if ((rc = take_tenant(c, 2, &tenant, rest, &nrest))) {
+	if ((rc = take_options(c, &tenant, &all, rest, &n))) {
 		free(rest);
 		return rc;
-	}
-	for (i = 0; i < nrest; i++) {
-		if (strcmp(rest[i], "--all") == 0) {
-			all = 1;
-		} else if (rest[i][0] == '-') {
-			rc = cli_usage_error(_("privchat %s: unknown option '%s'"), sub, rest[i]);
-			free(rest);
-			return rc;
-		} else {
-			rest[n++] = rest[i];
-		}
 	}
 	if (all == (n > 0)) {
 		free(rest);

@@ -61,8 +61,10 @@ int cmd_download(struct cli *c)
 
 	memset(&req, 0, sizeof req);
 	memset(&in, 0, sizeof in);
-	while ((ch = getopt_long(c->argc, c->argv, "", opts, NULL)) != -1) {
+	while ((ch = cli_getopt("download", c->argc, c->argv, NULL, opts)) != -1) {
 		switch (ch) {
+		case CLI_OPTERR: return EXIT_USAGE;
+		case CLI_OPERAND: return cli_usage_error(_("download: unexpected argument '%s'"), optarg);
 		case 'u': user = optarg; break;
 		case 'f': req.format = optarg; break;
 		case 'a': req.attachments = 1; break;
@@ -80,11 +82,8 @@ int cmd_download(struct cli *c)
 		case 'o': req.out_dir = optarg; break;
 		case 'z': req.zip_path = optarg; break;
 		case 't': tenant = optarg; break;
-		default: return cli_usage_error(_("download: bad option"));
 		}
 	}
-	if (optind < c->argc)
-		return cli_usage_error(_("download: unexpected argument '%s'"), c->argv[optind]);
 	if (!user || !req.format || !req.out_dir == !req.zip_path)
 		return cli_usage_error(_("download needs --user UPN, --format FORMAT and one of --out DIR or --zip FILE"));
 	if (as_of && snapshot_spec_parse(as_of, &snap, &when) != 0)

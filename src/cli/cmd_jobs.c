@@ -10,12 +10,14 @@
 #include "store/catalog.h"
 #include "store/store.h"
 #include "store/tenants.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/i18n.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
 #include <cjson/cJSON.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,57 +26,80 @@
 
 int cmd_backup(struct cli *c)
 {
-	const char *tenant = NULL;
+	static const struct option opts[] = {
+		{"tenant", required_argument, NULL, 't'},
+		{"all", no_argument, NULL, 'a'},
+		{"per-chat", no_argument, NULL, 'p'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *tenant = NULL, **upns;
 	struct cv_err e = {0};
 	struct app *a;
 	int64_t tid, job, *ids = NULL;
 	unsigned flags = 0;
-	int i, n = 0, all = 0, rc;
+	int i, n = 0, nupns = 0, nskip = 0, all = 0, rc, ch;
 
-	ids = xcalloc((size_t)c->argc, sizeof *ids);
-	for (i = 1; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "--tenant") == 0 && i + 1 < c->argc)
-			tenant = c->argv[++i];
-		else if (strcmp(c->argv[i], "--all") == 0)
-			all = 1;
-		else if (strcmp(c->argv[i], "--per-chat") == 0)
-			flags |= APP_BACKUP_PER_CHAT;
-		else if (c->argv[i][0] == '-') {
-			free(ids);
-			return cli_usage_error(_("backup: unknown option '%s'"), c->argv[i]);
+	upns = xcalloc((size_t)c->argc, sizeof *upns);
+	while ((ch = cli_getopt(c->argv[0], c->argc, c->argv, NULL, opts)) != -1) {
+		switch (ch) {
+		case 't': tenant = optarg; break;
+		case 'a': all = 1; break;
+		case 'p': flags |= APP_BACKUP_PER_CHAT; break;
+		case CLI_OPERAND: upns[nupns++] = optarg; break;
+		default: free(upns); return EXIT_USAGE;
 		}
+	}
+	if (all && nupns) {
+		free(upns);
+		return cli_usage_error(_("backup: give --all or UPNs, not both"));
 	}
 	if ((rc = cli_open(c, &a))) {
-		free(ids);
+		free(upns);
 		return rc;
 	}
+	ids = xcalloc((size_t)c->argc, sizeof *ids);
 	if ((rc = app_tenant_resolve(a, tenant, &tid, &e)))
 		goto fail;
-	for (i = 1; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "--tenant") == 0) {
-			i++;
-			continue;
-		}
-		if (c->argv[i][0] == '-')
-			continue;
-		if ((rc = account_find(a->store->db, tid, c->argv[i], &ids[n], &e)))
+	for (i = 0; i < nupns; i++) {
+		int64_t active;
+
+		if ((rc = account_find(a->store->db, tid, upns[i], &ids[n], &e)) ||
+		    (rc = catalog_int_by_id(a->store->db, "SELECT privchat FROM accounts WHERE id = ?1", ids[n], &active,
+					    &e)))
 			goto fail;
-		n++;
+		/* The backup takes only ACTIVE accounts: one named here that is
+		 * not would be left out without a word. Those move to the
+		 * front of upns[]. */
+		if (active)
+			n++;
+		else
+			upns[nskip++] = upns[i];
 	}
-	if (all && n) {
-		rc = cli_usage_error(_("backup: give --all or UPNs, not both"));
-		app_close(&a);
-		free(ids);
-		return rc;
+	if (nupns && n == 0) {
+		struct buf names = BUF_INIT;
+
+		for (i = 0; i < nskip; i++)
+			buf_printf(&names, "%s%s", i ? ", " : "", upns[i]);
+		err_set(&e, CV_EINVAL,
+			_("private chat backup is INACTIVE for %s, so nothing was backed up; activate it first with "
+			  "'chatvault privchat activate UPN...'"),
+			buf_str(&names));
+		buf_free(&names);
+		goto fail;
 	}
+	for (i = 0; i < nskip; i++)
+		cli_warn(_("%s is left out: its private chat backup is INACTIVE (chatvault privchat activate %s)"),
+			 upns[i], upns[i]);
 	if ((rc = app_engine_start(a, 0, &e)) || (rc = app_backup_start(a, tid, n ? ids : NULL, n, flags, &job, &e)))
 		goto fail;
 	free(ids);
+	free(upns);
 	rc = cli_wait_job(c, a, job);
 	app_close(&a);
 	return rc;
 fail:
 	free(ids);
+	free(upns);
 	app_close(&a);
 	return cli_fail(&e);
 }
@@ -84,20 +109,23 @@ fail:
 
 int cmd_run(struct cli *c)
 {
+	static const struct option opts[] = {
+		{"at", required_argument, NULL, 'a'},
+		{NULL, 0, NULL, 0},
+	};
 	const char *at = SCHEDULE_DEFAULT;
 	struct schedule sched;
 	atomic_int *stop;
 	struct cv_err e = {0};
 	struct app *a;
-	int rc, i;
+	int rc, i, ch;
 
-	for (i = 1; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "--at") == 0 && i + 1 < c->argc)
-			at = c->argv[++i];
-		else if (strncmp(c->argv[i], "--at=", 5) == 0)
-			at = c->argv[i] + 5;
-		else
+	while ((ch = cli_getopt(c->argv[0], c->argc, c->argv, NULL, opts)) != -1) {
+		if (ch == CLI_OPTERR)
+			return EXIT_USAGE;
+		if (ch != 'a')
 			return cli_usage_error(_("run takes only --at TIMES"));
+		at = optarg;
 	}
 	if (schedule_parse(at, &sched, &e) != 0)
 		return cli_usage_error("%s", e.msg);
@@ -151,16 +179,19 @@ static void iso_or_null(cJSON *o, const char *key, int64_t ms)
  * error's exit status, or 0. */
 static int tenant_opt(struct cli *c, const char **tenant)
 {
-	int i;
+	static const struct option opts[] = {
+		{"tenant", required_argument, NULL, 't'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
 
 	*tenant = NULL;
-	for (i = 1; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "--tenant") == 0 && i + 1 < c->argc)
-			*tenant = c->argv[++i];
-		else if (strcmp(c->argv[i], "--tenant") == 0)
-			return cli_usage_error(_("--tenant needs a NAME"));
-		else
-			return cli_usage_error(_("%s: unexpected argument '%s'"), c->argv[0], c->argv[i]);
+	while ((ch = cli_getopt(c->argv[0], c->argc, c->argv, NULL, opts)) != -1) {
+		if (ch == CLI_OPTERR)
+			return EXIT_USAGE;
+		if (ch == CLI_OPERAND)
+			return cli_usage_error(_("%s: unexpected argument '%s'"), c->argv[0], optarg);
+		*tenant = optarg;
 	}
 	return 0;
 }
@@ -267,7 +298,7 @@ int cmd_usage(struct cli *c)
 		cli_print_json(o);
 	} else {
 		fputs(_("Tenant:            "), stdout);
-		cli_print_safe(t.name, 0);
+		cli_print_safe(t.name);
 		putchar('\n');
 		printf(_("Month (UTC):       %s\n"), month);
 		printf(_("Requests:          %lld\n"), (long long)requests);
@@ -299,29 +330,57 @@ static int jobs_cancel(struct cli *c, const char *arg)
 		return cli_usage_error(_("jobs cancel: '%s' is not a job number"), arg);
 	if ((rc = cli_open(c, &a)))
 		return rc;
-	rc = app_job_cancel(a, id, &e);
+	if ((rc = app_job_cancel(a, id, &e)) == 0 && c->verbose >= 0) {
+		struct job_row j;
+		int64_t busy = -1;
+
+		/* The cancel is a flag the process running the job acts on; this
+		 * one runs no engine. A job no live process holds (On Queue, or
+		 * its process killed) ends when one next runs the queue: finishing
+		 * it here would skip what its own end records. */
+		if (job_load(a->store->db, id, &j, &e) == 0) {
+			if (queue_tenant_busy(a->store->db, j.tenant, &busy, &e) != 0)
+				busy = -1;
+			job_row_free(&j);
+		}
+		if (busy == id)
+			printf(_("Job %lld: cancel requested; it stops after the page in flight\n"), id);
+		else if (busy == 0)
+			printf(_("Job %lld: cancel requested; no process is running it now, so it ends as Cancelled "
+				 "when one next runs the queue (chatvault run, a backup, a download or the console)\n"),
+			       id);
+		else
+			printf(_("Job %lld: cancel requested; it stops after the page in flight, or when a process "
+				 "next runs the queue if none is running it now\n"),
+			       id);
+	}
 	app_close(&a);
 	return rc ? cli_fail(&e) : EXIT_OK;
 }
 
 int cmd_jobs(struct cli *c)
 {
+	static const struct option opts[] = {
+		{"kind", required_argument, NULL, 'k'},
+		{NULL, 0, NULL, 0},
+	};
 	const char *kind = NULL;
 	struct cv_err e = {0};
 	struct app *a;
 	sqlite3_stmt *st;
 	cJSON *arr = NULL;
-	int i, rc;
+	int ch, rc;
 
 	if (c->argc == 3 && strcmp(c->argv[1], "cancel") == 0)
 		return jobs_cancel(c, c->argv[2]);
 	if (c->argc < 2 || strcmp(c->argv[1], "list") != 0)
 		return cli_usage_error(_("jobs: use 'jobs list [--kind KIND] [--json]' or 'jobs cancel ID'"));
-	for (i = 2; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "--kind") == 0 && i + 1 < c->argc)
-			kind = c->argv[++i];
-		else
-			return cli_usage_error(_("jobs list: unexpected argument '%s'"), c->argv[i]);
+	while ((ch = cli_getopt("jobs list", c->argc - 1, c->argv + 1, NULL, opts)) != -1) {
+		if (ch == CLI_OPTERR)
+			return EXIT_USAGE;
+		if (ch == CLI_OPERAND)
+			return cli_usage_error(_("jobs list: unexpected argument '%s'"), optarg);
+		kind = optarg;
 	}
 	if (kind && strcmp(kind, "backup") && strcmp(kind, "download") && strcmp(kind, "restore") &&
 	    strcmp(kind, "migrate"))
@@ -367,11 +426,11 @@ int cmd_jobs(struct cli *c)
 		printf("%-6lld %-9s %-22s %5lld/%-6lld ", (long long)sqlite3_column_int64(st, 0), catalog_text(st, 1),
 		       catalog_text(st, 2), (long long)sqlite3_column_int64(st, 4), (long long)sqlite3_column_int64(st, 5));
 		if (sqlite3_column_type(st, 9) != SQLITE_NULL)
-			cli_print_safe(catalog_text(st, 9), 0);
+			cli_print_safe(catalog_text(st, 9));
 		else if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-			cli_print_safe(catalog_text(st, 3), 0);
+			cli_print_safe(catalog_text(st, 3));
 		else if (sqlite3_column_type(st, 11) != SQLITE_NULL)
-			cli_print_safe(catalog_text(st, 11), 0);
+			cli_print_safe(catalog_text(st, 11));
 		putchar('\n');
 	}
 	sqlite3_finalize(st);

@@ -54,9 +54,9 @@ static int cred_files_read(struct cred_files *f, struct app_tenant_input *in)
 {
 	struct cv_err e = {0};
 
-	if ((f->secret && cli_read_secret_file(f->secret, 1, &f->secret_text, &e)) ||
-	    (f->cert && cli_read_secret_file(f->cert, 0, &f->cert_text, &e)) ||
-	    (f->key && cli_read_secret_file(f->key, 0, &f->key_text, &e))) {
+	if ((f->secret && cli_read_secret_file(f->secret, "--secret-file", 1, &f->secret_text, &e)) ||
+	    (f->cert && cli_read_secret_file(f->cert, "--certificate", 0, &f->cert_text, &e)) ||
+	    (f->key && cli_read_secret_file(f->key, "--private-key", 0, &f->key_text, &e))) {
 		cred_files_free(f);
 		return cli_fail(&e);
 	}
@@ -86,11 +86,20 @@ static int tenant_options(struct cli *c, int from, int update, struct app_tenant
 	memset(in, 0, sizeof *in);
 	memset(f, 0, sizeof *f);
 	in->monthly_limit = -1;
-	opterr = 0;
-	while ((ch = getopt_long(c->argc - from, c->argv + from, "", opts, NULL)) != -1) {
-		if (update && strchr("tcnlLG", ch))
-			return cli_usage_error(_("%s cannot change %s; remove the tenant and add it again"), verb,
-					       c->argv[from + optind - 1]);
+	while ((ch = cli_getopt(verb, c->argc - from, c->argv + from, NULL, opts)) != -1) {
+		if (ch == CLI_OPTERR)
+			return EXIT_USAGE;
+		/* not echoed: it may be a secret that lost its option */
+		if (ch == CLI_OPERAND)
+			return cli_usage_error(_("%s: unexpected argument (every value follows its option)"), verb);
+		if (update && strchr("tcnlLG", ch)) {
+			const struct option *o = opts;
+
+			while (o->val != ch)
+				o++;
+			return cli_usage_error(_("%s cannot change --%s; remove the tenant and add it again"), verb,
+					       o->name);
+		}
 		switch (ch) {
 		case 't': in->tenant_id = optarg; break;
 		case 'c': in->client_id = optarg; break;
@@ -119,12 +128,8 @@ static int tenant_options(struct cli *c, int from, int update, struct app_tenant
 						       optarg);
 			in->change |= APP_TENANT_PRICE;
 			break;
-		default: return cli_usage_error(_("%s: unknown option or missing value '%s'"), verb,
-						c->argv[from + optind - 1]);
 		}
 	}
-	if (from + optind < c->argc)
-		return cli_usage_error(_("%s: unexpected argument '%s'"), verb, c->argv[from + optind]);
 	if (f->secret && f->cert)
 		return cli_usage_error(_("%s: give --secret-file or --certificate, not both"), verb);
 	if ((f->key || in->rs256) && !f->cert)
@@ -164,10 +169,17 @@ static int tenant_save(struct cli *c, int update)
 		rc = update ? app_tenant_update(a, c->argv[2], &in, steps ? print_step : NULL, c, &e)
 			    : app_tenant_add(a, &in, print_step, c, &e);
 		app_close(&a);
-		if (rc)
+		if (rc) {
 			rc = cli_fail(&e);
-		else if (steps)
+		} else if (steps) {
 			printf("Status: Active\n");
+		} else if (c->verbose >= 0) {
+			/* only the cap or the price: no steps said it was done */
+			char *t = cli_safe_dup(c->argv[2]);
+
+			printf(_("Tenant %s updated\n"), t);
+			free(t);
+		}
 	}
 	cred_files_free(&f);
 	return rc;
@@ -176,6 +188,7 @@ static int tenant_save(struct cli *c, int update)
 struct list_ctx {
 	struct cli *c;
 	cJSON *arr;
+	struct cli_table *table;
 };
 
 static int print_tenant(void *ctx, const struct tenant_rec *t)
@@ -196,14 +209,13 @@ static int print_tenant(void *ctx, const struct tenant_rec *t)
 		cJSON_AddItemToArray(l->arr, o);
 		return 0;
 	}
-	cli_print_safe(t->name, 32);
-	printf(" %-38s %-12s %-8s ", t->tenant_id, t->cred_kind, t->cloud);
-	cli_print_safe(t->status, 0);
-	if (t->reason) {
-		fputs(": ", stdout);
-		cli_print_safe(t->reason, 0);
+	{
+		char *status = t->reason ? xasprintf("%s: %s", t->status, t->reason) : xstrdup(t->status);
+		const char *row[5] = {t->name, t->tenant_id, t->cred_kind, t->cloud, status};
+
+		cli_table_add(l->table, row);
+		free(status);
 	}
-	putchar('\n');
 	return 0;
 }
 
@@ -211,40 +223,55 @@ int cmd_tenant(struct cli *c)
 {
 	struct cv_err e = {0};
 	struct app *a;
-	const char *sub = c->argc > 1 ? c->argv[1] : "";
-	int rc;
-
-	int delete_backups = 0;
+	static const struct option opts[] = {
+		{"delete-backups", no_argument, NULL, 'd'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *sub = c->argc > 1 ? c->argv[1] : "", *name = NULL;
+	int rc, ch, delete_backups = 0;
 
 	if (strcmp(sub, "add") == 0 || strcmp(sub, "update") == 0)
 		return tenant_save(c, strcmp(sub, "update") == 0);
 	if (strcmp(sub, "list") && strcmp(sub, "test") && strcmp(sub, "remove"))
 		return cli_usage_error(_("tenant: use add, update NAME, list, test NAME or remove NAME"));
-	if (strcmp(sub, "remove") == 0 && c->argc == 4 && strcmp(c->argv[3], "--delete-backups") == 0) {
-		delete_backups = 1;
-		c->argc--;
+	while ((ch = cli_getopt("tenant", c->argc - 1, c->argv + 1, NULL, opts)) != -1) {
+		if (ch == CLI_OPTERR)
+			return EXIT_USAGE;
+		if (ch == 'd' && strcmp(sub, "remove") == 0)
+			delete_backups = 1;
+		else if (ch == CLI_OPERAND && strcmp(sub, "list") && !name)
+			name = optarg;
+		else
+			return cli_usage_error(_("tenant %s: unexpected argument '%s'"), sub,
+					       ch == CLI_OPERAND ? optarg : "--delete-backups");
 	}
-	if (strcmp(sub, "list") == 0 && c->argc != 2)
-		return cli_usage_error(_("tenant list: unexpected argument '%s'"), c->argv[2]);
-	if (strcmp(sub, "list") && (c->argc != 3 || c->argv[2][0] == '-'))
+	if (strcmp(sub, "list") && !name)
 		return cli_usage_error(_("tenant %s needs a tenant NAME"), sub);
 	if ((rc = cli_open(c, &a)))
 		return rc;
 	if (strcmp(sub, "list") == 0) {
-		struct list_ctx l = {c, c->json ? cJSON_CreateArray() : NULL};
+		struct list_ctx l = {c, c->json ? cJSON_CreateArray() : NULL, NULL};
 
-		if (!c->json)
-			printf("%-32s %-38s %-12s %-8s %s\n", _("NAME"), _("TENANT ID"), _("CREDENTIAL"), _("CLOUD"),
-			       _("STATUS"));
+		if (!c->json) {
+			const char *head[5] = {_("NAME"), _("TENANT ID"), _("CREDENTIAL"), _("CLOUD"), _("STATUS")};
+
+			l.table = cli_table_new(5, "lllll");
+			cli_table_add(l.table, head);
+		}
 		rc = tenant_foreach(a->store->db, print_tenant, &l, &e);
 		if (l.arr)
 			cli_print_json(l.arr);
+		if (l.table)
+			cli_table_print(&l.table);
 	} else if (strcmp(sub, "test") == 0) {
-		rc = app_tenant_test(a, c->argv[2], print_step, c, &e);
+		rc = app_tenant_test(a, name, print_step, c, &e);
 		if (rc == 0)
 			printf("Status: Active\n");
-	} else {
-		rc = app_tenant_remove(a, c->argv[2], delete_backups, &e);
+	} else if ((rc = app_tenant_remove(a, name, delete_backups, &e)) == 0 && c->verbose >= 0) {
+		char *t = cli_safe_dup(name);
+
+		printf(delete_backups ? _("Tenant %s removed with its backups\n") : _("Tenant %s removed\n"), t);
+		free(t);
 	}
 	app_close(&a);
 	return rc ? cli_fail(&e) : EXIT_OK;

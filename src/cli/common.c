@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -40,29 +41,111 @@ static unsigned san_flags(void)
 	return sanitize_locale_is_utf8() ? 0 : SAN_ASCII;
 }
 
-void cli_print_safe(const char *s, int width)
+char *cli_safe_dup(const char *s)
 {
-	char *t = sanitize_dup(s, san_flags());
-	int cols = 0;
+	return sanitize_dup(s, san_flags());
+}
+
+/* Columns a sanitised string takes on the terminal: names come in every
+ * script, so not bytes. */
+static int display_width(const char *t)
+{
+	size_t n = mbstowcs(NULL, t, 0);
+	int cols = -1;
+
+	if (n != (size_t)-1) {
+		wchar_t *w = xcalloc(n + 1, sizeof *w);
+
+		mbstowcs(w, t, n + 1);
+		cols = wcswidth(w, n);
+		free(w);
+	}
+	return cols < 0 ? (int)strlen(t) : cols;
+}
+
+void cli_print_safe(const char *s)
+{
+	char *t = cli_safe_dup(s);
 
 	fputs(t, stdout);
-	if (width > 0) {
-		/* Pad by display columns, not bytes: names come in every script. */
-		size_t n = mbstowcs(NULL, t, 0);
-
-		if (n != (size_t)-1) {
-			wchar_t *w = xcalloc(n + 1, sizeof *w);
-
-			mbstowcs(w, t, n + 1);
-			cols = wcswidth(w, n);
-			free(w);
-		}
-		if (cols < 0 || n == (size_t)-1)
-			cols = (int)strlen(t);
-		for (; cols < width; cols++)
-			putchar(' ');
-	}
 	free(t);
+}
+
+struct cli_table {
+	int ncols;
+	const char *align; /* 'l' or 'r' per column */
+	struct buf cells;  /* char *: sanitised, row after row, the header first */
+};
+
+static char **table_cells(const struct cli_table *t, size_t *n)
+{
+	*n = t->cells.len / sizeof(char *);
+	return (char **)(void *)t->cells.data;
+}
+
+struct cli_table *cli_table_new(int ncols, const char *align)
+{
+	struct cli_table *t = xcalloc(1, sizeof *t);
+
+	t->ncols = ncols;
+	t->align = align;
+	return t;
+}
+
+void cli_table_add(struct cli_table *t, const char *const *cells)
+{
+	int i;
+
+	for (i = 0; i < t->ncols; i++) {
+		char *cell = cli_safe_dup(cells[i] ? cells[i] : "");
+
+		buf_append(&t->cells, &cell, sizeof cell);
+	}
+}
+
+void cli_table_print(struct cli_table **tp)
+{
+	struct cli_table *t = *tp;
+	int *width = xcalloc((size_t)t->ncols, sizeof *width);
+	size_t r, ncells, nrows;
+	char **cells = table_cells(t, &ncells);
+	int i;
+
+	nrows = ncells / (size_t)t->ncols;
+	for (r = 0; r < ncells; r++) {
+		int w = display_width(cells[r]);
+
+		if (w > width[r % (size_t)t->ncols])
+			width[r % (size_t)t->ncols] = w;
+	}
+	for (r = 0; r < nrows; r++) {
+		struct buf line = BUF_INIT;
+
+		for (i = 0; i < t->ncols; i++) {
+			const char *cell = cells[r * (size_t)t->ncols + (size_t)i];
+			int pad = width[i] - display_width(cell);
+			int last = i == t->ncols - 1;
+
+			if (i)
+				buf_append_char(&line, ' ');
+			if (t->align[i] == 'r')
+				buf_printf(&line, "%*s", pad, "");
+			buf_append_str(&line, cell);
+			if (t->align[i] != 'r' && !last)
+				buf_printf(&line, "%*s", pad, "");
+		}
+		/* an empty last column leaves no trailing blanks */
+		while (line.len && buf_str(&line)[line.len - 1] == ' ')
+			buf_truncate(&line, line.len - 1);
+		puts(buf_str(&line));
+		buf_free(&line);
+	}
+	for (r = 0; r < ncells; r++)
+		free(cells[r]);
+	buf_free(&t->cells);
+	free(width);
+	free(t);
+	*tp = NULL;
 }
 
 void cli_print_json(cJSON *doc)
@@ -104,6 +187,21 @@ int cli_fail(const struct cv_err *e)
 	return EXIT_FAIL;
 }
 
+void cli_warn(const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+	char *t;
+
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	t = sanitize_dup(buf_str(&b), san_flags());
+	fprintf(stderr, _("chatvault: warning: %s\n"), t);
+	free(t);
+	buf_free(&b);
+}
+
 int cli_usage_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -114,6 +212,76 @@ int cli_usage_error(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\n%s\n", _("Try 'chatvault --help' or see chatvault(1)."));
 	return EXIT_USAGE;
+}
+
+/* The option as typed, up to any '=': never its value, which may be a
+ * secret given to the wrong option. */
+static int opt_name_len(const char *arg)
+{
+	return (int)strcspn(arg, "=");
+}
+
+int cli_getopt(const char *who, int argc, char **argv, const char *shorts, const struct option *opts)
+{
+	static int ended; /* "--" was met: the rest are operands */
+	char optstring[32];
+	const char *sep = who ? ": " : "";
+	int ch, idx = -1;
+
+	if (!who)
+		who = "";
+	if (optind == 0)
+		ended = 0;
+	if (ended) {
+		if (optind >= argc)
+			return -1;
+		optarg = argv[optind++];
+		return CLI_OPERAND;
+	}
+	/* "-" returns operands in order, whatever POSIXLY_CORRECT says; ":"
+	 * tells a missing value from an unknown option. */
+	snprintf(optstring, sizeof optstring, "-:%s", shorts ? shorts : "");
+	opterr = 0;
+	ch = getopt_long(argc, argv, optstring, opts, &idx);
+	if (ch == -1) {
+		/* only "--" ends the scan with arguments left */
+		ended = 1;
+		return cli_getopt(who, argc, argv, shorts, opts);
+	}
+	if (ch == CLI_OPERAND)
+		return ch;
+	if (ch == ':') {
+		const char *arg = argv[optind - 1];
+
+		cli_usage_error(_("%s%s%.*s needs a value"), who, sep, opt_name_len(arg), arg);
+		return CLI_OPTERR;
+	}
+	if (ch == '?') {
+		const char *arg = argv[optind - 1];
+
+		if (optopt)
+			cli_usage_error(_("%s%sunknown option '-%c'"), who, sep, optopt);
+		else
+			cli_usage_error(_("%s%sunknown option '%.*s'"), who, sep, opt_name_len(arg), arg);
+		return CLI_OPTERR;
+	}
+	if (idx >= 0) {
+		/* getopt_long takes any unambiguous prefix of a long name, so
+		 * "--secret" would be "--secret-file" and its value read as a
+		 * path: only the names written in full are options here. The
+		 * option is the last element read, or the one before it when
+		 * its value came separately. */
+		const char *arg = optarg && optarg == argv[optind - 1] ? argv[optind - 2] : argv[optind - 1];
+		int n = opt_name_len(arg);
+
+		if (strncmp(arg, "--", 2) != 0 || strlen(opts[idx].name) != (size_t)n - 2 ||
+		    strncmp(arg + 2, opts[idx].name, (size_t)n - 2) != 0) {
+			cli_usage_error(_("%s%sunknown option '%.*s' (options are written in full, such as --%s)"),
+					who, sep, n, arg, opts[idx].name);
+			return CLI_OPTERR;
+		}
+	}
+	return ch;
 }
 
 int cli_parse_count(const char *s, int64_t *out)
@@ -165,15 +333,21 @@ void cli_secret_free(char **s)
 	}
 }
 
-int cli_read_secret_file(const char *path, int first_line, char **out, struct cv_err *e)
+int cli_read_secret_file(const char *path, const char *what, int first_line, char **out, struct cv_err *e)
 {
 	struct buf b = BUF_INIT;
-	int rc = fs_read_file(path, 1 << 20, &b, e);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	*out = NULL;
-	if (rc) {
+	if (fd < 0)
+		return err_set(e, errno == ENOENT ? CV_ENOTFOUND : CV_EIO, _("cannot open the file given with %s: %s"),
+			       what, strerror(errno));
+	close(fd);
+	if (fs_read_file(path, 1 << 20, &b, e) != 0) {
 		buf_free_secret(&b);
-		return rc;
+		if (e->code == CV_ETOOBIG)
+			return err_set(e, e->code, _("the file given with %s is larger than 1 MiB"), what);
+		return err_set(e, e->code, _("cannot read the file given with %s"), what);
 	}
 	if (first_line) {
 		size_t n = strcspn(buf_str(&b), "\r\n");
@@ -182,7 +356,7 @@ int cli_read_secret_file(const char *path, int first_line, char **out, struct cv
 	}
 	if (b.len == 0) {
 		buf_free_secret(&b);
-		return err_set(e, CV_EINVAL, _("%s is empty"), path);
+		return err_set(e, CV_EINVAL, _("the file given with %s is empty"), what);
 	}
 	*out = buf_steal(&b);
 	return 0;
@@ -223,19 +397,13 @@ static int read_tty_line(const char *prompt, char **out)
 	return 0;
 }
 
-int cli_read_passphrase(struct cli *c, const char *prompt, int confirm, char **out, struct cv_err *e)
+int cli_ask_secret(const char *prompt, int confirm, const char *no_tty, char **out, struct cv_err *e)
 {
 	char *again = NULL;
 
 	*out = NULL;
-	if (c->passphrase_file)
-		return cli_read_secret_file(c->passphrase_file, 1, out, e);
-	if (!isatty(STDIN_FILENO) && access("/dev/tty", R_OK) != 0)
-		return err_set(e, CV_EINVAL,
-			       _("no passphrase: give --passphrase-file or set CHATVAULT_PASSPHRASE_FILE (there is no terminal to ask on)"));
-	if (read_tty_line(prompt, out) != 0)
-		return err_set(e, CV_EINVAL,
-			       _("no passphrase: give --passphrase-file or set CHATVAULT_PASSPHRASE_FILE (there is no terminal to ask on)"));
+	if ((!isatty(STDIN_FILENO) && access("/dev/tty", R_OK) != 0) || read_tty_line(prompt, out) != 0)
+		return err_set(e, CV_EINVAL, "%s", no_tty);
 	if (confirm) {
 		if (read_tty_line(_("Repeat the passphrase: "), &again) != 0 || strcmp(again, *out) != 0) {
 			cli_secret_free(out);
@@ -249,6 +417,18 @@ int cli_read_passphrase(struct cli *c, const char *prompt, int confirm, char **o
 		return err_set(e, CV_EINVAL, _("the passphrase is empty"));
 	}
 	return 0;
+}
+
+int cli_read_passphrase(struct cli *c, const char *prompt, int confirm, char **out, struct cv_err *e)
+{
+	*out = NULL;
+	if (c->passphrase_file)
+		return cli_read_secret_file(c->passphrase_file, c->passphrase_from ? c->passphrase_from : "--passphrase-file",
+					    1, out, e);
+	return cli_ask_secret(prompt, confirm,
+			      _("no passphrase: give --passphrase-file or set CHATVAULT_PASSPHRASE_FILE (there is no "
+				"terminal to ask on)"),
+			      out, e);
 }
 
 int cli_open(struct cli *c, struct app **out)

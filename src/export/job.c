@@ -19,6 +19,7 @@
 #include "util/fsutil.h"
 #include "util/i18n.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
@@ -34,9 +35,23 @@
 int download_keep_days(void)
 {
 	const char *env = getenv("CHATVAULT_DOWNLOAD_KEEP_DAYS");
-	int days = env && *env ? atoi(env) : DOWNLOAD_KEEP_DAYS;
+	char *end;
+	long days;
 
-	return days > 0 ? days : DOWNLOAD_KEEP_DAYS;
+	if (!env || !*env)
+		return DOWNLOAD_KEEP_DAYS;
+	/* 0 is a choice (keep no copy), not a slip: it was read as 7, and so
+	 * was anything else atoi made nothing of. A value that is not a
+	 * number of days is said, not guessed at. */
+	errno = 0;
+	days = strtol(env, &end, 10);
+	if (*env < '0' || *env > '9' || *end || errno || days > DOWNLOAD_KEEP_DAYS_MAX) {
+		log_warn(_("CHATVAULT_DOWNLOAD_KEEP_DAYS='%.40s' is not a number of days from 0 to %d; keeping "
+			   "downloads %d days"),
+			 env, DOWNLOAD_KEEP_DAYS_MAX, DOWNLOAD_KEEP_DAYS);
+		return DOWNLOAD_KEEP_DAYS;
+	}
+	return (int)days;
 }
 
 /*

@@ -14,6 +14,7 @@ struct cv_err;
 struct engine_kind;
 
 #define DOWNLOAD_KEEP_DAYS 7
+#define DOWNLOAD_KEEP_DAYS_MAX 100000 /* days * ms a day stays far from overflow */
 
 void download_register(void);
 extern const struct engine_kind download_kind;
@@ -25,7 +26,9 @@ extern const struct engine_kind download_kind;
  * be NULL). */
 int download_expire(sqlite3 *db, const char *downloads_dir, int64_t now_ms, int days, int *expired,
 		    struct cv_err *e);
-/* $CHATVAULT_DOWNLOAD_KEEP_DAYS, else DOWNLOAD_KEEP_DAYS. */
+/* $CHATVAULT_DOWNLOAD_KEEP_DAYS (0 to DOWNLOAD_KEEP_DAYS_MAX; 0: deleted
+ * the next time the store is opened), else DOWNLOAD_KEEP_DAYS; a value that
+ * is not such a number is logged as a warning and the default used. */
 int download_keep_days(void);
 
 #endif

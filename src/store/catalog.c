@@ -36,6 +36,12 @@ int catalog_error(sqlite3 *db, const char *what, struct cv_err *e)
 	if (code == CV_ENOSPC)
 		return err_set(e, code, _("%s: the disk is full; free space and run again (nothing stored so far is lost)"),
 			       what);
+	/* sqlite's "database is locked" says nothing to a person: the lock is
+	 * another process writing to the same store (the busy wait is over). */
+	if (code == CV_ELOCKED)
+		return err_set(e, code,
+			       _("%s: the store is busy: another process is writing to it; try again when it is done"),
+			       what);
 	return err_set(e, code, _("%s: catalog error: %s"), what, sqlite3_errmsg(db));
 }
 

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+import unicodedata
 
 import cvtest
 
@@ -213,3 +214,183 @@ class Contract(cvtest.ChatvaultTest):
         os.chmod(os.path.join(self.home, "catalog.db"), 0o600)
         self.cv("init")
         self.assertEqual(self.cv("--json", "tenant", "list").json(), [])
+
+    def test_long_options_are_written_in_full_and_secrets_not_echoed(self):
+        """getopt_long took "--secret" for "--secret-file" and printed the
+        secret as the file it could not open. Only whole option names are
+        options now, on every command, and no message repeats a value."""
+        secret = "zJ88Q~not.a.path.0123456789"
+        add = ["tenant", "add", "--tenant-id", "t", "--client-id", "c"]
+        for args in (add + ["--secret", secret], add + ["--secret=" + secret], add + ["--secret-fil", secret],
+                     add + ["--secret-file", "/dev/null", secret],
+                     ["download", "--user", "u", "--form", "json", "--out", "d"],
+                     ["snapshots", "--ten", "x"], ["privchat", "activate", "--al"], ["backup", "--per"],
+                     ["jobs", "list", "--kin", "backup"], ["passwd", "--new-pass", secret],
+                     ["tenant", "remove", "x", "--delete"]):
+            res = self.usage_error(*args)
+            self.assertNotIn(secret, res.err)
+            self.assertNotIn("Traceback", res.err)
+        res = self.cv("--pass", secret, "tenant", "list", ok=None, home=False)
+        self.assertEqual(res.rc, 2, res.err)
+        self.assertNotIn(secret, res.err)
+        # A secret given where a file is wanted is not repeated either.
+        for args in (add + ["--secret-file", secret], add + ["--certificate", secret]):
+            res = self.cv(*args, ok=None)
+            self.assertEqual(res.rc, 1, res.err)
+            self.assertIn("--", res.err)
+            self.assertNotIn(secret, res.err)
+        res = self.cv("-H", self.home, "-p", secret, "tenant", "list", ok=None, home=False)
+        self.assertEqual(res.rc, 1, res.err)
+        self.assertNotIn(secret, res.err)
+        self.assertIn("--passphrase-file", res.err)
+        # --name=value is the same option written in full.
+        self.cv("init")
+        self.cv("snapshots", "--tenant=nope", ok=None)
+        res = self.cv("jobs", "list", "--kind=backup", "--json")
+        self.assertEqual(res.json(), [])
+
+    def test_help_after_any_command(self):
+        """COMMAND --help printed "unrecognized option '--help'"; the global
+        usage left out tenant update and jobs cancel."""
+        res = self.cv("--help", home=False)
+        self.assertEqual(res.rc, 0, res.err)
+        listed = {}
+        for line in res.out.split("Commands")[1].splitlines()[1:]:
+            words = line.split()
+            if line.startswith("  ") and words:
+                listed[words[0]] = words[1].split("|") if len(words) > 1 and "|" in words[1] else []
+        everything = {"init": [], "passwd": [], "tenant": ["add", "update", "list", "test", "remove"],
+                      "accounts": ["sync", "list"], "privchat": ["activate", "deactivate"], "backup": [],
+                      "run": [], "snapshots": [], "usage": [], "download": [], "jobs": ["list", "cancel"]}
+        self.assertEqual(listed, everything)
+        for cmd, subs in everything.items():
+            for args in ([cmd, "--help"], [cmd] + subs[:1] + ["--help"], [cmd] + subs[-1:] + ["x", "-h"]):
+                res = self.cv(*args, ok=None)
+                self.assertEqual((res.rc, res.err), (0, ""), args)
+                self.assertTrue(res.out.startswith("Usage: chatvault " + cmd), (args, res.out))
+                for sub in subs:
+                    self.assertRegex(res.out, r"chatvault %s (\w+\|)*%s\b" % (cmd, sub))
+        self.assertIn("--format", self.cv("download", "--help").out)
+        self.assertFalse(os.path.exists(self.home))
+
+    def test_backup_of_named_inactive_accounts(self):
+        """backup UPN of an INACTIVE account said Completed and exit 0 with
+        nothing backed up. None ACTIVE: a failure naming them, nothing
+        queued. Some: a warning for each of the others."""
+        self.start_sim("--users", "4", "--chats-per-user", "1", "--messages-per-chat", "5", "--throttle", "off")
+        self.setup_tenant(activate=False)
+        upns = [a["upn"] for a in self.cv("--json", "accounts", "list").json()]
+        res = self.cv("backup", upns[0], upns[1], ok=None)
+        self.assertEqual(res.rc, 1, res.err)
+        self.assertIn(upns[0], res.err)
+        self.assertIn(upns[1], res.err)
+        self.assertIn("privchat activate", res.err)
+        self.assertEqual(self.cv("--json", "jobs", "list").json(), [])
+
+        self.cv("privchat", "activate", upns[2])
+        res = self.backup(upns[1], upns[2])
+        self.assertRegex(res.err, r"warning: %s .*INACTIVE" % upns[1].replace(".", r"\."))
+        self.assertNotIn(upns[2] + " is left out", res.err)
+        done = {a["upn"]: a["lastBackup"] for a in self.cv("--json", "accounts", "list").json()}
+        self.assertIsNone(done[upns[1]])
+        self.assertIsNotNone(done[upns[2]])
+
+    def test_silent_successes_say_what_was_done(self):
+        """jobs cancel, tenant update of the cap and tenant remove exited 0
+        printing nothing. Each says what it did on stdout (-q: nothing)."""
+        self.start_sim("--users", "4", "--chats-per-user", "2", "--messages-per-chat", "120", "--throttle", "off")
+        self.setup_tenant()
+        name = self.cv("--json", "tenant", "list").json()[0]["name"]
+        self.assertEqual(self.cv("tenant", "update", name, "--monthly-limit", "500").out,
+                         "Tenant %s updated\n" % name)
+        self.assertEqual(self.cv("-q", "tenant", "update", name, "--monthly-limit", "none").out, "")
+
+        # A backup whose process was killed: no process runs it now, and
+        # the message says when the cancel takes effect.
+        self.sim.post("/_sim/config", {"latency_ms": 200})
+        proc = subprocess.Popen([cvtest.CHATVAULT, "-H", self.home, "-p", self.passfile, "backup", "--per-chat"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
+        deadline = time.time() + 60
+        jobs = []
+        while not jobs and time.time() < deadline:
+            time.sleep(0.1)
+            jobs = self.cv("--json", "jobs", "list").json()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        self.sim.post("/_sim/config", {"latency_ms": 0})
+        job = jobs[0]["id"]
+        res = self.cv("jobs", "cancel", str(job))
+        self.assertRegex(res.out, r"^Job %d: cancel requested; no process is running it now, so it ends as"
+                                  r" Cancelled when one next runs the queue" % job)
+        self.assertEqual(res.out.count("\n"), 1)
+
+        res = self.cv("tenant", "remove", name, "--delete-backups")
+        self.assertEqual(res.out, "Tenant %s removed with its backups\n" % name)
+
+    def test_download_keep_days_zero_and_bad_values(self):
+        """CHATVAULT_DOWNLOAD_KEEP_DAYS=0 meant 7, silently, as did any value
+        that was not a number. 0 keeps no copy; a bad value is warned of."""
+        self.start_sim("--users", "2", "--chats-per-user", "1", "--messages-per-chat", "5", "--throttle", "off")
+        self.setup_tenant()
+        self.backup()
+        upn = self.cv("--json", "accounts", "list").json()[0]["upn"]
+        self.cv("download", "--user", upn, "--format", "json", "--out", os.path.join(self.dir, "out"))
+        [job] = self.cv("--json", "jobs", "list", "--kind", "download").json()
+        for bad in ("abc", "-1", "3d", "1e9", "999999999999"):
+            res = self.cv("--json", "jobs", "list", "--kind", "download",
+                          env=dict(self.env, CHATVAULT_DOWNLOAD_KEEP_DAYS=bad))
+            self.assertRegex(res.err, r"warning: CHATVAULT_DOWNLOAD_KEEP_DAYS='%s' is not a number of days" %
+                             bad.replace("-", r"\-"))
+            self.assertEqual(res.json()[0]["status"], "Completed", bad)
+            self.assertTrue(os.path.exists(job["result"]))
+        res = self.cv("--json", "jobs", "list", "--kind", "download", env=dict(self.env, CHATVAULT_DOWNLOAD_KEEP_DAYS="0"))
+        self.assertEqual(res.err, "")
+        self.assertEqual(res.json()[0]["status"], "Expired")
+        self.assertFalse(os.path.exists(job["result"]))
+
+    def test_export_failure_names_the_account_by_upn(self):
+        """A user's export that fails is named in the reason people read
+        (the task's, and the run's when it ends there, such as a full
+        disk) by the account's UPN, not by its Graph object id."""
+        self.start_sim("--users", "3", "--chats-per-user", "2", "--messages-per-chat", "10", "--throttle", "off")
+        self.setup_tenant()
+        self.sim.post("/_sim/config", {"payment_required": True})
+        self.backup()
+        users = {u["userPrincipalName"]: u["id"] for u in self.sim.truth()["users"]}
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        reasons = [r for (r,) in db.execute("SELECT reason FROM tasks WHERE kind IN ('window', 'delta')"
+                                             " AND reason LIKE 'the export of %'")]
+        db.close()
+        self.assertTrue(reasons, "no export failed")
+        for r in reasons:
+            self.assertTrue(any(r.startswith("the export of %s: " % upn) for upn in users), r)
+            self.assertFalse(any(uid in r for uid in users.values()), r)
+
+    def test_accounts_list_columns_fit_their_content(self):
+        """A UPN longer than 34 characters pushed the rest of its row out
+        of line. The columns are as wide as their widest cell."""
+        self.start_sim("--users", "20", "--chats-per-user", "1", "--messages-per-chat", "5", "--throttle", "off")
+        self.setup_tenant()
+        long_upn = "a.very.long.user.principal.name.for.columns@" + self.sim.info["domain"]
+        db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+        db.execute("UPDATE accounts SET upn = ? WHERE id = (SELECT min(id) FROM accounts)", (long_upn,))
+        db.commit()
+        db.close()
+        lines = self.cv("accounts", "list").out.splitlines()
+        self.assertEqual(len(lines), 21)
+        header = lines[0]
+        self.assertTrue(any(line.startswith(long_upn + " ") for line in lines[1:]), lines)
+        def cut(line, col):
+            # the line split at a terminal column (wide letters take two)
+            w = 0
+            for i, ch in enumerate(line):
+                if w >= col:
+                    return line[:i], line[i:]
+                w += 0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+            return line, ""
+        at = header.index("PRIVCHAT")
+        end = header.index("MESSAGES") + len("MESSAGES")
+        for line in lines[1:]:
+            self.assertRegex(cut(line, at)[1], r"^(ACTIVE|INACTIVE) ", line)
+            # the message counts end under the end of MESSAGES
+            self.assertRegex(cut(line, end)[0], r"\d$", line)

@@ -112,6 +112,34 @@ class Store(cvtest.ChatvaultTest):
         self.assertEqual(res.returncode, 1)
         self.assertIn("--passphrase-file", res.stderr)
 
+    def test_new_passphrase_has_a_minimum_length(self):
+        # One character was accepted. Eight at least, counted in
+        # characters: seven two-byte letters are still seven.
+        for short in ("x", "1234567", "\u00e9" * 7):
+            pf = self.write_secret("short", short + "\n")
+            res = self.cv("-H", self.home, "-p", pf, "init", ok=None, home=False)
+            self.assertEqual(res.rc, 1, (short, res.err))
+            self.assertIn("at least 8 characters", res.err)
+            self.assertFalse(os.path.exists(os.path.join(self.home, "key")))
+        self.cv("init")
+        res = self.cv("passwd", "--new-passphrase-file", self.write_secret("short", "1234567\n"), ok=None)
+        self.assertEqual(res.rc, 1, res.err)
+        self.assertIn("at least 8 characters", res.err)
+        self.assertEqual(self.cv("tenant", "list").rc, 0, "the old passphrase still opens the store")
+        self.cv("passwd", "--new-passphrase-file", self.write_secret("eight", "\u00e9" * 8 + "\n"))
+
+    def test_passwd_without_terminal_names_its_own_options(self):
+        # The store passphrase came with -p: what is missing is the new one
+        # (or the recovery key), and the message names the option for it.
+        self.cv("init")
+        for extra, option in (([], "--new-passphrase-file"), (["--recovery"], "--recovery-key-file")):
+            res = subprocess.run([cvtest.CHATVAULT, "-H", self.home, "-p", self.passfile, "passwd", *extra],
+                                 capture_output=True, text=True, stdin=subprocess.DEVNULL, env=self.env,
+                                 start_new_session=True)
+            self.assertEqual(res.returncode, 1, res.stderr)
+            self.assertIn(option, res.stderr)
+            self.assertNotIn("give --passphrase-file", res.stderr)
+
     def test_usage_errors_exit_2(self):
         self.assertEqual(self.cv("frobnicate", ok=False).rc, 2)
         self.assertEqual(subprocess.run([cvtest.CHATVAULT], capture_output=True, stdin=subprocess.DEVNULL).returncode, 2)

@@ -195,6 +195,26 @@ static void test_begin_commit(void)
 	catalog_close(db);
 }
 
+/* A store another process holds the write lock of: the message says so in
+ * plain words, after what was being done. */
+static void test_busy_message(void)
+{
+	sqlite3 *db = open_catalog(), *other = open_catalog();
+	struct cv_err e = {0};
+
+	sqlite3_busy_timeout(other, 0); /* no waiting in a test */
+	ok(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK, "one connection holds the write lock");
+	ok(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_BUSY, "the other cannot write");
+	is_int(catalog_error(other, "updating the catalog", &e), CV_ELOCKED, "busy is CV_ELOCKED");
+	ok(strncmp(e.msg, "updating the catalog: ", 22) == 0, "what comes first: %s", e.msg);
+	ok(strstr(e.msg, "another process is writing") && strstr(e.msg, "try again"), "says who and what to do: %s",
+	   e.msg);
+	ok(!strstr(e.msg, "database is locked"), "not sqlite's words");
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	catalog_close(other);
+	catalog_close(db);
+}
+
 /* Syncs counted: a VFS over the default one whose files' methods are the
  * default's with xSync counting first (the database and its log may have
  * different methods, so each kind is wrapped once). */
@@ -677,6 +697,7 @@ int main(void)
 	test_close_forgets();
 	test_threads();
 	test_begin_commit();
+	test_busy_message();
 	test_commit_relaxed();
 	test_message_held();
 	test_lease_order();
