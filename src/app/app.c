@@ -620,7 +620,11 @@ int app_backup_start(struct app *a, int64_t tenant, const int64_t *account_ids, 
 	 * running elsewhere) is joined, not repeated: it resumes where it was. */
 	rc = unfinished_backup(a, tenant, text, job, e);
 	if (rc == 1) {
+		int again;
+
 		cJSON_free(text);
+		if ((rc = backup_catch_up(a->store->db, *job, &again, e)))
+			return rc;
 		if (a->engine)
 			engine_kick(a->engine);
 		return 0;

@@ -794,6 +794,34 @@ fail:
 	return rc;
 }
 
+int backup_catch_up(sqlite3 *db, int64_t job, int *n, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	if ((rc = catalog_begin(db, e)))
+		return rc;
+	if ((rc = catalog_prepare(db,
+				  "UPDATE tasks SET state = 'queued', resume = NULL, error_code = NULL, reason = NULL,"
+				  " lease_owner = NULL, lease_expires = NULL, not_before = 0"
+				  " WHERE job = ? AND state = 'done' AND kind IN ('delta', 'chat')",
+				  &st, e)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, job);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("queueing a backup's reads again"), e);
+	sqlite3_finalize(st);
+	if (rc == 0)
+		*n = sqlite3_changes(db);
+	if (rc || (*n && (rc = job_bump_progress(db, job, 0, *n, e))))
+		goto fail;
+	return catalog_commit(db, e);
+fail:
+	catalog_rollback(db);
+	*n = 0;
+	return rc;
+}
+
 const struct engine_kind backup_kind = {
 	.name = "backup",
 	.plan = backup_plan,

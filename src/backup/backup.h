@@ -10,6 +10,9 @@
 
 #include "engine/engine.h"
 
+#include <sqlite3.h>
+#include <stdint.h>
+
 /* A backup's phases are rows of its tasks (bulk.c): listing each account's
  * chats adds tasks as it goes, until BACKUP_PHASE_PLAN is recorded with the
  * run's tasks and a "cover" row (key "chat:...") for each chat an export
@@ -22,6 +25,12 @@
 	"EXISTS (SELECT 1 FROM tasks WHERE job = " j ".id AND key = '" BACKUP_PHASE_PLAN "')"
 #define BACKUP_SQL_TOTAL_PENDING(j) \
 	"(SELECT count(*) FROM tasks WHERE job = " j ".id AND key >= 'chat:' AND key < 'chat;' AND kind = 'cover')"
+
+/* An unfinished backup joined by a new request (its process was killed or
+ * stopped, or it runs elsewhere) must still read up to now: its finished
+ * delta rounds and chats are queued again, to read from the delta link or
+ * watermark they left, and the total grows by as many. *n: how many. */
+int backup_catch_up(sqlite3 *db, int64_t job, int *n, struct cv_err *e);
 
 /* Register the kind with the engine. */
 void backup_register(void);

@@ -820,16 +820,18 @@ static int delta_url(struct engine_worker *w, const struct job_row *job, const s
 
 	if (sscanf(t->key, "delta:%lld/%lld", &acct, &round) != 2 || round < 0)
 		round = 0;
-	if (round == 0) {
-		if ((rc = catalog_prepare(w->db, "SELECT delta_link, coalesce(delta_from, 0) FROM accounts WHERE id = ?",
-					  &st, e)))
-			return rc;
-		sqlite3_bind_int64(st, 1, t->account);
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
-		    delta_fresh(sqlite3_column_int64(st, 1)))
-			buf_append_str(url, catalog_text(st, 0));
-		sqlite3_finalize(st);
-	}
+	if ((rc = catalog_prepare(w->db, "SELECT delta_link, coalesce(delta_from, 0) FROM accounts WHERE id = ?", &st,
+				  e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, t->account);
+	/* A round of its own (from a window) starts there, unless this job
+	 * already finished it (backup_catch_up queued it again): then its
+	 * link goes on from where the round ended. */
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+	    (round == 0 ? delta_fresh(sqlite3_column_int64(st, 1))
+			: sqlite3_column_int64(st, 1) == job->started - BACKUP_OVERLAP_MS))
+		buf_append_str(url, catalog_text(st, 0));
+	sqlite3_finalize(st);
 	if (url->len == 0) {
 		buf_append_str(url, "/v1.0/users/");
 		url_escape(url, user_id);

@@ -467,6 +467,44 @@ class BackupDepth(cvtest.ChatvaultTest, cvtest.TruthChecks):
         # (statuses aside: refusals reported by an earlier run are not again)
         self.check_against_truth(statuses=False)
 
+    def test_resumed_backup_reads_up_to_now(self):
+        """A backup killed after some of its reads finished, resumed by the
+        next backup command after new messages arrived: the resumed run
+        reads up to now, not only what the killed one had left."""
+        self.start_sim("--users", "6", "--chats-per-user", "3", "--messages-per-chat", "60", "--throttle", "off",
+                       "--seed", "31")
+        self.setup_tenant()
+        self.backup()
+        self.sim.post("/_sim/mutate", {"new": 30, "seed": 5})
+        self.sim.post("/_sim/config", {"latency_ms": 500})
+        proc = subprocess.Popen([cvtest.CHATVAULT, "-H", self.home, "-p", self.passfile, "backup"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
+        db_path = os.path.join(self.home, "catalog.db")
+        deadline, done = time.time() + 120, 0
+        while not done and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+            db = sqlite3.connect(db_path, timeout=5)
+            done = db.execute("SELECT count(*) FROM tasks t JOIN jobs j ON j.id = t.job"
+                              " WHERE j.id = (SELECT max(id) FROM jobs) AND j.finished IS NULL"
+                              " AND t.kind IN ('delta', 'chat') AND t.state = 'done'"
+                              " AND EXISTS (SELECT 1 FROM tasks u WHERE u.job = j.id AND u.kind IN ('delta', 'chat')"
+                              " AND u.state IN ('queued', 'running'))").fetchone()[0]
+            db.close()
+        proc.kill()
+        proc.wait()
+        self.assertTrue(done, "the backup ended before any read finished")
+        self.sim.post("/_sim/config", {"latency_ms": 0})
+        jobs = sorted(self.cv("--json", "jobs", "list", "--kind", "backup").json(), key=lambda j: j["id"])
+        self.assertIsNone(jobs[-1]["finished"])
+        # New messages after the kill, then "back up now": the same job
+        # resumes (nothing is read twice for nothing) and has them all.
+        self.sim.post("/_sim/mutate", {"new": 40, "seed": 6})
+        self.backup()
+        after = sorted(self.cv("--json", "jobs", "list", "--kind", "backup").json(), key=lambda j: j["id"])
+        self.assertEqual([j["id"] for j in after], [j["id"] for j in jobs], "the killed job was not resumed")
+        self.assertLessEqual(after[-1]["done"], after[-1]["total"], after[-1])
+        self.check_against_truth(statuses=False)
+
     def test_monthly_cap_suspends(self):
         self.start_sim("--users", "6", "--chats-per-user", "3", "--messages-per-chat", "60", "--throttle", "off",
                        "--seed", "8")
