@@ -6,8 +6,10 @@
 #include "store/store.h"
 #include "store/blobs.h"
 #include "store/catalog.h"
+#include "store/tenants.h"
 #include "store/vault.h"
 #include "util/buf.h"
+#include "util/encode.h"
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "util/i18n.h"
@@ -60,6 +62,74 @@ int store_exists(const char *home)
 	return r;
 }
 
+/*
+ * The key file must be this catalog's. A key file from another store that
+ * the same passphrase opens would otherwise pass, and every record would
+ * then fail its check as if the store were damaged. The catalog keeps a
+ * value sealed with its key (setting "key_check"); a store made before it
+ * gets one the first time a key opens its records (any key, while it holds
+ * no tenant). Best effort on a catalog that cannot be written.
+ */
+#define KEY_CHECK_SETTING "key_check"
+static const char key_check_text[] = "chatvault: this key belongs to this catalog";
+
+static void key_check_save(struct store *s)
+{
+	struct buf sealed = BUF_INIT, b64 = BUF_INIT;
+
+	vault_seal(s->vault, KEY_CHECK_SETTING, strlen(KEY_CHECK_SETTING), key_check_text, strlen(key_check_text),
+		   &sealed);
+	b64_encode(&b64, sealed.data, sealed.len);
+	catalog_setting_set(s->db, KEY_CHECK_SETTING, buf_str(&b64), NULL);
+	buf_free(&sealed);
+	buf_free(&b64);
+}
+
+static int key_mismatch(const struct store *s, struct cv_err *e)
+{
+	return err_set(e, CV_EINTEGRITY,
+		       _("the key file %s does not belong to this store's catalog (it opens with this passphrase, but "
+			 "the catalog was sealed with another key): put back the key file that was made with this "
+			 "catalog"),
+		       s->key_path);
+}
+
+static int key_check(struct store *s, struct cv_err *e)
+{
+	char stored[512];
+	struct buf sealed = BUF_INIT, plain = BUF_INIT;
+	struct cv_err ignored;
+	int64_t tenant;
+	int rc = catalog_setting_get(s->db, KEY_CHECK_SETTING, stored, sizeof stored, &ignored);
+
+	if (rc == 0) {
+		rc = b64_decode(&sealed, stored, strlen(stored)) != 0 ||
+				     vault_unseal(s->vault, KEY_CHECK_SETTING, strlen(KEY_CHECK_SETTING), sealed.data,
+						  sealed.len, &plain, &ignored) != 0 ||
+				     plain.len != strlen(key_check_text) ||
+				     memcmp(plain.data, key_check_text, plain.len) != 0
+			     ? key_mismatch(s, e)
+			     : 0;
+		buf_free(&sealed);
+		buf_free(&plain);
+		return rc;
+	}
+	if (rc != CV_ENOTFOUND)
+		return 0; /* unreadable now: the next open checks */
+	if (catalog_int_by_id(s->db, "SELECT coalesce(min(id), 0) FROM tenants", 0, &tenant, &ignored) == 0 &&
+	    tenant > 0) {
+		struct tenant_rec rec;
+
+		memset(&rec, 0, sizeof rec);
+		rc = tenant_load_id(s->db, s->vault, tenant, 1, &rec, &ignored);
+		tenant_rec_free(&rec);
+		if (rc == CV_EINTEGRITY)
+			return key_mismatch(s, e);
+	}
+	key_check_save(s);
+	return 0;
+}
+
 int store_init(const char *home, const char *pass, size_t passlen, char *recovery, struct store **out,
 	       struct cv_err *e)
 {
@@ -93,6 +163,7 @@ int store_init(const char *home, const char *pass, size_t passlen, char *recover
 	/* The key file is written last: its presence is what marks a store. */
 	if ((rc = vault_create(s->key_path, pass, passlen, recovery, &s->vault, e)))
 		goto fail;
+	key_check_save(s);
 	*out = s;
 	return 0;
 fail:
@@ -132,7 +203,7 @@ int store_open(const char *home, const char *secret, size_t len, int recovery, s
 		goto fail;
 	if ((rc = fs_check_private(s->catalog_path, e)))
 		goto fail;
-	if ((rc = catalog_open(s->catalog_path, 0, &s->db, e)))
+	if ((rc = catalog_open(s->catalog_path, 0, &s->db, e)) || (rc = key_check(s, e)))
 		goto fail;
 	fs_mkdir_p(s->blobs_dir, 0700, NULL);
 	fs_mkdir_p(s->downloads_dir, 0700, NULL);

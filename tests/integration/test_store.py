@@ -3,6 +3,7 @@ import json
 import os
 import pty
 import select
+import sqlite3
 import subprocess
 import time
 
@@ -33,6 +34,34 @@ class Store(cvtest.ChatvaultTest):
         self.assertEqual(res.rc, 1)
         self.assertIn("passphrase", res.err)
         self.assertEqual(read_bytes(os.path.join(self.home, "key")), key_before)
+
+    def test_key_file_of_another_store_is_refused(self):
+        """Another store's key file that the same passphrase opens: refused
+        at once, naming the cause, not read as a store full of damaged
+        records; with its own key back the store works. A store from before
+        the check is recognised by its tenant's sealed secret."""
+        self.start_sim("--users", "3", "--chats-per-user", "1", "--messages-per-chat", "5", "--throttle", "off")
+        self.setup_tenant()
+        other = os.path.join(self.dir, "other")
+        self.cv("-H", other, "-p", self.passfile, "init", home=False)
+        key = os.path.join(self.home, "key")
+        own = read_bytes(key)
+        for legacy in (False, True):
+            if legacy:
+                db = sqlite3.connect(os.path.join(self.home, "catalog.db"))
+                db.execute("DELETE FROM settings WHERE key = 'key_check'")
+                db.commit()
+                db.close()
+            with open(key, "wb") as f:
+                f.write(read_bytes(os.path.join(other, "key")))
+            for args in (("accounts", "list"), ("backup",), ("download", "--user", "x@y", "--format", "json",
+                                                              "--out", os.path.join(self.dir, "out"))):
+                res = self.cv(*args, ok=False)
+                self.assertEqual(res.rc, 1, (legacy, args, res.err))
+                self.assertIn("does not belong to this store's catalog", res.err)
+            with open(key, "wb") as f:
+                f.write(own)
+            self.assertEqual(len(self.cv("--json", "accounts", "list").json()), 3)
 
     def test_passwd_rewraps(self):
         self.cv("init")
