@@ -510,7 +510,13 @@ int cli_wait_job(struct cli *c, struct app *a, int64_t job)
 			return cli_fail(&e);
 		}
 		if (*stop) {
+			if (tty)
+				fputc('\n', stderr);
 			fprintf(stderr, "%s\n", _("stopping after the page in flight..."));
+			fprintf(stderr,
+				_("job %lld interrupted: what it stored is kept, and it resumes the next time chatvault "
+				  "runs jobs ('chatvault backup', 'chatvault run' or the console)\n"),
+				(long long)job);
 			return EXIT_FAIL;
 		}
 		usleep(200 * 1000);

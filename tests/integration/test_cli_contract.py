@@ -13,7 +13,7 @@ import unicodedata
 import cvtest
 
 
-class Contract(cvtest.ChatvaultTest):
+class Contract(cvtest.ChatvaultTest, cvtest.TruthChecks):
     def usage_error(self, *args):
         res = self.cv(*args, ok=None)
         self.assertEqual(res.rc, 2, "%s: %s" % (args, res.err))
@@ -182,6 +182,27 @@ class Contract(cvtest.ChatvaultTest):
         self.sim.post("/_sim/config", {"latency_ms": 0})
         self.cv("tenant", "remove", name, "--delete-backups")
         self.assertEqual(self.cv("--json", "tenant", "list").json(), [])
+
+    def test_interrupted_backup_says_so(self):
+        self.start_sim("--users", "4", "--chats-per-user", "2", "--messages-per-chat", "30", "--throttle", "off",
+                       "--latency", "300")
+        self.setup_tenant()
+        proc = subprocess.Popen([cvtest.CHATVAULT, "-H", self.home, "-p", self.passfile, "backup"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=self.env)
+        deadline, running = time.time() + 60, 0
+        while not running and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.1)
+            db = sqlite3.connect(os.path.join(self.home, "catalog.db"), timeout=5)
+            running = db.execute("SELECT count(*) FROM tasks WHERE state = 'running'").fetchone()[0]
+            db.close()
+        self.assertTrue(running, "the backup never ran a task")
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate(timeout=60)[1]
+        self.assertEqual(proc.returncode, 1, err)
+        self.assertRegex(err, r"(?m)^job \d+ interrupted: what it stored is kept, and it resumes the next time")
+        self.sim.post("/_sim/config", {"latency_ms": 0})
+        self.backup()
+        self.check_against_truth(statuses=False)
 
     def test_missing_key_file_is_named_and_init_refuses(self):
         self.start_sim("--users", "4", "--chats-per-user", "1", "--messages-per-chat", "10", "--throttle", "off")
