@@ -232,6 +232,21 @@ int job_bump_progress(sqlite3 *db, int64_t id, int64_t done_delta, int64_t total
 	return rc;
 }
 
+int job_set_progress(sqlite3 *db, int64_t id, int64_t done, int64_t total, struct cv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = catalog_prepare(db, "UPDATE jobs SET progress_done = ?2, progress_total = ?3 WHERE id = ?1", &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, done);
+	sqlite3_bind_int64(st, 3, total);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_error(db, _("updating job progress"), e);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* Lease one row: run sql (a literal UPDATE ... RETURNING at most one row, binding
  * ?1 owner, ?2 now, ?3 the lease length, and args[i] as ?4, ?5, ...) in its
  * own transaction and hand the row to read(). CV_ENOTFOUND when nothing was

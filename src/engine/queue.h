@@ -75,6 +75,8 @@ int job_swap_status(sqlite3 *db, int64_t id, const char *from, const char *to, c
 int job_request_cancel(sqlite3 *db, int64_t id, struct cv_err *e);
 int job_finish(sqlite3 *db, int64_t id, const char *status, const char *reason, struct cv_err *e);
 int job_bump_progress(sqlite3 *db, int64_t id, int64_t done_delta, int64_t total_delta, struct cv_err *e);
+/* Set both figures (work that starts over: a download taken over after a crash). */
+int job_set_progress(sqlite3 *db, int64_t id, int64_t done, int64_t total, struct cv_err *e);
 
 /* Lease a job that needs planning or finishing: any job, or with only_job
  * > 0 that one alone. *what is 'p' or 'f'. CV_ENOTFOUND when there is none. */

@@ -255,7 +255,8 @@ static int download_run_task(struct engine_worker *w, const struct job_row *job,
 			staging = xasprintf("%s/.staging-job%lld", w->store->downloads_dir, (long long)job->id);
 			req.staging_dir = staging;
 		}
-		job_bump_progress(w->db, job->id, 0, message_estimate(w->db, req.account), NULL);
+		/* from the start, also when taken over from a killed process */
+		job_set_progress(w->db, job->id, 0, message_estimate(w->db, req.account), NULL);
 		rc = export_run(w->db, w->store->vault, &req, &res, e);
 		/* The export only reads the catalog, so a full disk here is the
 		 * output's (--out, or the zip being built): this download fails.

@@ -306,6 +306,62 @@ class Downloads(cvtest.ChatvaultTest):
         self.assertEqual(self.cv("jobs", "cancel", "x", ok=False).rc, 2)
 
 
+class DownloadTakenOver(cvtest.ChatvaultTest):
+    def test_progress_starts_over_when_taken_over(self):
+        """A download killed mid-export and carried on by another process
+        counts from zero against the same total, not on top of it."""
+        self.start_sim("--users", "3", "--chats-per-user", "3", "--messages-per-chat", "500", "--throttle", "off",
+                       "--media", "0", "--seed", "8")
+        self.setup_tenant()
+        self.backup()
+        upn = max(self.cv("--json", "accounts", "list").json(), key=lambda a: a["messages"])["upn"]
+        db_path = os.path.join(self.home, "catalog.db")
+
+        def job_row():
+            db = sqlite3.connect(db_path, timeout=5)
+            try:
+                return db.execute("SELECT j.progress_done, j.progress_total, j.finished, t.lease_owner"
+                                  " FROM jobs j JOIN tasks t ON t.job = j.id WHERE j.kind = 'download'").fetchone()
+            finally:
+                db.close()
+
+        def run_until_progress(args):
+            proc = subprocess.Popen([cvtest.CHATVAULT, "-H", self.home, "-p", self.passfile] + args,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
+            deadline, row = time.time() + 60, None
+            while proc.poll() is None and time.time() < deadline:
+                row = job_row()
+                if row and row[0] > 0 and row[2] is None and (":%d:" % proc.pid) in (row[3] or ""):
+                    break
+                time.sleep(0.02)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            self.assertTrue(row and row[0] > 0 and row[2] is None, "the export ended before it was killed: %r"
+                            % (row,))
+            return row
+
+        first = run_until_progress(["download", "--user", upn, "--format", "pdf", "--zip",
+                                    os.path.join(self.dir, "a.zip")])
+        # `run` takes the job over and finishes it; every figure it shows
+        # on the way is against the same total.
+        proc = subprocess.Popen([cvtest.CHATVAULT, "-H", self.home, "-p", self.passfile, "run"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
+        seen, deadline = [], time.time() + 120
+        while time.time() < deadline:
+            row = job_row()
+            if row[2] is not None:
+                break
+            if (":%d:" % proc.pid) in (row[3] or ""):
+                seen.append(row[:2])
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+        self.assertIsNotNone(job_row()[2], "run did not finish the download")
+        self.assertTrue(seen, "the takeover was not seen")
+        self.assertEqual({total for _, total in seen}, {first[1]}, "the total grew when the download was taken over")
+        self.assertTrue(all(done <= total for done, total in seen), seen)
+
+
 class DownloadAlone(cvtest.ChatvaultTest, cvtest.TruthChecks):
     """A `download` process works on its own job and nothing else."""
 
