@@ -585,10 +585,9 @@ static int plan_run(struct engine_worker *w, const struct job_row *job, int *add
 			 direct, refused);
 	else
 		snprintf(note, sizeof note,
-			 P_("export API: %d user's export (%d read in windows, the rest by delta), %d chat per chat",
-			    "export API: %d users' exports (%d read in windows, the rest by delta), %d chats per chat",
-			    exports),
-			 exports, windowed, direct);
+			 P_("export API: %d user's export (%d read in windows, %d by delta), %d chat per chat",
+			    "export API: %d users' exports (%d read in windows, %d by delta), %d chats per chat", exports),
+			 exports, windowed, exports - windowed, direct);
 	if ((rc = job_set_note(w->db, job->id, note, e)) ||
 	    (rc = task_note(w->db, job->id, BACKUP_PHASE_PLAN, "phase", 0, 0, e)))
 		goto fail;

@@ -208,10 +208,11 @@ class BalancedPlan(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.sim.post("/_sim/stats/reset")
         self.backup()
         note = self.cv("--json", "jobs", "list", "--kind", "backup").json()[-1]["note"]
-        m = re.match(r"^export API: (\d+) users' exports \(\d+ read in windows, the rest by delta\), "
+        m = re.match(r"^export API: (\d+) users' exports \((\d+) read in windows, (\d+) by delta\), "
                      r"(\d+) chats? per chat", note)
         self.assertIsNotNone(m, note)
-        exports, direct = int(m.group(1)), int(m.group(2))
+        exports, direct = int(m.group(1)), int(m.group(4))
+        self.assertEqual(int(m.group(2)) + int(m.group(3)), exports, note)
         h = self.sim.get("/_sim/stats")["by_handler"]
         print("# balanced plan: %s; %d export pages, %d per-chat pages" % (note, h.get("all", 0),
                                                                             h.get("messages", 0)))
