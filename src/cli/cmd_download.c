@@ -16,25 +16,26 @@
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-/* The --out directory as an absolute path: the job may run in another
- * process with another working directory. */
-static int absolute_dir(const char *dir, char **out, struct cv_err *e)
+/* --out names a directory to write into (made if missing): something else
+ * there, or one we may not write, fails now, not after the export. */
+static int check_out_dir(const char *dir, struct cv_err *e)
 {
-	char cwd[4096];
+	struct stat sb;
 
-	if (dir[0] == '/') {
-		*out = xstrdup(dir);
-		return 0;
-	}
-	if (!getcwd(cwd, sizeof cwd))
-		return err_set(e, CV_EIO, _("cannot resolve %s: the current directory is unreadable"), dir);
-	*out = xasprintf("%s/%s", cwd, dir);
+	if (stat(dir, &sb) != 0)
+		return errno == ENOENT ? 0 : err_set(e, CV_EIO, _("cannot use --out %s: %s"), dir, strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return err_set(e, CV_EINVAL, _("--out %s is not a directory"), dir);
+	if (access(dir, W_OK | X_OK) != 0)
+		return err_set(e, CV_EIO, _("cannot write into --out %s: %s"), dir, strerror(errno));
 	return 0;
 }
 
@@ -95,8 +96,11 @@ int cmd_download(struct cli *c)
 	/* a --zip that cannot be written fails now, not after the export */
 	if (req.zip_path && (rc = fs_check_writable_file(req.zip_path, &e)))
 		return cli_fail(&e);
-	if (req.out_dir && (rc = absolute_dir(req.out_dir, &out_abs, &e)))
+	/* absolute: the job may run in another process, in another directory */
+	if (req.out_dir && (rc = check_out_dir(req.out_dir, &e)))
 		return cli_fail(&e);
+	if (req.out_dir)
+		out_abs = fs_absolute(req.out_dir);
 	if ((rc = cli_open(c, &a))) {
 		free(out_abs);
 		return rc;

@@ -152,6 +152,13 @@ class Downloads(cvtest.ChatvaultTest):
             self.assertEqual(res.rc, 1, res.err)
             self.assertIn(dest, res.err)
             self.assertIn(why, res.err)
+        # --out must be a directory (or not exist yet)
+        afile = os.path.join(self.dir, "afile")
+        with open(afile, "w") as f:
+            f.write("x")
+        res = self.cv("download", "--user", upn, "--format", "json", "--out", afile, ok=None)
+        self.assertEqual(res.rc, 1, res.err)
+        self.assertIn("--out %s is not a directory" % afile, res.err)
         self.assertEqual(self.download_jobs(), [], "an export ran for a destination that cannot take it")
         self.assertEqual(os.listdir(dl), [])
 
