@@ -42,6 +42,13 @@ int catalog_error(sqlite3 *db, const char *what, struct cv_err *e)
 		return err_set(e, code,
 			       _("%s: the store is busy: another process is writing to it; try again when it is done"),
 			       what);
+	if ((rc & 0xff) == SQLITE_READONLY) {
+		const char *path = sqlite3_db_filename(db, "main");
+
+		return err_set(e, code,
+			       _("%s: the catalog %s cannot be written (a read-only file, folder or file system?)"), what,
+			       path && *path ? path : "catalog.db");
+	}
 	return err_set(e, code, _("%s: catalog error: %s"), what, sqlite3_errmsg(db));
 }
 

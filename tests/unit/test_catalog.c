@@ -215,6 +215,20 @@ static void test_busy_message(void)
 	catalog_close(db);
 }
 
+static void test_readonly_message(void)
+{
+	sqlite3 *db = open_catalog(), *ro = NULL;
+	struct cv_err e = {0};
+
+	ok(sqlite3_open_v2(path, &ro, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK, "a read-only connection");
+	ok(sqlite3_exec(ro, "INSERT INTO settings (key, value) VALUES ('x', 'y')", NULL, NULL, NULL) == SQLITE_READONLY,
+	   "it cannot write");
+	is_int(catalog_error(ro, "queueing a job", &e), CV_EIO, "read-only is CV_EIO");
+	ok(strstr(e.msg, path) && strstr(e.msg, "cannot be written"), "names the catalog and why: %s", e.msg);
+	sqlite3_close(ro);
+	catalog_close(db);
+}
+
 /* Syncs counted: a VFS over the default one whose files' methods are the
  * default's with xSync counting first (the database and its log may have
  * different methods, so each kind is wrapped once). */
@@ -698,6 +712,7 @@ int main(void)
 	test_threads();
 	test_begin_commit();
 	test_busy_message();
+	test_readonly_message();
 	test_commit_relaxed();
 	test_message_held();
 	test_lease_order();
