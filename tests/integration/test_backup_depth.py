@@ -479,17 +479,12 @@ class BackupDepth(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.sim.post("/_sim/config", {"latency_ms": 500})
         proc = subprocess.Popen([cvtest.CHATVAULT, "-H", self.home, "-p", self.passfile, "backup"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
-        db_path = os.path.join(self.home, "catalog.db")
-        deadline, done = time.time() + 120, 0
-        while not done and proc.poll() is None and time.time() < deadline:
-            time.sleep(0.05)
-            db = sqlite3.connect(db_path, timeout=5)
-            done = db.execute("SELECT count(*) FROM tasks t JOIN jobs j ON j.id = t.job"
-                              " WHERE j.id = (SELECT max(id) FROM jobs) AND j.finished IS NULL"
-                              " AND t.kind IN ('delta', 'chat') AND t.state = 'done'"
-                              " AND EXISTS (SELECT 1 FROM tasks u WHERE u.job = j.id AND u.kind IN ('delta', 'chat')"
-                              " AND u.state IN ('queued', 'running'))").fetchone()[0]
-            db.close()
+        done = self.poll_catalog("SELECT count(*) FROM tasks t JOIN jobs j ON j.id = t.job"
+                                 " WHERE j.id = (SELECT max(id) FROM jobs) AND j.finished IS NULL"
+                                 " AND t.kind IN ('delta', 'chat') AND t.state = 'done'"
+                                 " AND EXISTS (SELECT 1 FROM tasks u WHERE u.job = j.id"
+                                 " AND u.kind IN ('delta', 'chat') AND u.state IN ('queued', 'running'))",
+                                 proc, timeout=120)
         proc.kill()
         proc.wait()
         self.assertTrue(done, "the backup ended before any read finished")

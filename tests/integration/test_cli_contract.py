@@ -189,12 +189,7 @@ class Contract(cvtest.ChatvaultTest, cvtest.TruthChecks):
         self.setup_tenant()
         proc = subprocess.Popen([cvtest.CHATVAULT, "-H", self.home, "-p", self.passfile, "backup"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=self.env)
-        deadline, running = time.time() + 60, 0
-        while not running and proc.poll() is None and time.time() < deadline:
-            time.sleep(0.1)
-            db = sqlite3.connect(os.path.join(self.home, "catalog.db"), timeout=5)
-            running = db.execute("SELECT count(*) FROM tasks WHERE state = 'running'").fetchone()[0]
-            db.close()
+        running = self.poll_catalog("SELECT count(*) FROM tasks WHERE state = 'running'", proc)
         self.assertTrue(running, "the backup never ran a task")
         proc.send_signal(signal.SIGINT)
         err = proc.communicate(timeout=60)[1]

@@ -139,6 +139,21 @@ class ChatvaultTest(unittest.TestCase):
         if activate:
             self.cv("privchat", "activate", "--all")
 
+    def poll_catalog(self, sql, proc=None, timeout=60, interval=0.05):
+        """Run sql (one value) on the store's catalog until it is true, proc
+        (if given) has ended, or timeout seconds passed; the last value."""
+        deadline, value = time.time() + timeout, None
+        while time.time() < deadline and (proc is None or proc.poll() is None):
+            db = sqlite3.connect(os.path.join(self.home, "catalog.db"), timeout=5)
+            try:
+                value = db.execute(sql).fetchone()[0]
+            finally:
+                db.close()
+            if value:
+                break
+            time.sleep(interval)
+        return value
+
     def backup(self, *args, env=None):
         """Run a backup that must finish. The simulated tenant has shared
         files that answer 403 or 404 on purpose, so exit 3 is accepted when
