@@ -622,12 +622,18 @@ int app_backup_start(struct app *a, int64_t tenant, const int64_t *account_ids, 
 	if (rc == 1) {
 		int again;
 
-		cJSON_free(text);
-		if ((rc = backup_catch_up(a->store->db, *job, &again, e)))
+		/* (finished in between: a new job after all) */
+		if ((rc = backup_catch_up(a->store->db, *job, &again, e)) == 0) {
+			cJSON_free(text);
+			if (a->engine)
+				engine_kick(a->engine);
+			return 0;
+		}
+		if (rc != CV_ENOTFOUND) {
+			cJSON_free(text);
 			return rc;
-		if (a->engine)
-			engine_kick(a->engine);
-		return 0;
+		}
+		rc = 0;
 	}
 	if (rc == 0)
 		rc = job_enqueue(a->store->db, "backup", tenant, text, job, e);

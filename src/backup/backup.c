@@ -797,11 +797,19 @@ fail:
 int backup_catch_up(sqlite3 *db, int64_t job, int *n, struct cv_err *e)
 {
 	sqlite3_stmt *st;
+	int64_t open;
 	int rc;
 
 	*n = 0;
 	if ((rc = catalog_begin(db, e)))
 		return rc;
+	if ((rc = catalog_int_by_id(db, "SELECT count(*) FROM jobs WHERE id = ?1 AND finished IS NULL", job, &open,
+				    e)))
+		goto fail;
+	if (!open) {
+		catalog_rollback(db);
+		return CV_ENOTFOUND;
+	}
 	if ((rc = catalog_prepare(db,
 				  "UPDATE tasks SET state = 'queued', resume = NULL, error_code = NULL, reason = NULL,"
 				  " lease_owner = NULL, lease_expires = NULL, not_before = 0"

@@ -29,7 +29,8 @@
 /* An unfinished backup joined by a new request (its process was killed or
  * stopped, or it runs elsewhere) must still read up to now: its finished
  * delta rounds and chats are queued again, to read from the delta link or
- * watermark they left, and the total grows by as many. *n: how many. */
+ * watermark they left, and the total grows by as many. *n: how many.
+ * CV_ENOTFOUND (nothing changed) when the job has finished meanwhile. */
 int backup_catch_up(sqlite3 *db, int64_t job, int *n, struct cv_err *e);
 
 /* Register the kind with the engine. */

@@ -614,7 +614,7 @@ static int settle_run(struct engine_worker *w, const struct job_row *job, int *a
 	*added = 0;
 	if ((rc = catalog_begin(w->db, e)))
 		return rc;
-	if (job_count(w, job, "SELECT count(*) FROM tasks WHERE job = ?1 AND state IN ('queued', 'running')") != 0) {
+	if (job_count(w, job, "SELECT count(*) FROM tasks WHERE job = ?1 AND state IN ('queued', 'running')") > 0) {
 		*added = -1;
 		catalog_rollback(w->db);
 		return 0;
@@ -767,6 +767,11 @@ int bulk_advance(struct engine_worker *w, const struct job_row *job, int *more, 
 	int added = 0, rc;
 
 	*more = 0;
+	/* reads a joining backup queued again (backup_catch_up) come first */
+	if (job_count(w, job, "SELECT count(*) FROM tasks WHERE job = ?1 AND state IN ('queued', 'running')") > 0) {
+		*more = 1;
+		return 0;
+	}
 	if (!has_row(w, job, BACKUP_PHASE_PLAN)) {
 		if ((rc = plan_run(w, job, &added, e)))
 			return rc;
