@@ -846,10 +846,38 @@ static int delta_url(struct engine_worker *w, const struct job_row *job, const s
 	return 0;
 }
 
+/* A chat created since the listing, met in an export. Its messages are
+ * stored now, as the resume point and delta link move past them: under a
+ * chat row that knows only its id, linked to the account whose export
+ * brought it. The next run's listing fills in the rest. */
+static int chat_first_seen(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
+			   const char *guid, const char *chat_id, int64_t *chat, struct cv_err *e)
+{
+	cJSON *meta;
+	char *text;
+	int rc;
+
+	if (strlen(chat_id) > 512)
+		return err_set(e, CV_EPROTO, _("Microsoft Graph sent a message with an overlong chatId"));
+	meta = cJSON_CreateObject();
+	cJSON_AddStringToObject(meta, "id", chat_id);
+	text = cJSON_PrintUnformatted(meta);
+	cJSON_Delete(meta);
+	{
+		struct chat_put cp = {
+			.tenant = job->tenant, .tenant_guid = guid, .chat_id = chat_id, .meta_json = text,
+		};
+
+		rc = chat_put(w->db, w->store->vault, &cp, chat, e);
+	}
+	cJSON_free(text);
+	if (rc == 0)
+		rc = chat_link_account(w->db, t->account, *chat, e);
+	return rc;
+}
+
 /* Pages of an export: messages of many chats, each stored under its own
- * chat, in one transaction with the resume point after the last page. A chat
- * the listing has not seen (created since) is left for the next run, which
- * lists it. */
+ * chat, in one transaction with the resume point after the last page. */
 static int store_export_pages(struct engine_worker *w, const struct job_row *job, const struct task_row *t,
 			      struct graph_tenant *gt, const char *guid, cJSON *const *pages, int npages,
 			      int64_t *stored, struct cv_err *e)
@@ -873,6 +901,7 @@ static int store_export_pages(struct engine_worker *w, const struct job_row *job
 		cJSON_ArrayForEach(m, msgs)
 		{
 			const char *chat_id = json_str(m, "chatId");
+			int64_t chat;
 			int added;
 
 			if (chat_id == NULL) {
@@ -882,10 +911,11 @@ static int store_export_pages(struct engine_worker *w, const struct job_row *job
 			sqlite3_reset(find);
 			sqlite3_bind_int64(find, 1, job->tenant);
 			sqlite3_bind_text(find, 2, chat_id, -1, SQLITE_STATIC);
-			if (sqlite3_step(find) != SQLITE_ROW)
-				continue;
-			if ((rc = backup_store_message(w, job, guid, sqlite3_column_int64(find, 0), chat_id, m, &tally,
-						       &added, e)))
+			if (sqlite3_step(find) == SQLITE_ROW)
+				chat = sqlite3_column_int64(find, 0);
+			else if ((rc = chat_first_seen(w, job, t, guid, chat_id, &chat, e)))
+				goto fail;
+			if ((rc = backup_store_message(w, job, guid, chat, chat_id, m, &tally, &added, e)))
 				goto fail;
 			n += added;
 		}

@@ -839,7 +839,7 @@ class Handler(BaseHTTPRequestHandler):
         flt = parse_filter(q.get("$filter", ""), {
             "chattype": ("chatType", {"eq", "ne"}, "str"), "topic": ("topic", {"eq"}, "str")})
         order = q.get("$orderby")
-        chats = [t.chats[i] for i in u.chats]
+        chats = [t.chats[i] for i in u.chats if not t.chats[i].unlisted]
         for name, op, val in flt:
             chats = [c for c in chats if ((c.type if name == "chatType" else c.topic) == val) == (op == "eq")]
         if order:
@@ -1239,6 +1239,16 @@ class Handler(BaseHTTPRequestHandler):
                     return
                 c.forbid = 0 if status == 200 else status
                 self.send_json(200, {"id": c.id, "status": c.forbid or 200})
+            elif key == ("POST", "/_sim/chat/new"):
+                c = t.new_chat(int(data.get("messages", 5)), bool(data.get("listed", False)))
+                self.send_json(200, {"id": c.id, "messages": len(c.created)})
+            elif key == ("POST", "/_sim/chat/list"):
+                c = t.chat_by_id.get(str(data.get("id", "")))
+                if c is None:
+                    self.send_json(404, {"error": "no such chat"})
+                    return
+                c.unlisted = False
+                self.send_json(200, {"id": c.id})
             elif key == ("POST", "/_sim/device/approve"):
                 user = t.find_user(str(data.get("user", ""))) if data.get("user") else None
                 decline = bool(data.get("decline"))

@@ -75,7 +75,7 @@ class Chat:
     __slots__ = ("idx", "id", "type", "topic", "created_ms", "updated_ms", "members",
                  "visible", "base_count", "curated", "app", "created", "modified", "flags",
                  "overrides", "versions", "changes", "last_seq", "forbid", "ver",
-                 "_ord_ver", "_ord", "_ord_keys", "organizer")
+                 "_ord_ver", "_ord", "_ord_keys", "organizer", "unlisted")
 
     def __init__(self):
         self.created = None          # array('q') of createdDateTime ms, increasing
@@ -86,6 +86,7 @@ class Chat:
         self.changes = []            # [(seq, i)] in seq order: the delta change log
         self.last_seq = {}           # i -> seq of its latest change
         self.forbid = 0              # 0, 403 or 404 (/_sim/chat/forbid)
+        self.unlisted = False        # not in /users/{id}/chats yet (/_sim/chat/new)
         self.ver = 0                 # bumped on every change; invalidates sort caches
         self._ord_ver = -1
         self._ord = None
@@ -822,6 +823,40 @@ class Tenant:
                 self._change(c, i, t)
                 out["new"] += 1
         return out
+
+    def new_chat(self, messages=5, listed=False):
+        """A group chat of every user, created now with `messages` new
+        messages. Unlisted, it is left out of /users/{id}/chats (created
+        after a backup listed the chats) while getAllMessages already
+        brings its messages; /_sim/chat/list shows it."""
+        with self.lock:
+            c = Chat()
+            c.idx = len(self.chats)
+            c.type = "group"
+            c.members = [u.idx for u in self.users if not u.removed]
+            c.topic = "New chat %d" % c.idx
+            c.curated = False
+            c.id = "19:%s@thread.v2" % hbytes(self.seed, "thread-new", c.idx, size=16).hex()
+            c.created_ms = self._tick()
+            c.updated_ms = c.created_ms
+            c.base_count = 0
+            c.visible = {}
+            c.organizer = c.members[0]
+            c.app = 0
+            c.unlisted = not listed
+            c.created, c.modified, c.flags = array("q"), array("q"), bytearray()
+            for _ in range(int(messages)):
+                t = self._tick()
+                i = len(c.created)
+                c.created.append(t)
+                c.modified.append(t)
+                c.flags.append(0)
+                self._change(c, i, t)
+            self.chats.append(c)
+            self.chat_by_id[c.id] = c
+            for m in c.members:
+                self.users[m].chats.append(c.idx)
+        return c
 
     def _apply(self, c, i, action, rng):
         cur = self.message(c, i)

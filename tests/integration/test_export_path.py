@@ -84,6 +84,28 @@ class ExportPath(cvtest.ChatvaultTest, cvtest.TruthChecks):
                     self.backup(*path)
                     self.check_against_truth(statuses=False)
 
+    def test_chat_created_after_the_listing_loses_nothing(self):
+        """A chat created after a run listed the chats: the exports bring
+        its messages in that same run, and their delta links move past
+        them, so they are stored then, not left for a next run that would
+        never be sent them again."""
+        self.start_sim("--users", "5", "--chats-per-user", "2", "--messages-per-chat", "20", "--throttle", "off",
+                       "--seed", "29")
+        self.setup_tenant()
+        self.backup()
+        new = self.sim.post("/_sim/chat/new", {"messages": 7})
+        self.backup()
+        self.sim.post("/_sim/chat/list", {"id": new["id"]})
+        self.backup()
+        self.check_against_truth(statuses=False)
+        db = self.db()
+        try:
+            [(n,)] = db.execute("SELECT count(*) FROM messages m JOIN chats c ON c.id = m.chat WHERE c.chat_id = ?",
+                                (new["id"],)).fetchall()
+        finally:
+            db.close()
+        self.assertEqual(n, 7)
+
     def test_export_refused_falls_back_to_per_chat(self):
         self.start_sim()
         self.setup_tenant()
