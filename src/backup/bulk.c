@@ -151,6 +151,12 @@ static int64_t job_count(struct engine_worker *w, const struct job_row *job, con
 	return n;
 }
 
+/* Tasks of the job still to run or running: its next phase waits for them. */
+static int64_t tasks_pending(struct engine_worker *w, const struct job_row *job)
+{
+	return job_count(w, job, "SELECT count(*) FROM tasks WHERE job = ?1 AND state IN ('queued', 'running')");
+}
+
 /* The accounts whose listing finished, the chats listed, and who is in which. */
 static int plan_load(struct engine_worker *w, const struct job_row *job, struct plan *p, struct cv_err *e)
 {
@@ -614,7 +620,7 @@ static int settle_run(struct engine_worker *w, const struct job_row *job, int *a
 	*added = 0;
 	if ((rc = catalog_begin(w->db, e)))
 		return rc;
-	if (job_count(w, job, "SELECT count(*) FROM tasks WHERE job = ?1 AND state IN ('queued', 'running')") > 0) {
+	if (tasks_pending(w, job) > 0) {
 		*added = -1;
 		catalog_rollback(w->db);
 		return 0;
@@ -768,7 +774,7 @@ int bulk_advance(struct engine_worker *w, const struct job_row *job, int *more, 
 
 	*more = 0;
 	/* reads a joining backup queued again (backup_catch_up) come first */
-	if (job_count(w, job, "SELECT count(*) FROM tasks WHERE job = ?1 AND state IN ('queued', 'running')") > 0) {
+	if (tasks_pending(w, job) > 0) {
 		*more = 1;
 		return 0;
 	}

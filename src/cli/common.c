@@ -336,18 +336,19 @@ void cli_secret_free(char **s)
 int cli_read_secret_file(const char *path, const char *what, int first_line, char **out, struct cv_err *e)
 {
 	struct buf b = BUF_INIT;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
 
 	*out = NULL;
 	if (fd < 0)
 		return err_set(e, errno == ENOENT ? CV_ENOTFOUND : CV_EIO, _("cannot open the file given with %s: %s"),
 			       what, strerror(errno));
+	rc = fs_read_fd(fd, what, 1 << 20, &b, e); /* (its messages are replaced below) */
 	close(fd);
-	if (fs_read_file(path, 1 << 20, &b, e) != 0) {
+	if (rc) {
 		buf_free_secret(&b);
-		if (e->code == CV_ETOOBIG)
-			return err_set(e, e->code, _("the file given with %s is larger than 1 MiB"), what);
-		return err_set(e, e->code, _("cannot read the file given with %s"), what);
+		if (rc == CV_ETOOBIG)
+			return err_set(e, rc, _("the file given with %s is larger than 1 MiB"), what);
+		return err_set(e, rc, _("cannot read the file given with %s"), what);
 	}
 	if (first_line) {
 		size_t n = strcspn(buf_str(&b), "\r\n");

@@ -103,16 +103,14 @@ static int key_check(struct store *s, struct cv_err *e)
 	int rc = catalog_setting_get(s->db, KEY_CHECK_SETTING, stored, sizeof stored, &ignored);
 
 	if (rc == 0) {
-		rc = b64_decode(&sealed, stored, strlen(stored)) != 0 ||
-				     vault_unseal(s->vault, KEY_CHECK_SETTING, strlen(KEY_CHECK_SETTING), sealed.data,
-						  sealed.len, &plain, &ignored) != 0 ||
-				     plain.len != strlen(key_check_text) ||
-				     memcmp(plain.data, key_check_text, plain.len) != 0
-			     ? key_mismatch(s, e)
-			     : 0;
+		int ours = b64_decode(&sealed, stored, strlen(stored)) == 0 &&
+			   vault_unseal(s->vault, KEY_CHECK_SETTING, strlen(KEY_CHECK_SETTING), sealed.data, sealed.len,
+					&plain, &ignored) == 0 &&
+			   plain.len == strlen(key_check_text) && memcmp(plain.data, key_check_text, plain.len) == 0;
+
 		buf_free(&sealed);
 		buf_free(&plain);
-		return rc;
+		return ours ? 0 : key_mismatch(s, e);
 	}
 	if (rc != CV_ENOTFOUND)
 		return 0; /* unreadable now: the next open checks */

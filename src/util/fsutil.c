@@ -238,35 +238,35 @@ fail:
 	return err_set(e, fs_errno_code(saved), _("cannot copy to %s: %s (%s)"), dst, strerror(saved), failed);
 }
 
-int fs_read_file(const char *path, size_t max, struct buf *out, struct cv_err *e)
+int fs_read_fd(int fd, const char *name, size_t max, struct buf *out, struct cv_err *e)
 {
 	char chunk[8192];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
-		return err_set(e, errno == ENOENT ? CV_ENOTFOUND : CV_EIO, _("cannot open %s: %s"), path,
-			       strerror(errno));
 	for (;;) {
 		ssize_t r = read(fd, chunk, sizeof chunk);
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0) {
-			int saved = errno;
-
-			close(fd);
-			return err_set(e, CV_EIO, _("cannot read %s: %s"), path, strerror(saved));
-		}
+		if (r < 0)
+			return err_set(e, CV_EIO, _("cannot read %s: %s"), name, strerror(errno));
 		if (r == 0)
-			break;
-		if (out->len + (size_t)r > max) {
-			close(fd);
-			return err_set(e, CV_ETOOBIG, _("%s is larger than %zu bytes"), path, max);
-		}
+			return 0;
+		if (out->len + (size_t)r > max)
+			return err_set(e, CV_ETOOBIG, _("%s is larger than %zu bytes"), name, max);
 		buf_append(out, chunk, (size_t)r);
 	}
+}
+
+int fs_read_file(const char *path, size_t max, struct buf *out, struct cv_err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return err_set(e, errno == ENOENT ? CV_ENOTFOUND : CV_EIO, _("cannot open %s: %s"), path,
+			       strerror(errno));
+	rc = fs_read_fd(fd, path, max, out, e);
 	close(fd);
-	return 0;
+	return rc;
 }
 
 int fs_check_private(const char *path, struct cv_err *e)

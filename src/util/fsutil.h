@@ -21,6 +21,8 @@ int fs_write_atomic(const char *path, const void *data, size_t n, mode_t mode, s
 int fs_copy_file(const char *src, const char *dst, mode_t mode, struct cv_err *e);
 /* Read a whole file of at most max bytes into out. */
 int fs_read_file(const char *path, size_t max, struct buf *out, struct cv_err *e);
+/* The same from an open descriptor; messages call it name. */
+int fs_read_fd(int fd, const char *name, size_t max, struct buf *out, struct cv_err *e);
 /* Refuse a path that is a symlink, not owned by us, or readable/writable by
  * group or others. */
 int fs_check_private(const char *path, struct cv_err *e);
